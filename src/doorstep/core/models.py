@@ -1,0 +1,33 @@
+"""The declarative base every Doorstep model derives from.
+
+Constraint names follow one convention so migrations are reproducible, and every
+``datetime`` column is ``timestamptz``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Base class of all models; its metadata is the schema the migrations build."""
+
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {
+        datetime: sa.DateTime(timezone=True),
+        uuid.UUID: UUID(as_uuid=True),
+        dict[str, object]: JSONB,
+    }

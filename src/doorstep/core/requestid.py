@@ -1,0 +1,84 @@
+"""Request ids: one per HTTP request, carried in a context variable and in logs.
+
+An incoming ``X-Request-ID`` is accepted only if it looks like an id (so a client
+cannot smuggle text into our logs); otherwise a new one is made.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from contextvars import ContextVar
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+_request_id: ContextVar[str | None] = ContextVar("doorstep_request_id", default=None)
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+HEADER = "x-request-id"
+
+
+def current_request_id() -> str | None:
+    """The id of the request being handled, if any."""
+    return _request_id.get()
+
+
+class RequestIdMiddleware:
+    """ASGI middleware: sets the request id, echoes it, and writes one access-log line.
+
+    The access line names the route template (``/api/v1/devices/{device_id}``),
+    never the raw path or query, which may carry personal data, and never the
+    client address.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        import logging
+
+        self.log = logging.getLogger("doorstep.access")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in {"http", "websocket"}:
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers") or []).get(HEADER.encode(), b"").decode("latin-1")
+        request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        token = _request_id.set(request_id)
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((HEADER.encode(), request_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            # Handled here, inside the request's context, so the 500 carries the
+            # request id; the traceback goes to the guarded log, not to the client.
+            self.log.error("unhandled error", exc_info=exc)
+            if scope["type"] == "http" and not response_started:
+                from doorstep.core.problems import problem_response
+
+                response = problem_response(
+                    status=500, code="internal-error", title="Internal error"
+                )
+                await response(scope, receive, send_with_id)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "<unmatched>"
+            self.log.info(
+                "%s %s %s %.1fms",
+                scope.get("method", "WS"),
+                template,
+                status,
+                (time.perf_counter() - started) * 1000,
+            )
+            _request_id.reset(token)

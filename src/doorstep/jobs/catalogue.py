@@ -1,0 +1,6 @@
+"""Import every module that declares tasks, so workers know them all.
+
+A new area adds its ``tasks`` module here.
+"""
+
+from doorstep.jobs import housekeeping  # noqa: F401

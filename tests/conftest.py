@@ -1,0 +1,160 @@
+"""Shared fixtures: a real PostgreSQL per test process, built by the migrations.
+
+* ``DOORSTEP_TEST_DATABASE_URL`` set: that server is used (CI here: the system
+  PostgreSQL); otherwise an embedded server runs in ``.test-pg/`` and is shared
+  by every test process.
+* Each pytest-xdist worker gets its own database (``doorstep_test_<worker>``),
+  dropped and rebuilt by the migrations at the start of the run.
+* ``db`` gives each test a session inside a transaction that is rolled back at
+  the end (commits inside the test become SAVEPOINT releases), so tests never
+  see each other's rows.
+* ``committed`` is for tests that need real commits (workers, other processes);
+  it empties the tables afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from psycopg import sql
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from doorstep.core import migrations
+from doorstep.core.clock import FakeClock
+from doorstep.core.database import create_db_engine, libpq_url, sqlalchemy_url
+from doorstep.core.runtime import Runtime
+from doorstep.core.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _worker_id() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A libpq URL to a maintenance database on the test server."""
+    url = os.environ.get("DOORSTEP_TEST_DATABASE_URL")
+    if url:
+        return libpq_url(url)
+    from doorstep.core.embedded import start_embedded
+
+    return libpq_url(start_embedded(ROOT / ".test-pg", database="doorstep_test_admin"))
+
+
+def fresh_database(server_url: str, name: str) -> str:
+    """Drop and create database ``name`` on the test server; return its URL."""
+    with psycopg.connect(server_url, autocommit=True) as connection:
+        connection.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return (
+        sqlalchemy_url(server_url)
+        .set(database=name, drivername="postgresql")
+        .render_as_string(hide_password=False)
+    )
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> str:
+    """This test process's own database, migrated to head."""
+    url = fresh_database(server_url, f"doorstep_test_{_worker_id()}")
+    engine = create_db_engine(url, pool_size=2)
+    migrations.upgrade(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    """The engine of this process's test database."""
+    engine = create_db_engine(database_url, pool_size=5, application_name="doorstep-tests")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """Test settings pointing at this process's database."""
+    return load_settings(env="test", database_url=database_url, data_dir=tmp_path / "data")
+
+
+def database_url_of(settings: Settings) -> str:
+    """The configured database URL of test settings (always set in tests)."""
+    assert settings.database_url is not None
+    return settings.database_url.get_secret_value()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock that only moves when the test moves it."""
+    return FakeClock()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[sa.Connection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    with engine.connect() as connection:
+        outer = connection.begin()
+        yield connection
+        if outer.is_active:
+            outer.rollback()
+
+
+@pytest.fixture
+def sessions(connection: sa.Connection) -> sessionmaker[Session]:
+    """Sessions bound to the rolled-back connection; their commits are savepoints."""
+    return sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+
+
+@pytest.fixture
+def db(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session whose work disappears when the test ends."""
+    with sessions() as session:
+        yield session
+
+
+@pytest.fixture
+def runtime(
+    settings: Settings, engine: Engine, sessions: sessionmaker[Session], clock: FakeClock
+) -> Runtime:
+    """A runtime whose sessions live in the test's rolled-back transaction."""
+    return Runtime(
+        settings=settings,
+        database_url=database_url_of(settings),
+        engine=engine,
+        sessions=sessions,
+        clock=clock,
+    )
+
+
+APP_TABLES = ("subjects",)
+QUEUE_TABLES = ("procrastinate_jobs", "procrastinate_periodic_defers", "procrastinate_workers")
+
+
+@pytest.fixture
+def committed(settings: Settings, engine: Engine, clock: FakeClock) -> Iterator[Runtime]:
+    """A runtime with real commits; every table is emptied afterwards."""
+    from doorstep.core.database import make_session_factory
+
+    runtime = Runtime(
+        settings=settings,
+        database_url=database_url_of(settings),
+        engine=engine,
+        sessions=make_session_factory(engine),
+        clock=clock,
+    )
+    yield runtime
+    with engine.begin() as connection:
+        tables = ", ".join((*APP_TABLES, *QUEUE_TABLES))
+        connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
