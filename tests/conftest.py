@@ -35,7 +35,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _worker_id() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    """A name unique to this test process *and* this run, so concurrent runs never collide."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", "")[:8] or f"p{os.getpid()}"
+    return f"{run}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 
 
 @pytest.fixture(scope="session")
@@ -63,14 +65,28 @@ def fresh_database(server_url: str, name: str) -> str:
     )
 
 
+def drop_databases(server_url: str) -> None:
+    """Drop every database this test process created."""
+    with psycopg.connect(server_url, autocommit=True) as connection:
+        names = connection.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s",
+            (f"doorstep_test_{_worker_id()}%",),
+        ).fetchall()
+        for (name,) in names:
+            connection.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
 @pytest.fixture(scope="session")
-def database_url(server_url: str) -> str:
-    """This test process's own database, migrated to head."""
+def database_url(server_url: str) -> Iterator[str]:
+    """This test process's own database, migrated to head; dropped at the end of the run."""
     url = fresh_database(server_url, f"doorstep_test_{_worker_id()}")
     engine = create_db_engine(url, pool_size=2)
     migrations.upgrade(engine)
     engine.dispose()
-    return url
+    yield url
+    drop_databases(server_url)
 
 
 @pytest.fixture(scope="session")
@@ -138,8 +154,18 @@ def runtime(
     )
 
 
-APP_TABLES = ("subjects",)
 QUEUE_TABLES = ("procrastinate_jobs", "procrastinate_periodic_defers", "procrastinate_workers")
+
+
+def empty_all_tables(engine: Engine) -> None:
+    """Empty every table, append-only ones included (their triggers are bypassed)."""
+    from doorstep.schema import metadata
+
+    tables = ", ".join(f'"{name}"' for name in (*metadata.tables, *QUEUE_TABLES))
+    with engine.begin() as connection:
+        # replica mode skips the append-only triggers; tests run as a superuser.
+        connection.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture
@@ -155,6 +181,4 @@ def committed(settings: Settings, engine: Engine, clock: FakeClock) -> Iterator[
         clock=clock,
     )
     yield runtime
-    with engine.begin() as connection:
-        tables = ", ".join((*APP_TABLES, *QUEUE_TABLES))
-        connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    empty_all_tables(engine)

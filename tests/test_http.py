@@ -11,6 +11,7 @@ from pydantic import BaseModel, EmailStr
 from doorstep.asgi import create_app
 from doorstep.core.database import create_db_engine, make_session_factory
 from doorstep.core.errors import ConflictError, RateLimitedError
+from doorstep.core.migrations import head_revision
 from doorstep.core.runtime import Runtime
 from tests.conftest import _worker_id, fresh_database
 
@@ -67,7 +68,7 @@ def test_healthz(client: TestClient) -> None:
 def test_readyz_when_migrated(client: TestClient) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "migration": "0001"}
+    assert response.json() == {"status": "ready", "migration": head_revision()}
 
 
 def test_readyz_refuses_an_unmigrated_database(runtime: Runtime, server_url: str) -> None:
@@ -78,7 +79,7 @@ def test_readyz_refuses_an_unmigrated_database(runtime: Runtime, server_url: str
         with TestClient(create_app(bare)) as test_client:
             body = _is_problem(test_client.get("/readyz"), 503)
         assert body["current"] is None
-        assert body["head"] == "0001"
+        assert body["head"] == head_revision()
     finally:
         engine.dispose()
 

@@ -200,6 +200,34 @@ def demo(
         typer.echo("doorstep: demo stopped")
 
 
+def _add_area_commands() -> None:
+    """Mount each area's command group (``doorstep datamap …``, ``doorstep audit …``).
+
+    An area exposes ``app: typer.Typer`` in its ``cli`` module; groups whose
+    module does not exist yet are simply absent.
+    """
+    import importlib
+
+    for name, module in AREA_COMMANDS.items():
+        try:
+            area = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        app.add_typer(area.app, name=name)
+
+
+AREA_COMMANDS = {
+    "datamap": "doorstep.privacy.datamap.cli",
+    "audit": "doorstep.audit.cli",
+    "keys": "doorstep.keys.cli",
+    "consent": "doorstep.privacy.consent.cli",
+    "staff": "doorstep.staff.cli",
+}
+_add_area_commands()
+
+
 def main() -> None:
     """Entry point of the ``doorstep`` script."""
     try:

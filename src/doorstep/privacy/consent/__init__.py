@@ -1,0 +1,1 @@
+"""Append-only consent ledger, current-state view and signed receipts."""
