@@ -166,3 +166,36 @@ def test_the_shipped_policy_texts_match_the_shared_originals() -> None:
     pack = ROOT / "src" / "doorstep" / "policy_pack" / "default"
     for original in shared.iterdir():
         assert (pack / original.name).read_bytes() == original.read_bytes(), original.name
+
+
+def test_a_pack_purpose_citing_an_unknown_clause_fails(tmp_path: Path) -> None:
+    (tmp_path / "clauses.yaml").write_text("clauses:\n- id: CPE-0.1\n", encoding="utf-8")
+    pack = _write_pack(
+        tmp_path,
+        "purposes:\n  p:\n    data_use: essential.service\n    clauses: [CPE-0.1, CPE-9.9]\n",
+    )
+    with pytest.raises(ConfigurationError, match=r"purpose 'p' cites unknown clause 'CPE-9\.9'"):
+        load_pack(pack)
+
+
+def test_a_column_citing_an_unknown_clause_is_named() -> None:
+    scratch = _table(
+        sa.Column(
+            "email",
+            sa.Text,
+            info=personal(
+                "user.contact.email",
+                purposes=["account.management"],
+                legal_basis=LegalBasis.CONTRACT,
+                retention="until_erasure",
+                clauses=["CPE-I.i.1.a", "CPE-NOPE"],
+            ),
+        )
+    )
+    with pytest.raises(ConfigurationError, match=r"scratch\.email: unknown clause 'CPE-NOPE'"):
+        validate_datamap(scratch, default_pack())
+
+
+def test_the_default_pack_knows_every_clause_of_the_catalogue() -> None:
+    assert "CPE-I.ii.1.c" in default_pack().clause_ids
+    assert len(default_pack().clause_ids) == 148

@@ -71,6 +71,18 @@ class Settings(BaseSettings):
         default=5_000, ge=0, description="lock_timeout for each migration statement."
     )
     db_pool_size: int = Field(default=10, ge=1, description="Connections per process.")
+    keyring_path: Path | None = Field(
+        default=None,
+        description="The local keyring file (0600); default: <data_dir>/keyring.json.",
+    )
+    kek_retirement_days: int = Field(
+        default=35,
+        ge=0,
+        description="Keep a superseded key-encryption key this long; at least backup retention.",
+    )
+    key_cache_ttl_seconds: int = Field(
+        default=60, ge=0, description="How long an unwrapped data key stays cached in a process."
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

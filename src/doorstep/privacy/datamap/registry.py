@@ -29,7 +29,7 @@ def collect(metadata: sa.MetaData) -> list[ColumnDeclaration]:
             declaration = column.info.get(INFO_KEY)
             if not isinstance(declaration, PersonalData | NotPersonal):
                 declaration = None
-            found.append(ColumnDeclaration(table.name, column.name, declaration))
+            found.append(ColumnDeclaration(str(table.name), str(column.name), declaration))
     return sorted(found, key=lambda item: item.element)
 
 
@@ -77,11 +77,38 @@ def problems(declarations: Iterable[ColumnDeclaration], pack: PolicyPack) -> lis
             for recipient in declaration.recipients
             if recipient not in pack.recipients
         )
+        if pack.clause_ids:
+            found.extend(
+                f"{item.element}: unknown clause {clause!r}"
+                for clause in declaration.clauses
+                if clause not in pack.clause_ids
+            )
     return found
+
+
+def secret_type_problems(metadata: sa.MetaData) -> list[str]:
+    """Secret columns (``personal(..., secret=True)``) must be ``bytea``: they hold ciphertext.
+
+    A text column would invite storing the plaintext by mistake.
+    """
+    found = []
+    for table in metadata.tables.values():
+        for column in table.columns:
+            declaration = column.info.get(INFO_KEY)
+            if (
+                isinstance(declaration, PersonalData)
+                and declaration.secret
+                and not isinstance(column.type, sa.LargeBinary)
+            ):
+                found.append(
+                    f"{table.name}.{column.name}: a secret column must be bytea "
+                    "(LargeBinary) to hold ciphertext"
+                )
+    return sorted(found)
 
 
 def validate_datamap(metadata: sa.MetaData, pack: PolicyPack) -> None:
     """Raise :class:`ConfigurationError` listing every problem, or return quietly."""
-    found = problems(collect(metadata), pack)
+    found = problems(collect(metadata), pack) + secret_type_problems(metadata)
     if found:
         raise ConfigurationError("data map is invalid: " + "; ".join(found), problems=found)

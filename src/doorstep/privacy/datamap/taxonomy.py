@@ -29,3 +29,32 @@ def data_uses() -> frozenset[str]:
 def data_subjects() -> frozenset[str]:
     """Every fideslang data-subject key (``customer`` …)."""
     return _taxonomy()[2]
+
+
+@cache
+def _names() -> dict[str, dict[str, str]]:
+    from fideslang.default_taxonomy import DEFAULT_TAXONOMY
+
+    return {
+        kind: {item.fides_key: item.name or item.fides_key for item in items}
+        for kind, items in (
+            ("category", DEFAULT_TAXONOMY.data_category),
+            ("use", DEFAULT_TAXONOMY.data_use),
+            ("subject", DEFAULT_TAXONOMY.data_subject),
+        )
+    }
+
+
+def category_name(key: str) -> str:
+    """The taxonomy's human name of a data category (``User Contact Email``), else the key."""
+    return _names()["category"].get(key, key)
+
+
+def use_name(key: str) -> str:
+    """The taxonomy's human name of a data use (``Essential for Service``), else the key."""
+    return _names()["use"].get(key, key)
+
+
+def subject_name(key: str) -> str:
+    """The taxonomy's human name of a data subject (``Customer``), else the key."""
+    return _names()["subject"].get(key, key)

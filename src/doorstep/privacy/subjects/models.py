@@ -38,7 +38,7 @@ class Subject(Base):
             purposes=["account.management", "privacy.rights", "security.audit"],
             legal_basis=LegalBasis.CONTRACT,
             retention="until_erasure",
-            clauses=["CPE-I.i.1"],
+            clauses=["CPE-I.i.1.a"],
             description="Random id that links a subject's data; reveals nothing by itself.",
         ),
     )

@@ -1,0 +1,150 @@
+"""The keyring as a local file: ``<data_dir>/keyring.json``, mode 0600.
+
+* Created on first use with mode 0600 (``O_EXCL``, then ``fchmod``) in a 0700
+  directory.  An existing file that group or others may read or write, or that
+  belongs to another user, is refused with a message saying how to fix it.
+* Every change (new KEK, retirement, tombstone) takes an exclusive ``flock`` on
+  ``keyring.json.lock``, re-reads the file, applies the change and replaces the
+  file atomically (write a temporary 0600 file, ``fsync``, ``rename``,
+  ``fsync`` the directory), so processes sharing a data directory never lose
+  each other's changes.
+* Readers notice another process's change by the file's inode, size and
+  mtime (one ``stat`` per wrap or unwrap; unwraps are rare thanks to the DEK cache).
+
+We accept that a single file does not suit several hosts: each host would hold
+its own tombstones.  Deployments with more than one host use a KMS keyring.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import stat
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from doorstep.core.clock import Clock, SystemClock
+from doorstep.keys._local import LocalKeyring, State, T
+from doorstep.keys.exceptions import KeyringError, KeyringPermissionError
+
+log = logging.getLogger("doorstep.keys")
+
+_Stamp = tuple[int, int, int, int]
+
+
+class FileKeyring(LocalKeyring):
+    """KEKs and tombstones in a private JSON file (see the module docstring)."""
+
+    def __init__(self, path: Path, *, clock: Clock | None = None, create: bool = True) -> None:
+        self.path = path
+        self._lock_path = path.with_name(path.name + ".lock")
+        self._stamp: _Stamp | None = None
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with self._exclusive():
+            if path.exists():
+                state = self._load()
+            elif create:
+                state = State.new((clock or SystemClock()).now())
+                self._write(state)
+                log.info("created a new keyring at %s (mode 0600)", path)
+            else:
+                raise KeyringError(f"there is no keyring at {path}")
+        super().__init__(state)
+
+    def describe(self) -> str:
+        """The keyring file's path."""
+        return str(self.path)
+
+    # -- storage hooks -------------------------------------------------------------------------
+
+    def _view(self) -> State:
+        try:
+            current = _stamp(self.path.stat())
+        except FileNotFoundError:
+            raise KeyringError(f"the keyring file {self.path} has disappeared") from None
+        if current != self._stamp:
+            with self._lock:
+                self._state = self._load()
+        return self._state
+
+    def _update(self, change: Callable[[State], T]) -> T:
+        with self._lock, self._exclusive():
+            state = self._load()
+            result = change(state)
+            self._write(state)
+            self._state = state
+            return result
+
+    # -- file handling -------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def _load(self) -> State:
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except PermissionError:
+            raise KeyringError(f"the keyring file {self.path} cannot be read") from None
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            check_private(self.path, info)
+            raw = handle.read()
+        try:
+            document = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise KeyringError(f"the keyring file {self.path} is not valid JSON") from None
+        state = State.from_json(document)
+        self._stamp = _stamp(info)
+        return state
+
+    def _write(self, state: State) -> None:
+        data = json.dumps(state.to_json(), indent=2).encode("utf-8")
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.fchmod(fd, 0o600)  # whatever the umask said
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        temporary.replace(self.path)
+        directory = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+        self._stamp = _stamp(self.path.stat())
+
+
+def check_private(path: Path, info: os.stat_result) -> None:
+    """Refuse a keyring file that is not a regular file private to the current user."""
+    if not stat.S_ISREG(info.st_mode):
+        raise KeyringPermissionError(f"the keyring {path} is not a regular file")
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o077:
+        raise KeyringPermissionError(
+            f"the keyring file {path} has mode {mode:04o}, so other users may read the "
+            f"key-encryption keys; Doorstep refuses to use it. Check who could have copied "
+            f"it, then run: chmod 600 {path}",
+            mode=f"{mode:04o}",
+        )
+    if info.st_uid != os.geteuid():
+        raise KeyringPermissionError(
+            f"the keyring file {path} belongs to user id {info.st_uid}, not to the user "
+            f"running Doorstep ({os.geteuid()}); Doorstep refuses to use it"
+        )
+
+
+def _stamp(info: os.stat_result) -> _Stamp:
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)

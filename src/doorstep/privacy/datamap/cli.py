@@ -1,0 +1,188 @@
+"""``doorstep datamap …``: check the data map and generate what is made from it.
+
+Commands (none of them touches the database — they read the models' metadata
+and the policy pack, so an auditor can run them from a checkout):
+
+* ``check`` — validate every declaration against the pack; list the elements;
+* ``ropa`` — the record of processing activities (GDPR Art. 30) as JSON, CSV or Markdown;
+* ``export --format fides`` — a fideslang dataset + system manifest (YAML);
+* ``notice --product P`` — the "what we collect and why" section for a product.
+
+``--pack DIR`` (or ``DOORSTEP_POLICY_PACK``) picks the policy pack; the shipped
+default otherwise.  ``--output FILE`` writes there instead of stdout.
+
+Exit codes: 0 done; 1 the data map is invalid (the problems are listed, one per
+line); 2 bad usage — unknown format or product, a broken pack, a pack without
+the section a document needs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+
+from doorstep.core.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from doorstep.privacy.datamap.pack import PolicyPack
+
+app = typer.Typer(
+    help="The data map: check declarations; generate the record of processing, "
+    "the Fides export and the privacy notice's 'what we collect' section.",
+    no_args_is_help=True,
+)
+
+PackOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--pack",
+        envvar="DOORSTEP_POLICY_PACK",
+        help="Policy pack folder (holds datamap.yaml); the shipped default if not given.",
+        show_default=False,
+    ),
+]
+OutputOption = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write to this file instead of stdout."),
+]
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"doorstep: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _pack(pack_dir: Path | None) -> PolicyPack:
+    """The pack at ``pack_dir`` (the shipped one for None); exit 2 if it is broken."""
+    from doorstep.privacy.datamap.pack import default_pack, load_pack
+
+    try:
+        return default_pack() if pack_dir is None else load_pack(pack_dir)
+    except ConfigurationError as exc:
+        _fail(exc.detail, 2)
+
+
+def _metadata(pack: PolicyPack) -> sa.MetaData:
+    """The schema's metadata once every declaration fits ``pack``; else exit 1 listing why."""
+    from doorstep.privacy.datamap.registry import collect, problems
+    from doorstep.schema import metadata
+
+    found = problems(collect(metadata), pack)
+    if found:
+        typer.echo("doorstep: the data map is invalid:", err=True)
+        for problem in found:
+            typer.echo(f"  {problem}", err=True)
+        raise typer.Exit(1)
+    return metadata
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot write {output}: {exc.strerror}", 1)
+    typer.echo(f"doorstep: wrote {output}", err=True)
+
+
+def _choice(value: str, choices: tuple[str, ...], option: str) -> str:
+    if value not in choices:
+        _fail(f"unknown {option} {value!r}; choose one of: {', '.join(choices)}", 2)
+    return value
+
+
+@app.command()
+def check(pack: PackOption = None) -> None:
+    """Validate every column's declaration against the pack and list the elements."""
+    from doorstep.privacy.datamap.declarations import PersonalData
+    from doorstep.privacy.datamap.registry import collect
+
+    metadata = _metadata(_pack(pack))
+    items = collect(metadata)
+    width = max((len(item.element) for item in items), default=0)
+    personal = 0
+    for item in items:
+        declaration = item.declaration
+        if isinstance(declaration, PersonalData):
+            personal += 1
+            typer.echo(
+                f"{item.element:<{width}}  personal      {declaration.category}  "
+                f"subject={declaration.subject}  "
+                f"purposes={','.join(sorted(declaration.purposes))}  "
+                f"basis={declaration.legal_basis.value}  retention={declaration.retention}"
+            )
+        elif declaration is not None:
+            typer.echo(f"{item.element:<{width}}  not personal  {declaration.reason}")
+    typer.echo(
+        f"data map valid: {len(items)} columns in {len(metadata.tables)} tables, "
+        f"{personal} personal elements"
+    )
+
+
+@app.command()
+def ropa(
+    fmt: Annotated[str, typer.Option("--format", "-f", help="json, csv or markdown.")] = "markdown",
+    output: OutputOption = None,
+    pack: PackOption = None,
+) -> None:
+    """The record of processing activities (GDPR Art. 30), per purpose and per element."""
+    from doorstep.privacy.datamap.ropa import build_ropa
+    from doorstep.privacy.datamap.ropa_formats import FORMATS, render
+
+    _choice(fmt, FORMATS, "--format")
+    loaded = _pack(pack)
+    metadata = _metadata(loaded)
+    try:
+        record = build_ropa(metadata, loaded)
+    except ConfigurationError as exc:
+        _fail(exc.detail, 2)
+    _emit(render(record, fmt), output)
+
+
+@app.command()
+def export(
+    fmt: Annotated[str, typer.Option("--format", "-f", help="fides (YAML manifest).")] = "fides",
+    output: OutputOption = None,
+    pack: PackOption = None,
+) -> None:
+    """Export the data map for another tool: a fideslang dataset and system (YAML)."""
+    from doorstep.privacy.datamap.fides import fides_yaml
+
+    _choice(fmt, ("fides",), "--format")
+    loaded = _pack(pack)
+    metadata = _metadata(loaded)
+    try:
+        text = fides_yaml(metadata, loaded)
+    except ConfigurationError as exc:
+        _fail(exc.detail, 2)
+    _emit(text, output)
+
+
+@app.command()
+def notice(
+    product: Annotated[
+        str, typer.Option("--product", "-p", help="A product of the pack: router, gateway …")
+    ],
+    output: OutputOption = None,
+    pack: PackOption = None,
+) -> None:
+    """The privacy notice's "what we collect and why" section for one product (Markdown)."""
+    from doorstep.privacy.datamap.notice import check_product, notice_markdown
+
+    loaded = _pack(pack)
+    try:
+        check_product(loaded, product)
+    except ConfigurationError as exc:
+        _fail(exc.detail, 2)
+    metadata = _metadata(loaded)
+    try:
+        text = notice_markdown(metadata, loaded, product)
+    except ConfigurationError as exc:
+        _fail(exc.detail, 2)
+    _emit(text, output)
