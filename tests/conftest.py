@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.core import migrations
 from doorstep.core.clock import FakeClock
-from doorstep.core.database import create_db_engine, libpq_url, sqlalchemy_url
+from doorstep.core.database import CLOCK_KEY, create_db_engine, libpq_url, sqlalchemy_url
 from doorstep.core.runtime import Runtime
 from doorstep.core.settings import Settings, load_settings
 
@@ -126,10 +126,16 @@ def connection(engine: Engine) -> Iterator[sa.Connection]:
 
 
 @pytest.fixture
-def sessions(connection: sa.Connection) -> sessionmaker[Session]:
-    """Sessions bound to the rolled-back connection; their commits are savepoints."""
+def sessions(connection: sa.Connection, clock: FakeClock) -> sessionmaker[Session]:
+    """Sessions bound to the rolled-back connection; their commits are savepoints.
+
+    They carry the test's fake clock, so audit events are dated by it.
+    """
     return sessionmaker(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        bind=connection,
+        join_transaction_mode="create_savepoint",
+        expire_on_commit=False,
+        info={CLOCK_KEY: clock},
     )
 
 
@@ -177,7 +183,7 @@ def committed(settings: Settings, engine: Engine, clock: FakeClock) -> Iterator[
         settings=settings,
         database_url=database_url_of(settings),
         engine=engine,
-        sessions=make_session_factory(engine),
+        sessions=make_session_factory(engine, clock),
         clock=clock,
     )
     yield runtime

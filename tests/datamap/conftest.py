@@ -74,7 +74,7 @@ def scratch_metadata() -> sa.MetaData:
         ),
         sa.Column(
             "email",
-            sa.Text,
+            sa.LargeBinary,  # secret: holds ciphertext
             info=personal(
                 "user.contact.email",
                 purposes=["service.core", "newsletter"],

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from doorstep.core.clock import Clock
 from doorstep.core.errors import DatabaseUnavailableError, InvalidInputError
 
 MINIMUM_SERVER_VERSION = 15
@@ -59,9 +60,18 @@ def create_db_engine(
     )
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions that keep loaded objects usable after commit (services return them)."""
-    return sessionmaker(bind=engine, expire_on_commit=False)
+#: ``Session.info`` key of the clock that dates what the session records (audit events).
+CLOCK_KEY = "doorstep.clock"
+
+
+def make_session_factory(engine: Engine, clock: Clock | None = None) -> sessionmaker[Session]:
+    """Sessions that keep loaded objects usable after commit (services return them).
+
+    With ``clock``, every session carries it in ``info`` so that what it records
+    (audit events) is dated by the process's clock, the fake one in tests.
+    """
+    info = {CLOCK_KEY: clock} if clock is not None else {}
+    return sessionmaker(bind=engine, expire_on_commit=False, info=info)
 
 
 def check_database(engine: Engine) -> int:

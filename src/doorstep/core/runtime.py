@@ -50,10 +50,11 @@ def open_runtime(
         )
         stack.callback(engine.dispose)
         check_database(engine)
+        clock = clock or SystemClock()
         yield Runtime(
             settings=settings,
             database_url=url,
             engine=engine,
-            sessions=make_session_factory(engine),
-            clock=clock or SystemClock(),
+            sessions=make_session_factory(engine, clock),
+            clock=clock,
         )
