@@ -49,11 +49,17 @@ def _settings(**overrides: object) -> Settings:
 
 
 def _check_datamap() -> None:
+    """Start-up checks of the data map, the consent terms and the staff matrix."""
     from doorstep.privacy.datamap.pack import default_pack
     from doorstep.privacy.datamap.registry import validate_datamap
+    from doorstep.privacy.purposes.gate import PurposeGate
     from doorstep.schema import metadata
+    from doorstep.staff.permissions import validate_matrix
 
-    validate_datamap(metadata, default_pack())
+    pack = default_pack()
+    validate_datamap(metadata, pack)
+    PurposeGate.from_datamap(metadata, pack)
+    validate_matrix(pack)
 
 
 @contextlib.contextmanager

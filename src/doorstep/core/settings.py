@@ -80,6 +80,10 @@ class Settings(BaseSettings):
         ge=0,
         description="Keep a superseded key-encryption key this long; at least backup retention.",
     )
+    receipt_key_file: Path | None = Field(
+        default=None,
+        description="Ed25519 key (PEM, 0600) signing consent receipts; default in data_dir.",
+    )
     key_cache_ttl_seconds: int = Field(
         default=60, ge=0, description="How long an unwrapped data key stays cached in a process."
     )

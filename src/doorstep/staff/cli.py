@@ -1,0 +1,88 @@
+"""``doorstep staff …``: add, list and deactivate operator staff.
+
+The command line acts as the operator (actor ``system:cli``); in the console an
+admin does the same through :mod:`doorstep.staff.services` with ``by=``.  Output
+names staff ids, roles and states only.  The shared helpers of
+:mod:`doorstep.cli` are imported inside the commands: that module mounts this
+one while it is being imported.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+import typer
+
+from doorstep.staff.models import StaffRole
+
+app = typer.Typer(
+    help="Operator staff: least-privilege roles (support, privacy_officer, admin).",
+    no_args_is_help=True,
+)
+
+
+@app.command()
+def add(
+    role: Annotated[StaffRole, typer.Option(help="The staff member's role.", case_sensitive=False)],
+) -> None:
+    """Add a staff member with ROLE; prints the new staff id."""
+    from doorstep.cli import _runtime, _settings
+    from doorstep.privacy.purposes import audited_transaction
+    from doorstep.staff.services import add_staff
+
+    settings = _settings()
+    with (
+        _runtime(settings, "doorstep-staff") as runtime,
+        audited_transaction(runtime.sessions) as session,
+    ):
+        staff = add_staff(session, role=role, clock=runtime.clock)
+    typer.echo(f"staff {staff.id} added with role {staff.role.value}")
+
+
+@app.command("list")
+def list_command(
+    all_: Annotated[bool, typer.Option("--all", help="Include deactivated staff.")] = False,
+) -> None:
+    """List staff members: id, role, state and since when."""
+    from doorstep.cli import _runtime, _settings
+    from doorstep.privacy.purposes import audited_transaction
+    from doorstep.staff.services import list_staff
+
+    settings = _settings()
+    with (
+        _runtime(settings, "doorstep-staff") as runtime,
+        audited_transaction(runtime.sessions) as session,
+    ):
+        found = list_staff(session, include_inactive=all_)
+    typer.echo(f"{'staff id':<36}  {'role':<15}  {'state':<8}  since")
+    for staff in found:
+        state = "active" if staff.active else "inactive"
+        since = staff.created_at if staff.active else staff.deactivated_at
+        typer.echo(
+            f"{staff.id!s:<36}  {staff.role.value:<15}  {state:<8}  "
+            f"{since.isoformat() if since else '-'}"
+        )
+    typer.echo(f"{len(found)} staff member(s)")
+
+
+@app.command()
+def deactivate(
+    staff_id: Annotated[str, typer.Argument(help="The staff id (a UUID).")],
+) -> None:
+    """Deactivate a staff member: every permission ends at once."""
+    from doorstep.cli import _runtime, _settings, fail
+    from doorstep.privacy.purposes import audited_transaction
+    from doorstep.staff.services import deactivate_staff
+
+    try:
+        target = uuid.UUID(staff_id)
+    except ValueError:
+        fail("STAFF_ID must be a UUID", 2)
+    settings = _settings()
+    with (
+        _runtime(settings, "doorstep-staff") as runtime,
+        audited_transaction(runtime.sessions) as session,
+    ):
+        staff = deactivate_staff(session, target, clock=runtime.clock)
+    typer.echo(f"staff {staff.id} is inactive")

@@ -1,0 +1,142 @@
+"""Least privilege, as a table in code: which role may read what, for which purpose.
+
+A role may read an element of the data map only for a purpose its grants name,
+only for the data subjects they name, and only when the element's category
+falls under one of their categories (``user.contact`` covers
+``user.contact.email``).  Nothing grants credentials (:data:`NEVER_READABLE`).
+The purpose gate still decides afterwards: a role's grant never widens what the
+data map declares, it only narrows it.
+
+=================  =====================  =========================================
+role               purpose                may read
+=================  =====================  =========================================
+support            customer.support       customers' device, contact, account data
+privacy_officer    privacy.rights         every customer category (requests)
+privacy_officer    consent.management     customers' consent ledger
+admin              staff.administration   staff records (employees) only
+=================  =====================  =========================================
+
+Actions other than reading are listed in :data:`ACTIONS`: only an admin manages
+staff, and an admin reads no subscriber data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+
+from doorstep.core.errors import ConfigurationError
+from doorstep.privacy.datamap.declarations import PersonalData
+from doorstep.privacy.datamap.pack import PolicyPack
+from doorstep.privacy.datamap.taxonomy import data_categories, data_subjects
+from doorstep.staff.models import StaffRole
+
+
+class StaffAction(StrEnum):
+    """What staff may do besides reading personal data."""
+
+    MANAGE_STAFF = "manage_staff"
+    MANAGE_RESTRICTIONS = "manage_restrictions"
+    ISSUE_RECEIPTS = "issue_receipts"
+
+
+@dataclass(frozen=True, slots=True)
+class ReadGrant:
+    """Permission to read ``categories`` of ``subjects`` for ``purpose``."""
+
+    purpose: str
+    categories: tuple[str, ...]
+    subjects: tuple[str, ...] = ("customer",)
+
+
+#: Categories no staff role ever reads (passwords, credentials, biometrics).
+NEVER_READABLE: tuple[str, ...] = ("user.authorization",)
+
+READS: Mapping[StaffRole, tuple[ReadGrant, ...]] = MappingProxyType(
+    {
+        StaffRole.SUPPORT: (
+            ReadGrant(
+                "customer.support",
+                ("user.device", "user.contact", "user.account", "user.unique_id.pseudonymous"),
+            ),
+        ),
+        StaffRole.PRIVACY_OFFICER: (
+            ReadGrant("privacy.rights", ("user",)),
+            ReadGrant(
+                "consent.management", ("user.privacy_preferences", "user.unique_id.pseudonymous")
+            ),
+        ),
+        StaffRole.ADMIN: (
+            ReadGrant(
+                "staff.administration",
+                ("user.unique_id.pseudonymous", "user.job_title", "user.account"),
+                subjects=("employee",),
+            ),
+        ),
+    }
+)
+
+ACTIONS: Mapping[StaffRole, frozenset[StaffAction]] = MappingProxyType(
+    {
+        StaffRole.SUPPORT: frozenset(),
+        StaffRole.PRIVACY_OFFICER: frozenset(
+            {StaffAction.MANAGE_RESTRICTIONS, StaffAction.ISSUE_RECEIPTS}
+        ),
+        StaffRole.ADMIN: frozenset({StaffAction.MANAGE_STAFF}),
+    }
+)
+
+
+def _covers(granted: tuple[str, ...], category: str) -> bool:
+    return any(category == key or category.startswith(key + ".") for key in granted)
+
+
+def may_read(role: StaffRole, declaration: PersonalData, purpose: str) -> bool:
+    """Whether ``role`` may read an element declared as ``declaration`` for ``purpose``."""
+    if _covers(NEVER_READABLE, declaration.category):
+        return False
+    return any(
+        grant.purpose == purpose
+        and declaration.subject in grant.subjects
+        and _covers(grant.categories, declaration.category)
+        for grant in READS.get(role, ())
+    )
+
+
+def may(role: StaffRole, action: StaffAction) -> bool:
+    """Whether ``role`` may perform ``action``."""
+    return action in ACTIONS.get(role, frozenset())
+
+
+def matrix_problems(pack: PolicyPack) -> list[str]:
+    """Every purpose, category or subject of the matrix unknown to the pack or taxonomy."""
+    found: list[str] = []
+    for role in StaffRole:
+        if role not in READS or role not in ACTIONS:
+            found.append(f"staff role {role.value!r} has no row in the permission matrix")
+    for role, grants in READS.items():
+        for grant in grants:
+            if grant.purpose not in pack.purposes:
+                found.append(f"staff role {role.value!r}: unknown purpose {grant.purpose!r}")
+            found.extend(
+                f"staff role {role.value!r}: unknown data category {category!r}"
+                for category in grant.categories
+                if category not in data_categories()
+            )
+            found.extend(
+                f"staff role {role.value!r}: unknown data subject {subject!r}"
+                for subject in grant.subjects
+                if subject not in data_subjects()
+            )
+    return found
+
+
+def validate_matrix(pack: PolicyPack) -> None:
+    """Raise :class:`ConfigurationError` naming every bad entry of the matrix."""
+    found = matrix_problems(pack)
+    if found:
+        raise ConfigurationError(
+            "staff permission matrix is invalid: " + "; ".join(found), problems=found
+        )

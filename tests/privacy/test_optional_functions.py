@@ -1,0 +1,113 @@
+"""Optional functions (camera for the QR scan, location for the Wi-Fi scan) are off
+until consented, toggle one by one, and a refusal leaves the manual path working."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import Session
+
+from doorstep.core.clock import FakeClock
+from doorstep.core.errors import InvalidInputError
+from doorstep.privacy.consent import grant, is_enabled, optional_functions, refuse, withdraw
+from doorstep.privacy.consent.terms import default_terms
+from doorstep.privacy.purposes import PurposeGate, restrict, system_actor
+from tests.privacy.conftest import CAMERA_NOTICE, NOTICE, SERIAL, new_subject
+
+QR = "device.qr_camera"
+WIFI = "wifi.location_scan"
+ACTOR = system_actor("tests")
+
+
+def _states(db: Session, subject: object) -> dict[str, bool]:
+    return {item.purpose: item.enabled for item in optional_functions(db, subject)}  # type: ignore[arg-type]
+
+
+def test_the_pack_declares_both_functions_as_optional_with_a_manual_path() -> None:
+    terms = default_terms()
+    assert {item.key for item in terms.optional_functions} == {QR, WIFI}
+    assert "serial number" in terms.purposes[QR].manual_path
+    assert "password" in terms.purposes[WIFI].manual_path
+
+
+@pytest.mark.clause("CPE-I.ii.2.c")
+def test_the_camera_is_off_until_the_subscriber_agrees(db: Session, clock: FakeClock) -> None:
+    subject = new_subject(db)
+    assert not is_enabled(db, subject, QR)
+    grant(db, subject_id=subject, purpose=QR, channel="app", notice_text=CAMERA_NOTICE, clock=clock)
+    assert is_enabled(db, subject, QR)
+
+
+@pytest.mark.clause("CPE-I.iii.R3")
+def test_refusing_location_leaves_manual_wireless_setup_usable(
+    db: Session, clock: FakeClock, gate: PurposeGate
+) -> None:
+    subject = new_subject(db)
+    refuse(db, subject_id=subject, purpose=WIFI, channel="app", notice_text=NOTICE, clock=clock)
+    assert not is_enabled(db, subject, WIFI)
+    [wifi] = [item for item in optional_functions(db, subject) if item.purpose == WIFI]
+    assert wifi.manual_path == "Type the Wi-Fi network name and password by hand."
+    # the manual path needs no consent: configuring the device is contract-based
+    gate.for_subject(db, subject, actor=ACTOR).check(SERIAL, "device.registration")
+
+
+@pytest.mark.clause("CPE-V.4.b")
+def test_refusing_the_camera_leaves_manual_binding_usable(
+    db: Session, clock: FakeClock, gate: PurposeGate
+) -> None:
+    subject = new_subject(db)
+    refuse(
+        db, subject_id=subject, purpose=QR, channel="app", notice_text=CAMERA_NOTICE, clock=clock
+    )
+    assert not is_enabled(db, subject, QR)
+    [qr] = [item for item in optional_functions(db, subject) if item.purpose == QR]
+    assert "serial number" in qr.manual_path
+    gate.for_subject(db, subject, actor=ACTOR).check(SERIAL, "device.registration")
+
+
+@pytest.mark.clause("CPE-V.4.c")
+def test_without_the_optional_scan_wifi_credentials_are_entered_by_hand(
+    db: Session, clock: FakeClock
+) -> None:
+    subject = new_subject(db)
+    assert not is_enabled(db, subject, WIFI)  # never asked: off
+    [wifi] = [item for item in optional_functions(db, subject) if item.purpose == WIFI]
+    assert not wifi.enabled
+    assert "by hand" in wifi.manual_path
+
+
+@pytest.mark.clause("CPE-V.4.a")
+def test_each_optional_function_is_granted_and_withdrawn_on_its_own(
+    db: Session, clock: FakeClock
+) -> None:
+    subject = new_subject(db)
+    assert _states(db, subject) == {QR: False, WIFI: False}
+    grant(db, subject_id=subject, purpose=QR, channel="app", notice_text=CAMERA_NOTICE, clock=clock)
+    grant(db, subject_id=subject, purpose=WIFI, channel="app", notice_text=NOTICE, clock=clock)
+    assert _states(db, subject) == {QR: True, WIFI: True}
+    withdraw(db, subject_id=subject, purpose=QR, channel="app", clock=clock)
+    assert _states(db, subject) == {QR: False, WIFI: True}
+
+
+@pytest.mark.clause("CPE-I.iii.W")
+def test_after_a_withdrawal_the_app_can_tell_what_is_off_and_the_way_around(
+    db: Session, clock: FakeClock
+) -> None:
+    subject = new_subject(db)
+    grant(db, subject_id=subject, purpose=WIFI, channel="web", notice_text=NOTICE, clock=clock)
+    withdraw(db, subject_id=subject, purpose=WIFI, channel="web", clock=clock)
+    off = [item for item in optional_functions(db, subject) if not item.enabled]
+    assert {item.purpose for item in off} == {QR, WIFI}
+    assert all(item.function and item.manual_path for item in off)
+
+
+def test_a_restriction_turns_an_optional_function_off(db: Session, clock: FakeClock) -> None:
+    subject = new_subject(db)
+    grant(db, subject_id=subject, purpose=WIFI, channel="app", notice_text=NOTICE, clock=clock)
+    restrict(db, subject_id=subject, purpose=WIFI, reason="objection", clock=clock, actor=ACTOR)
+    assert not is_enabled(db, subject, WIFI)
+    assert _states(db, subject)[WIFI] is False
+
+
+def test_is_enabled_only_answers_for_consent_based_purposes(db: Session) -> None:
+    with pytest.raises(InvalidInputError):
+        is_enabled(db, new_subject(db), "account.management")

@@ -1,0 +1,50 @@
+"""``doorstep staff add / list / deactivate``."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from doorstep.core.runtime import Runtime
+from tests.privacy.conftest import audit_rows
+from tests.privacy.test_consent_cli import doorstep
+
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+@pytest.mark.slow
+def test_add_list_and_deactivate(committed: Runtime) -> None:
+    settings = committed.settings
+    added = doorstep(settings, "staff", "add", "--role", "support")
+    assert added.returncode == 0, added.stderr
+    match = re.search(rf"staff ({UUID}) added with role support", added.stdout)
+    assert match
+    staff_id = match.group(1)
+
+    listed = doorstep(settings, "staff", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert re.search(rf"{staff_id}\s+support\s+active", listed.stdout)
+
+    gone = doorstep(settings, "staff", "deactivate", staff_id)
+    assert gone.returncode == 0, gone.stderr
+    assert staff_id not in doorstep(settings, "staff", "list").stdout
+    assert re.search(
+        rf"{staff_id}\s+support\s+inactive", doorstep(settings, "staff", "list", "--all").stdout
+    )
+    with committed.engine.connect() as connection:
+        actions = [row.action for row in audit_rows(connection, actor="system:cli")]
+    assert actions.count("staff.added") == 1
+    assert actions.count("staff.deactivated") == 1
+    assert actions.count("staff.listed") == 3
+
+
+@pytest.mark.slow
+def test_bad_input_is_a_usage_error(committed: Runtime) -> None:
+    assert doorstep(committed.settings, "staff", "add", "--role", "overlord").returncode == 2
+    bad = doorstep(committed.settings, "staff", "deactivate", "nobody")
+    assert (bad.returncode, "STAFF_ID must be a UUID" in bad.stderr) == (2, True)
+    missing = doorstep(
+        committed.settings, "staff", "deactivate", "00000000-0000-4000-8000-000000000000"
+    )
+    assert missing.returncode == 1
