@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import HTMLResponse
 
 from doorstep import __version__
@@ -33,6 +34,29 @@ _LANDING = """<!doctype html>
 <li><a href="/docs">API documentation</a> (<a href="/openapi.json">OpenAPI</a>)</li>
 <li><a href="/readyz">Readiness</a></li>
 </ul></body></html>"""
+
+
+#: Modules whose ``router`` (a FastAPI APIRouter) is mounted, when the module exists.
+AREA_ROUTERS = (
+    "doorstep.usp.mtp.websocket",
+    "doorstep.accounts.api",
+    "doorstep.privacy.consent.api",
+)
+
+
+def area_routers() -> list[APIRouter]:
+    """The routers of every area that has one, in ``AREA_ROUTERS`` order."""
+    routers = []
+    for name in AREA_ROUTERS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            # Absent area (or its parent package): skip.  Anything else is a real error.
+            if exc.name is None or not (name + ".").startswith(exc.name + "."):
+                raise
+            continue
+        routers.append(module.router)
+    return routers
 
 
 def create_app(runtime: Runtime, *, in_process_worker: bool = False) -> FastAPI:
@@ -65,6 +89,8 @@ def create_app(runtime: Runtime, *, in_process_worker: bool = False) -> FastAPI:
     install_problem_handlers(app)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)
+    for router in area_routers():
+        app.include_router(router)
 
     @app.get("/", include_in_schema=False)
     def landing() -> HTMLResponse:

@@ -218,7 +218,8 @@ def _add_area_commands() -> None:
         try:
             area = importlib.import_module(module)
         except ModuleNotFoundError as exc:
-            if exc.name != module:
+            # Absent area (or its parent package): skip.  Anything else is a real error.
+            if exc.name is None or not (module + ".").startswith(exc.name + "."):
                 raise
             continue
         app.add_typer(area.app, name=name)
@@ -230,6 +231,9 @@ AREA_COMMANDS = {
     "keys": "doorstep.keys.cli",
     "consent": "doorstep.privacy.consent.cli",
     "staff": "doorstep.staff.cli",
+    "accounts": "doorstep.accounts.cli",
+    "notify": "doorstep.notify.cli",
+    "usp": "doorstep.usp.cli",
 }
 _add_area_commands()
 

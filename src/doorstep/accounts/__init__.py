@@ -1,0 +1,1 @@
+"""Subscriber accounts: sign-up, verification, sign-in, third-party sign-in, children, deregistration."""

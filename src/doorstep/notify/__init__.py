@@ -1,0 +1,1 @@
+"""Notifications: an outbox table and delivery adapters (SMTP e-mail, SMS, push)."""
