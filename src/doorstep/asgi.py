@@ -21,6 +21,7 @@ from doorstep.core import health
 from doorstep.core.problems import install_problem_handlers
 from doorstep.core.requestid import RequestIdMiddleware
 from doorstep.core.runtime import Runtime
+from doorstep.wiring import build_services
 
 log = logging.getLogger("doorstep.asgi")
 
@@ -86,6 +87,7 @@ def create_app(runtime: Runtime, *, in_process_worker: bool = False) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.state.services = build_services(runtime)
     install_problem_handlers(app)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)

@@ -1,0 +1,77 @@
+"""The composition root: the long-lived services of one process, built from its Runtime.
+
+Areas are plain modules; this is the one place that builds the objects they
+share (the key service, the purpose gate, delivery adapters …) and hands them
+to HTTP handlers, jobs and commands.  Nothing here is global: the ASGI app keeps
+its :class:`Services` in ``app.state.services``.
+
+For HTTP handlers::
+
+    @router.post("/things")
+    def create(services: ServicesDep, session: SessionDep) -> ...:
+        ...  # session is in a transaction committed when the handler returns
+
+An area adds a field to :class:`Services` and one line to :func:`build_services`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from doorstep.core.runtime import Runtime
+from doorstep.keys.keyring import load_keyring
+from doorstep.keys.services import KeyService
+from doorstep.privacy.datamap.pack import default_pack
+from doorstep.privacy.purposes import PurposeGate, audited_transaction
+from doorstep.schema import metadata
+
+
+@dataclass
+class Services:
+    """What handlers, jobs and commands share within one process."""
+
+    runtime: Runtime
+    keys: KeyService
+    gate: PurposeGate
+
+
+def build_services(runtime: Runtime) -> Services:
+    """Build every shared service for ``runtime`` (reads the keyring; no network)."""
+    settings = runtime.settings
+    keys = KeyService(
+        load_keyring(settings, clock=runtime.clock),
+        runtime.clock,
+        cache_ttl=timedelta(seconds=settings.key_cache_ttl_seconds),
+    )
+    return Services(
+        runtime=runtime,
+        keys=keys,
+        gate=PurposeGate.from_datamap(metadata, default_pack()),
+    )
+
+
+def services_of(request: Request) -> Services:
+    """FastAPI dependency: the app's :class:`Services`."""
+    services: Services = request.app.state.services
+    return services
+
+
+def request_session(request: Request) -> Iterator[Session]:
+    """FastAPI dependency: a session in one transaction for the request.
+
+    Committed when the handler returns, rolled back when it raises; refusals of
+    the purpose gate keep their audit record (see ``audited_transaction``).
+    """
+    services = services_of(request)
+    with audited_transaction(services.runtime.sessions) as session:
+        yield session
+
+
+ServicesDep = Annotated[Services, Depends(services_of)]
+SessionDep = Annotated[Session, Depends(request_session)]
