@@ -233,7 +233,8 @@ AREA_COMMANDS = {
     "staff": "doorstep.staff.cli",
     "accounts": "doorstep.accounts.cli",
     "notify": "doorstep.notify.cli",
-    "usp": "doorstep.usp.cli",
+    "controller": "doorstep.usp.cli",
+    "agent-sim": "doorstep.usp.agent_sim.cli",
 }
 _add_area_commands()
 

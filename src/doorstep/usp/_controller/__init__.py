@@ -1,0 +1,1 @@
+"""Private parts of :mod:`doorstep.usp.controller`; import from there."""

@@ -1,0 +1,32 @@
+"""Simulated USP agents: home routers and gateways for tests, benchmarks and the demo.
+
+* :class:`SimAgent` (``agent``): the USP behaviour of one device: the TR-181 subset
+  of ``datamodel`` (DeviceInfo, Ethernet, IP, PPP, Wi-Fi SSID and security, Hosts),
+  Set semantics with USP error codes, Reboot() followed by Boot!, the asynchronous
+  NeighboringWiFiDiagnostic(), Boot! and OnBoardRequest on first connect.
+* MTPs: :func:`run_mqtt_agent` (MQTT 5 or 3.1.1) and :func:`run_websocket_agent`.
+* ``fleet``: N devices with their own secrets and claim-code placeholders.
+* ``cli``: ``doorstep agent-sim --count N --mtp mqtt|websocket``.
+"""
+
+from doorstep.usp.agent_sim._mqtt import MqttOptions, run_mqtt_agent
+from doorstep.usp.agent_sim._websocket import WebSocketOptions, run_websocket_agent
+from doorstep.usp.agent_sim.agent import SimAgent, SimTiming
+from doorstep.usp.agent_sim.datamodel import DataModel, Host, Profile
+from doorstep.usp.agent_sim.fleet import make_agents, make_profile, run_fleet, write_credentials
+
+__all__ = [
+    "DataModel",
+    "Host",
+    "MqttOptions",
+    "Profile",
+    "SimAgent",
+    "SimTiming",
+    "WebSocketOptions",
+    "make_agents",
+    "make_profile",
+    "run_fleet",
+    "run_mqtt_agent",
+    "run_websocket_agent",
+    "write_credentials",
+]

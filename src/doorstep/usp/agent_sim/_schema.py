@@ -1,0 +1,155 @@
+"""The TR-181 subset the simulator implements: access, type and limits per parameter.
+
+Generic paths write instance numbers as ``{i}``.  Access follows TR181.md;
+``secured`` parameters (PPP Password, Wi-Fi passphrases) can be written and read
+back as "" (TR-181 *secured*, as an agent without SecuredRoles answers).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from enum import Enum
+from functools import lru_cache
+
+from doorstep.usp.codes import ErrorCode
+
+
+class Access(Enum):
+    """Who may write: read-only, or read-write."""
+
+    READ_ONLY = "r"
+    READ_WRITE = "rw"
+
+
+class Kind(Enum):
+    """How a value is checked when written."""
+
+    STRING = "string"
+    BOOLEAN = "boolean"
+    IPV4 = "ipv4"
+    ENUM = "enum"
+    UNSIGNED = "unsignedInt"
+    PRINTABLE = "printable"  # passphrases: printable ASCII
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """One parameter's rules."""
+
+    access: Access = Access.READ_ONLY
+    kind: Kind = Kind.STRING
+    max_len: int = 64
+    min_len: int = 0
+    choices: tuple[str, ...] = ()
+    secured: bool = False
+
+    @property
+    def writable(self) -> bool:
+        """Whether a Set may change it."""
+        return self.access is Access.READ_WRITE
+
+    def check(self, value: str) -> tuple[int, str] | None:
+        """``(USP error code, reason)`` when ``value`` is not acceptable, else None.
+
+        Reasons name the rule, never the value (a rejected value may be a password).
+        """
+        if self.kind is Kind.BOOLEAN:
+            ok, rule = value in BOOLEANS, "not a boolean"
+        elif self.kind is Kind.UNSIGNED:
+            ok = value.isascii() and value.isdigit() and int(value) < 2**32
+            rule = "not an unsignedInt"
+        else:
+            return self._check_text(value)
+        return None if ok else (ErrorCode.INVALID_TYPE, rule)
+
+    def _check_text(self, value: str) -> tuple[int, str] | None:
+        if not self.min_len <= len(value) <= self.max_len:
+            return ErrorCode.INVALID_VALUE, f"length must be {self.min_len} to {self.max_len}"
+        if self.kind is Kind.ENUM and value not in self.choices:
+            return ErrorCode.INVALID_VALUE, "not one of the allowed values"
+        if self.kind is Kind.IPV4 and value and not _is_ipv4(value):
+            return ErrorCode.INVALID_VALUE, "not an IPv4 address"
+        if self.kind is Kind.PRINTABLE and not _PRINTABLE.fullmatch(value):
+            return ErrorCode.INVALID_VALUE, "must be printable ASCII"
+        return None
+
+
+BOOLEANS = frozenset({"true", "false", "1", "0"})
+_PRINTABLE = re.compile(r"[\x20-\x7e]*")
+
+SECURITY_MODES = (
+    "None",
+    "WPA2-Personal",
+    "WPA3-Personal",
+    "WPA-WPA2-Personal",
+    "WPA3-Personal-Transition",
+)
+INTERFACE_STATUS = ("Up", "Down", "Unknown", "Dormant", "NotPresent", "LowerLayerDown", "Error")
+
+_RO = Spec()
+_RW_BOOL = Spec(Access.READ_WRITE, Kind.BOOLEAN)
+
+SCHEMA: dict[str, Spec] = {
+    "Device.DeviceInfo.Manufacturer": _RO,
+    "Device.DeviceInfo.ManufacturerOUI": _RO,
+    "Device.DeviceInfo.ModelName": _RO,
+    "Device.DeviceInfo.ProductClass": _RO,
+    "Device.DeviceInfo.SerialNumber": _RO,
+    "Device.DeviceInfo.SoftwareVersion": _RO,
+    "Device.DeviceInfo.HardwareVersion": _RO,
+    "Device.DeviceInfo.UpTime": Spec(kind=Kind.UNSIGNED),
+    "Device.LocalAgent.EndpointID": _RO,
+    "Device.LocalAgent.SupportedProtocols": _RO,
+    "Device.Ethernet.Interface.{i}.MACAddress": _RO,
+    "Device.IP.Interface.{i}.Status": _RO,
+    "Device.IP.Interface.{i}.IPv4Address.{i}.IPAddress": Spec(
+        Access.READ_WRITE, Kind.IPV4, max_len=15
+    ),
+    "Device.IP.Interface.{i}.IPv4Address.{i}.AddressingType": _RO,
+    "Device.IP.Interface.{i}.IPv4Address.{i}.Status": _RO,
+    "Device.PPP.Interface.{i}.Enable": _RW_BOOL,
+    "Device.PPP.Interface.{i}.Status": _RO,
+    "Device.PPP.Interface.{i}.ConnectionStatus": _RO,
+    "Device.PPP.Interface.{i}.Username": Spec(Access.READ_WRITE, max_len=64),
+    "Device.PPP.Interface.{i}.Password": Spec(Access.READ_WRITE, max_len=64, secured=True),
+    "Device.WiFi.SSID.{i}.SSID": Spec(Access.READ_WRITE, max_len=32, min_len=1),
+    "Device.WiFi.SSID.{i}.Enable": _RW_BOOL,
+    "Device.WiFi.AccessPoint.{i}.Security.ModesSupported": _RO,
+    "Device.WiFi.AccessPoint.{i}.Security.ModeEnabled": Spec(
+        Access.READ_WRITE, Kind.ENUM, choices=SECURITY_MODES
+    ),
+    "Device.WiFi.AccessPoint.{i}.Security.KeyPassphrase": Spec(
+        Access.READ_WRITE, Kind.PRINTABLE, max_len=63, min_len=8, secured=True
+    ),
+    "Device.WiFi.AccessPoint.{i}.Security.SAEPassphrase": Spec(
+        Access.READ_WRITE, Kind.PRINTABLE, max_len=63, min_len=8, secured=True
+    ),
+    "Device.Hosts.HostNumberOfEntries": Spec(kind=Kind.UNSIGNED),
+    "Device.Hosts.Host.{i}.PhysAddress": _RO,
+    "Device.Hosts.Host.{i}.IPAddress": _RO,
+    "Device.Hosts.Host.{i}.HostName": _RO,
+    "Device.Hosts.Host.{i}.Active": Spec(kind=Kind.BOOLEAN),
+}
+
+_INSTANCE = re.compile(r"\.[0-9]+(?=\.)")
+
+
+@lru_cache(maxsize=1024)
+def generic(path: str) -> str:
+    """``Device.WiFi.SSID.2.SSID`` -> ``Device.WiFi.SSID.{i}.SSID``."""
+    return _INSTANCE.sub(".{i}", path)
+
+
+def spec_of(path: str) -> Spec | None:
+    """The rules of the parameter at ``path`` (an instance path), or None if unsupported."""
+    return SCHEMA.get(generic(path))
+
+
+def _is_ipv4(value: str) -> bool:
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        return False
+    return True

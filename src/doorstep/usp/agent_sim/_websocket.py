@@ -1,0 +1,98 @@
+"""A simulated agent's WebSocket side: the agent connects out to the controller.
+
+``<url>?eid=<percent-encoded Endpoint ID>``, subprotocol ``v1.usp``, the device
+secret as ``Authorization: Bearer``; a WebSocketConnectRecord first, then one Record
+per binary frame.  Reconnects with a capped back-off (TR-369 suggests 5 s doubling;
+the simulator starts shorter) and after Reboot().
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import WebSocketException
+from websockets.typing import Subprotocol
+
+from doorstep.usp._msg import Msg
+from doorstep.usp.agent_sim.agent import SendMsg, SimAgent
+from doorstep.usp.records import encode_record, websocket_connect
+
+SUBPROTOCOL = Subprotocol("v1.usp")
+
+
+@dataclass(frozen=True, slots=True)
+class WebSocketOptions:
+    """Where the controller's WebSocket endpoint is."""
+
+    url: str = "ws://127.0.0.1:8000/usp"
+    reconnect_min: float = 0.5
+    reconnect_max: float = 10.0
+    max_size: int = 64 * 1024
+
+
+async def run_websocket_agent(
+    agent: SimAgent, options: WebSocketOptions, stop: asyncio.Event
+) -> None:
+    """Keep ``agent`` connected until ``stop`` is set."""
+    delay = options.reconnect_min
+    while not stop.is_set():
+        sessions = agent.sessions
+        try:
+            await _session(agent, options, stop)
+        except (OSError, WebSocketException, TimeoutError):
+            pass
+        finally:
+            agent.session_ended()
+        if agent.reboot.is_set():
+            await asyncio.sleep(agent.timing.reboot)
+            continue
+        if agent.sessions != sessions:
+            delay = options.reconnect_min
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay * random.uniform(0.5, 1.0))  # noqa: S311
+        delay = min(delay * 2, options.reconnect_max)
+
+
+async def _session(agent: SimAgent, options: WebSocketOptions, stop: asyncio.Event) -> None:
+    separator = "&" if "?" in options.url else "?"
+    url = f"{options.url}{separator}eid={quote(agent.endpoint_id, safe='-._~')}"
+    headers = {"Authorization": f"Bearer {agent.secret}"}
+    async with connect(
+        url,
+        subprotocols=[SUBPROTOCOL],
+        additional_headers=headers,
+        proxy=None,
+        max_size=options.max_size,
+        open_timeout=10,
+    ) as websocket:
+        if websocket.subprotocol != SUBPROTOCOL:  # R-WS.12: do not proceed without it
+            return
+
+        async def send(msg: Msg) -> None:
+            await websocket.send(agent.encode(msg))
+
+        hello = websocket_connect(to_id=agent.controller_id, from_id=agent.endpoint_id)
+        await websocket.send(encode_record(hello))
+        agent.session_started(send)
+        reader = asyncio.create_task(_read(agent, websocket, send))
+        ends = [reader, asyncio.create_task(agent.reboot.wait()), asyncio.create_task(stop.wait())]
+        try:
+            await asyncio.wait(ends, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in ends:
+                task.cancel()
+            await asyncio.gather(*ends, return_exceptions=True)
+
+
+async def _read(agent: SimAgent, websocket: ClientConnection, send: SendMsg) -> None:
+    async for frame in websocket:
+        if isinstance(frame, str):
+            continue
+        answer = agent.handle_record(frame, send)
+        if answer is not None:
+            await websocket.send(agent.encode(answer))

@@ -1,0 +1,238 @@
+"""The USP Controller: talks to agents over MQTT and WebSocket, one API for both.
+
+::
+
+    controller = Controller(config, credentials=store, hooks=my_hooks, audit=sink)
+    controller.attach(MqttTransport(controller))        # see doorstep.usp.mtp
+    reply = await controller.get(endpoint_id, ["Device.DeviceInfo."])
+    reply.params                                        # {"Device.DeviceInfo.": {...}}
+
+* :meth:`Controller.request` sends a request Msg and returns the typed answer (read
+  with :func:`doorstep.usp.messages.expect`): an Error Msg raises
+  :class:`~doorstep.usp.exceptions.UspErrorResponse` with the device's codes
+  unchanged; no answer within the timeout raises :class:`DeviceTimeoutError` (504);
+  no route raises :class:`DeviceOfflineError` (503).  Answers are matched by
+  ``(endpoint id, msg_id)``; every request gets a fresh msg_id from
+  :meth:`Controller.next_msg_id` unless the caller built its own.
+* Inbound Records are screened (:meth:`ControllerCore.receive`): oversized or garbage
+  bytes, Records to another endpoint, a ``from_id`` other than the identity the MTP
+  authenticated, and unknown endpoints are dropped and audited, with no effect on
+  other agents.  Session-context Records are answered with a DisconnectRecord (7106).
+  A Notify goes to ``hooks.on_event`` and is answered with a NotifyResp when it asks.
+* :class:`ControllerHooks` is how the device domain learns of connections, events and
+  traffic; :class:`NullHooks` is the default.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar, overload
+
+from doorstep.core.errors import ConflictError, InvalidInputError
+from doorstep.usp import messages
+from doorstep.usp._controller.audit import (
+    AuditSink,
+    NullAuditSink,
+    Refusal,
+    RuntimeAuditSink,
+    endpoint_ref,
+)
+from doorstep.usp._controller.core import ControllerCore
+from doorstep.usp._controller.errors import (
+    DeviceCommunicationError,
+    DeviceOfflineError,
+    DeviceTimeoutError,
+    MtpUnavailableError,
+)
+from doorstep.usp._controller.hooks import ControllerHooks, NullHooks
+from doorstep.usp._controller.links import (
+    MQTT,
+    WEBSOCKET,
+    AgentAddress,
+    Origin,
+    Transport,
+    Verdict,
+)
+from doorstep.usp._msg import Msg, Response
+from doorstep.usp._requests import (
+    Add,
+    Delete,
+    Get,
+    GetInstances,
+    GetSupportedDM,
+    GetSupportedProtocol,
+    Operate,
+    Set,
+    UpdateObject,
+)
+from doorstep.usp._responses import (
+    AddResp,
+    DeleteResp,
+    GetInstancesResp,
+    GetResp,
+    GetSupportedProtocolResp,
+    OperateResp,
+    SetResp,
+)
+from doorstep.usp._supported_dm import GetSupportedDMResp
+
+__all__ = [
+    "MQTT",
+    "WEBSOCKET",
+    "AgentAddress",
+    "AuditSink",
+    "Controller",
+    "ControllerHooks",
+    "DeviceCommunicationError",
+    "DeviceOfflineError",
+    "DeviceTimeoutError",
+    "MtpUnavailableError",
+    "NullAuditSink",
+    "NullHooks",
+    "Origin",
+    "Refusal",
+    "RuntimeAuditSink",
+    "Transport",
+    "Verdict",
+    "endpoint_ref",
+]
+
+T = TypeVar("T")
+
+RESPONSE_FOR: Mapping[type[Any], type[Response]] = {
+    Get: GetResp,
+    Set: SetResp,
+    Add: AddResp,
+    Delete: DeleteResp,
+    Operate: OperateResp,
+    GetSupportedDM: GetSupportedDMResp,
+    GetInstances: GetInstancesResp,
+    GetSupportedProtocol: GetSupportedProtocolResp,
+}
+"""The answer each request a controller sends gets."""
+
+
+class Controller(ControllerCore):
+    """A USP Controller for one process: requests out, Records in, hooks to the domain."""
+
+    _ids = itertools.count(1)
+
+    def next_msg_id(self) -> str:
+        """A msg_id unique to this process: ``doorstep-<instance>-<n>``."""
+        return f"doorstep-{self.instance}-{next(self._ids)}"
+
+    @overload
+    async def request(
+        self, endpoint_id: str, msg: Msg, expected: type[T], *, timeout: float | None = None
+    ) -> T: ...
+
+    @overload
+    async def request(
+        self, endpoint_id: str, msg: Msg, *, timeout: float | None = None
+    ) -> Response: ...
+
+    async def request(
+        self,
+        endpoint_id: str,
+        msg: Msg,
+        expected: type[Any] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> Any:
+        """Send ``msg`` to ``endpoint_id`` and return its answer as ``expected``.
+
+        ``expected`` defaults to the response type of the request (GetResp for Get …).
+        Raises DeviceTimeoutError, DeviceOfflineError, MtpUnavailableError,
+        UspErrorResponse (the device's Error Msg) or UnexpectedResponseError.
+        """
+        body = msg.body
+        if isinstance(body, Operate) and not body.send_resp:
+            raise InvalidInputError("an Operate without send_resp gets no answer; use send()")
+        kind = expected or RESPONSE_FOR.get(type(body))
+        if kind is None:
+            raise InvalidInputError(f"{type(body).__name__} is not a request a controller sends")
+        key = (endpoint_id, msg.msg_id)
+        if key in self._pending:
+            raise ConflictError("this msg_id is already in flight to the device")
+        wait = self.config.request_timeout if timeout is None else timeout
+        future: asyncio.Future[Msg] = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
+        self.counters["requests"] += 1
+        try:
+            async with asyncio.timeout(wait):
+                await self.send_msg(endpoint_id, msg, response=False)
+                reply = await future
+        except TimeoutError:
+            self.counters["requests_timed_out"] += 1
+            raise DeviceTimeoutError(
+                f"no answer to {msg.msg_type.name} within {wait:g} s",
+                msg_type=msg.msg_type.name,
+                timeout_seconds=wait,
+            ) from None
+        finally:
+            self._pending.pop(key, None)
+        return messages.expect(reply, kind, msg_id=msg.msg_id)
+
+    async def send(self, endpoint_id: str, msg: Msg) -> None:
+        """Send ``msg`` without waiting for an answer (an Operate without send_resp)."""
+        await self.send_msg(endpoint_id, msg, response=False)
+
+    async def get(
+        self,
+        endpoint_id: str,
+        paths: str | Iterable[str],
+        *,
+        max_depth: int = 0,
+        timeout: float | None = None,
+    ) -> GetResp:
+        """Get the parameters under ``paths``."""
+        msg = messages.get(self.next_msg_id(), paths, max_depth=max_depth)
+        return await self.request(endpoint_id, msg, GetResp, timeout=timeout)
+
+    async def set(
+        self,
+        endpoint_id: str,
+        updates: Mapping[str, str] | Iterable[UpdateObject],
+        *,
+        allow_partial: bool = False,
+        timeout: float | None = None,
+    ) -> SetResp:
+        """Set parameters (``{full path: value}``); all or nothing unless ``allow_partial``."""
+        msg = messages.set(self.next_msg_id(), updates, allow_partial=allow_partial)
+        return await self.request(endpoint_id, msg, SetResp, timeout=timeout)
+
+    async def operate(
+        self,
+        endpoint_id: str,
+        command: str,
+        input_args: Mapping[str, str] | None = None,
+        *,
+        command_key: str = "",
+        timeout: float | None = None,
+    ) -> OperateResp:
+        """Run ``command`` and return its OperateResp (sync output or async request path)."""
+        msg = messages.operate(self.next_msg_id(), command, input_args, command_key=command_key)
+        return await self.request(endpoint_id, msg, OperateResp, timeout=timeout)
+
+    async def get_instances(
+        self,
+        endpoint_id: str,
+        obj_paths: str | Iterable[str],
+        *,
+        first_level_only: bool = False,
+        timeout: float | None = None,
+    ) -> GetInstancesResp:
+        """List the instances of the tables under ``obj_paths``."""
+        msg = messages.get_instances(
+            self.next_msg_id(), obj_paths, first_level_only=first_level_only
+        )
+        return await self.request(endpoint_id, msg, GetInstancesResp, timeout=timeout)
+
+    async def get_supported_protocol(
+        self, endpoint_id: str, *, timeout: float | None = None
+    ) -> GetSupportedProtocolResp:
+        """Ask the agent which USP versions it speaks."""
+        msg = messages.get_supported_protocol(self.next_msg_id())
+        return await self.request(endpoint_id, msg, GetSupportedProtocolResp, timeout=timeout)

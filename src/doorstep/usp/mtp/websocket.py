@@ -1,0 +1,223 @@
+"""The WebSocket MTP, served by ``doorstep serve`` itself (so the demo needs no broker).
+
+``include_router(router)`` adds ``GET /usp`` (WebSocket).  An agent connects to
+``ws[s]://<host>/usp?eid=<its Endpoint ID>`` with subprotocol ``v1.usp`` (R-WS.9-12a)
+and its own credentials on the upgrade: ``Authorization: Basic`` with the endpoint
+id as user name and the device secret as password, or ``Authorization: Bearer
+<device secret>``.  The upgrade is refused (HTTP 403, before any WebSocket frame)
+without ``v1.usp``, without a valid ``eid``, for an unknown endpoint or a wrong
+secret, and each refusal is audited.
+
+Each Record is one binary frame.  A text frame, or bytes that are not a usable
+Record, close the session with 1003 (R-WS.16); Records that parse but are refused
+(wrong recipient …) are dropped.  One session per endpoint (R-WS.4): a new session
+replaces the old one.  uvicorn answers pings and sends its own.
+
+The hub (controller, credential store, audit sink) lives on ``app.state`` and is built
+on first use from ``app.state.runtime``; :func:`install` sets one up explicitly (the
+device registry passes its database credential store and hooks there).  Requests to a
+WebSocket agent must run in the process that holds its session: :func:`hub_of` gives
+API handlers the controller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+from dataclasses import dataclass, field
+
+from fastapi import APIRouter, FastAPI, WebSocket
+from starlette.websockets import WebSocketDisconnect
+
+from doorstep.usp.config import UspConfig, default_credentials, load_usp_config
+from doorstep.usp.controller import (
+    WEBSOCKET,
+    AgentAddress,
+    AuditSink,
+    Controller,
+    ControllerHooks,
+    DeviceOfflineError,
+    Origin,
+    RuntimeAuditSink,
+    Verdict,
+)
+from doorstep.usp.credentials import CredentialStore
+from doorstep.usp.endpoint import is_valid_endpoint_id
+
+log = logging.getLogger("doorstep.usp.websocket")
+
+PATH = "/usp"
+SUBPROTOCOL = "v1.usp"
+UNSUPPORTED_DATA = 1003
+ADDRESS = AgentAddress(WEBSOCKET)
+_STATE_KEY = "usp_websocket"
+
+router = APIRouter()
+
+
+@dataclass(eq=False)
+class _Session:
+    websocket: WebSocket
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class WebSocketTransport:
+    """Sends Records to agents connected to this process."""
+
+    name = WEBSOCKET
+
+    def __init__(self, controller: Controller) -> None:
+        self.sessions: dict[str, _Session] = {}
+        controller.attach(self)
+
+    def default_address(self, endpoint_id: str) -> AgentAddress | None:
+        """None: a WebSocket agent is reachable only while its session is open here."""
+        return None
+
+    async def send(
+        self, endpoint_id: str, address: AgentAddress, data: bytes, *, response: bool
+    ) -> None:
+        """One binary frame on the agent's session."""
+        session = self.sessions.get(endpoint_id)
+        if session is None:
+            raise DeviceOfflineError("the device has no WebSocket session here")
+        try:
+            async with session.lock:
+                await session.websocket.send_bytes(data)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            raise DeviceOfflineError("the device's WebSocket session closed") from None
+
+
+class WebSocketHub:
+    """The USP WebSocket side of one ``serve`` process."""
+
+    def __init__(self, controller: Controller, credentials: CredentialStore) -> None:
+        self.controller = controller
+        self.credentials = credentials
+        self.transport = WebSocketTransport(controller)
+
+    async def serve(self, websocket: WebSocket) -> None:
+        """Authenticate the upgrade, then pump Records until the session ends."""
+        endpoint_id = await self._admit(websocket)
+        if endpoint_id is None:
+            return
+        await websocket.accept(subprotocol=SUBPROTOCOL)
+        session = _Session(websocket)
+        previous = self.transport.sessions.get(endpoint_id)
+        self.transport.sessions[endpoint_id] = session
+        self.controller.remember(endpoint_id, ADDRESS)
+        if previous is not None:
+            await _close_quietly(previous.websocket, 1000)
+        origin = Origin(WEBSOCKET, endpoint_id, True, ADDRESS)
+        try:
+            while True:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                data = message.get("bytes")
+                if data is None:
+                    self.controller.refuse("garbage", endpoint_id, origin, None)
+                    await _close_quietly(websocket, UNSUPPORTED_DATA)
+                    break
+                verdict = await self.controller.receive(data, origin)
+                if verdict is Verdict.UNUSABLE:
+                    await _close_quietly(websocket, UNSUPPORTED_DATA)
+                    break
+        except WebSocketDisconnect:
+            pass
+        finally:
+            if self.transport.sessions.get(endpoint_id) is session:
+                del self.transport.sessions[endpoint_id]
+                await self.controller.agent_disconnected(endpoint_id, ADDRESS)
+
+    async def _admit(self, websocket: WebSocket) -> str | None:
+        """The authenticated endpoint id, or None after refusing the upgrade (403)."""
+        endpoint_id = websocket.query_params.get("eid", "")
+        reason = await self._check(websocket, endpoint_id)
+        if reason is None:
+            return endpoint_id
+        known_id = endpoint_id if is_valid_endpoint_id(endpoint_id) else None
+        self.controller.refuse(reason, known_id, Origin(WEBSOCKET), None)
+        await websocket.close(code=1008)  # before accept: uvicorn answers HTTP 403
+        return None
+
+    async def _check(self, websocket: WebSocket, endpoint_id: str) -> str | None:
+        """Why the upgrade is refused, or None when the endpoint proved itself."""
+        if SUBPROTOCOL not in websocket.scope.get("subprotocols", ()):
+            return "no_subprotocol"
+        if not is_valid_endpoint_id(endpoint_id):
+            return "invalid_endpoint_id"
+        claimed, secret = _credentials(websocket.headers.get("authorization", ""))
+        if claimed is not None and claimed != endpoint_id:
+            return "identity_mismatch"
+        if secret is None:
+            return "no_credentials"
+        verifier = await self.credentials.lookup(endpoint_id)
+        if verifier is None:
+            return "unknown_endpoint"
+        verified = await asyncio.to_thread(verifier.verify, secret)
+        return None if verified else "bad_credentials"
+
+
+def _credentials(header: str) -> tuple[str | None, str | None]:
+    """``(claimed endpoint id or None, secret or None)`` from an Authorization header."""
+    scheme, _, value = header.strip().partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer" and value:
+        return None, value
+    if scheme.lower() == "basic" and value:
+        try:
+            decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None, None
+        # An Endpoint ID contains ':' itself, so the secret is after the last ':'.
+        user, sep, secret = decoded.rpartition(":")
+        return (user, secret) if sep and user and secret else (None, None)
+    return None, None
+
+
+async def _close_quietly(websocket: WebSocket, code: int) -> None:
+    try:
+        await websocket.close(code=code)
+    except (RuntimeError, OSError, WebSocketDisconnect):
+        return
+
+
+def install(
+    app: FastAPI,
+    *,
+    credentials: CredentialStore | None = None,
+    hooks: ControllerHooks | None = None,
+    audit: AuditSink | None = None,
+    config: UspConfig | None = None,
+) -> WebSocketHub:
+    """Build the hub of ``app`` (call inside its event loop, e.g. in the lifespan)."""
+    runtime = app.state.runtime
+    config = config or load_usp_config(runtime.settings)
+    if credentials is None:
+        credentials = default_credentials(runtime.settings, config)
+    key = runtime.settings.secret_key.get_secret_value().encode("utf-8")
+    controller = Controller(
+        config,
+        credentials=credentials,
+        hooks=hooks,
+        audit=audit or RuntimeAuditSink(runtime, repeat_seconds=config.audit_repeat_seconds),
+        secret_key=key,
+    )
+    hub = WebSocketHub(controller, credentials)
+    setattr(app.state, _STATE_KEY, hub)
+    return hub
+
+
+def hub_of(app: FastAPI) -> WebSocketHub:
+    """The hub of ``app``, built with the defaults on first use."""
+    hub = getattr(app.state, _STATE_KEY, None)
+    return hub if isinstance(hub, WebSocketHub) else install(app)
+
+
+@router.websocket(PATH)
+async def usp_websocket(websocket: WebSocket) -> None:
+    """USP agents connect here (see the module docstring)."""
+    await hub_of(websocket.app).serve(websocket)
