@@ -17,16 +17,19 @@ An area adds a field to :class:`Services` and one line to :func:`build_services`
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from doorstep.accounts.hooks import BoundDevices, no_bound_devices
+from doorstep.accounts.passwords import Passwords
 from doorstep.core.runtime import Runtime
 from doorstep.keys.keyring import load_keyring
 from doorstep.keys.services import KeyService
+from doorstep.notify.adapters import Mailer, PushSender, SmsSender, from_settings
 from doorstep.privacy.datamap.pack import default_pack
 from doorstep.privacy.purposes import PurposeGate, audited_transaction
 from doorstep.schema import metadata
@@ -39,6 +42,13 @@ class Services:
     runtime: Runtime
     keys: KeyService
     gate: PurposeGate
+    mailer: Mailer
+    sms: SmsSender
+    push: PushSender
+    #: Devices still bound to an account (the devices area registers its own).
+    bound_devices: BoundDevices = field(default=no_bound_devices)
+    #: argon2id hasher with the deployment's parameters (None: built from settings).
+    passwords: Passwords | None = None
 
 
 def build_services(runtime: Runtime) -> Services:
@@ -49,10 +59,15 @@ def build_services(runtime: Runtime) -> Services:
         runtime.clock,
         cache_ttl=timedelta(seconds=settings.key_cache_ttl_seconds),
     )
+    adapters = from_settings(settings)
     return Services(
         runtime=runtime,
         keys=keys,
         gate=PurposeGate.from_datamap(metadata, default_pack()),
+        mailer=adapters.mailer,
+        sms=adapters.sms,
+        push=adapters.push,
+        passwords=Passwords.from_settings(settings),
     )
 
 

@@ -15,6 +15,7 @@ from tests.privacy.conftest import CAMERA_NOTICE, NOTICE, SERIAL, new_subject
 
 QR = "device.qr_camera"
 WIFI = "wifi.location_scan"
+PROFILE = "account.profile"  # the accounts area's optional profile (CORP-1.7)
 ACTOR = system_actor("tests")
 
 
@@ -24,7 +25,7 @@ def _states(db: Session, subject: object) -> dict[str, bool]:
 
 def test_the_pack_declares_both_functions_as_optional_with_a_manual_path() -> None:
     terms = default_terms()
-    assert {item.key for item in terms.optional_functions} == {QR, WIFI}
+    assert {item.key for item in terms.optional_functions} == {QR, WIFI, PROFILE}
     assert "serial number" in terms.purposes[QR].manual_path
     assert "password" in terms.purposes[WIFI].manual_path
 
@@ -80,12 +81,12 @@ def test_each_optional_function_is_granted_and_withdrawn_on_its_own(
     db: Session, clock: FakeClock
 ) -> None:
     subject = new_subject(db)
-    assert _states(db, subject) == {QR: False, WIFI: False}
+    assert _states(db, subject) == {QR: False, WIFI: False, PROFILE: False}
     grant(db, subject_id=subject, purpose=QR, channel="app", notice_text=CAMERA_NOTICE, clock=clock)
     grant(db, subject_id=subject, purpose=WIFI, channel="app", notice_text=NOTICE, clock=clock)
-    assert _states(db, subject) == {QR: True, WIFI: True}
+    assert _states(db, subject) == {QR: True, WIFI: True, PROFILE: False}
     withdraw(db, subject_id=subject, purpose=QR, channel="app", clock=clock)
-    assert _states(db, subject) == {QR: False, WIFI: True}
+    assert _states(db, subject) == {QR: False, WIFI: True, PROFILE: False}
 
 
 @pytest.mark.clause("CPE-I.iii.W")
@@ -96,7 +97,7 @@ def test_after_a_withdrawal_the_app_can_tell_what_is_off_and_the_way_around(
     grant(db, subject_id=subject, purpose=WIFI, channel="web", notice_text=NOTICE, clock=clock)
     withdraw(db, subject_id=subject, purpose=WIFI, channel="web", clock=clock)
     off = [item for item in optional_functions(db, subject) if not item.enabled]
-    assert {item.purpose for item in off} == {QR, WIFI}
+    assert {item.purpose for item in off} == {QR, WIFI, PROFILE}
     assert all(item.function and item.manual_path for item in off)
 
 

@@ -348,5 +348,10 @@ def test_consent_terms_naming_unknown_keys_stop_start_up(tmp_path: Any) -> None:
 def test_the_shipped_gate_builds_and_knows_the_ledger() -> None:
     gate = default_gate()
     assert gate.basis("consent_events.action", "consent.management") is LegalBasis.LEGAL_OBLIGATION
-    assert gate.consent_purposes == {"device.qr_camera", "wifi.location_scan"}
+    assert gate.consent_purposes == {
+        "device.qr_camera",
+        "wifi.location_scan",
+        "account.profile",
+        "account.guardian_consent",
+    }
     assert RefusalReason("restricted") is RefusalReason.RESTRICTED

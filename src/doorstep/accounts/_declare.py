@@ -1,0 +1,80 @@
+"""Shorthands for the data-map declarations of the accounts tables.
+
+* :func:`registration` — registration data: kept until the account is
+  deregistered, then deleted by the erasure job (retention ``until_deregistration``);
+* :func:`tombstone` — the pseudonymous remainder (id, status, times) kept until
+  the subject is erased (retention ``until_erasure``);
+* :func:`auth_state` — short-lived authentication state with its own retention rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+
+from doorstep.privacy.datamap import LegalBasis, personal
+
+#: Retention rule of registration data (datamap.yaml).
+UNTIL_DEREGISTRATION = "until_deregistration"
+
+_ACCOUNT_PURPOSES = ("account.management", "customer.support", "privacy.rights")
+
+
+def enum_type(enum: type[StrEnum], name: str) -> sa.Enum:
+    """A PostgreSQL enum holding the members' values."""
+    return sa.Enum(enum, name=name, values_callable=lambda members: [m.value for m in members])
+
+
+def registration(
+    category: str,
+    description: str,
+    *,
+    purposes: Sequence[str] = _ACCOUNT_PURPOSES,
+    clauses: Sequence[str] = ("CPE-I.i.1.a", "CPE-I.i.1.d"),
+    secret: bool = False,
+    subject: str = "customer",
+) -> dict[str, Any]:
+    """``info=`` of a column deleted when the account is deregistered."""
+    return personal(
+        category,
+        subject=subject,
+        purposes=list(purposes),
+        legal_basis=LegalBasis.CONTRACT,
+        retention=UNTIL_DEREGISTRATION,
+        clauses=list(clauses),
+        secret=secret,
+        description=description,
+    )
+
+
+def tombstone(category: str, description: str) -> dict[str, Any]:
+    """``info=`` of a column kept (pseudonymous) until the subject is erased."""
+    return personal(
+        category,
+        purposes=list(_ACCOUNT_PURPOSES),
+        legal_basis=LegalBasis.CONTRACT,
+        retention="until_erasure",
+        clauses=["CPE-I.i.1.b", "CPE-V.5.d"],
+        description=description,
+    )
+
+
+def auth_state(
+    category: str,
+    description: str,
+    *,
+    retention: str,
+    basis: LegalBasis = LegalBasis.CONTRACT,
+) -> dict[str, Any]:
+    """``info=`` of short-lived sign-in state (sessions, codes, rate limits, flows)."""
+    return personal(
+        category,
+        purposes=["account.authentication"],
+        legal_basis=basis,
+        retention=retention,
+        clauses=["CPE-I.i.1.a"],
+        description=description,
+    )

@@ -1,0 +1,33 @@
+"""Seams other areas plug into the accounts area.
+
+:class:`BoundDevices` answers "which devices are still bound to this account?"
+for deregistration (CPE-V.5.c: refused while any device is bound).  The devices
+area registers its own in :func:`doorstep.wiring.build_services`::
+
+    services = Services(..., bound_devices=devices.services.bound_device_ids)
+
+Until then :func:`no_bound_devices` answers "none".  The hook receives the
+caller's session, so its answer and the deregistration that relies on it are
+read in one transaction (a device bound concurrently is seen or blocks).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Protocol
+
+from sqlalchemy.orm import Session
+
+
+class BoundDevices(Protocol):
+    """``(session, subject_id) -> ids of the devices bound to the subject's account``."""
+
+    def __call__(self, session: Session, subject_id: uuid.UUID, /) -> Sequence[str]:
+        """The ids (as text) of every device still bound to the account; empty when none."""
+        ...
+
+
+def no_bound_devices(session: Session, subject_id: uuid.UUID, /) -> Sequence[str]:
+    """The default hook while no devices area is installed: no device is ever bound."""
+    return ()

@@ -1,0 +1,239 @@
+"""Delivery adapters: how a rendered message leaves Doorstep, behind three small Protocols.
+
+* :class:`Mailer` — e-mail.  :class:`~doorstep.notify._smtp.SmtpMailer` speaks SMTP
+  (smtplib; plain on loopback, STARTTLS or TLS otherwise); :class:`ConsoleMailer`
+  logs that a message would go out (development, the demo).
+* :class:`SmsSender` and :class:`PushSender` — SMS and push.  Only console
+  implementations exist: a real provider is a later adapter behind the same
+  Protocol.
+* ``Recording*`` — in-memory adapters for tests: they keep what they were given
+  and can be told to fail.
+
+An adapter's ``send`` returns when the message was handed over, or raises
+:class:`~doorstep.notify.exceptions.DeliveryError` with a code and whether a
+retry can help.  Console adapters log the outbox id and the template key only:
+never an address, a number, a token or text.  The message objects hide their
+personal fields from ``repr`` so that a careless log call shows ids only.
+
+:func:`from_settings` picks the adapters the settings name
+(``DOORSTEP_MAIL_BACKEND=smtp|console``, ``DOORSTEP_SMS_BACKEND=console``,
+``DOORSTEP_PUSH_BACKEND=console``); it is cheap (no connection is opened), so a
+job may call it for each message.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import formataddr
+from typing import Generic, Protocol, TypeVar
+
+from doorstep.core.errors import ConfigurationError
+from doorstep.core.settings import Environment, Settings
+from doorstep.notify.exceptions import DeliveryError
+
+log = logging.getLogger("doorstep.notify")
+
+
+@dataclass(frozen=True, slots=True)
+class Email:
+    """An e-mail ready to send.  ``date`` dates the message (from the injected clock)."""
+
+    outbox_id: uuid.UUID
+    template: str
+    date: datetime
+    to: str = field(repr=False)
+    subject: str = field(repr=False)
+    text: str = field(repr=False)
+    html: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Sms:
+    """An SMS ready to send; ``to`` is E.164."""
+
+    outbox_id: uuid.UUID
+    template: str
+    to: str = field(repr=False)
+    text: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Push:
+    """A push notification ready to send to one device token."""
+
+    outbox_id: uuid.UUID
+    template: str
+    device_token: str = field(repr=False)
+    title: str = field(repr=False)
+    body: str = field(repr=False)
+
+
+class Mailer(Protocol):
+    """Sends e-mail."""
+
+    def send(self, email: Email) -> None:
+        """Hand ``email`` over, or raise DeliveryError."""
+        ...
+
+
+class SmsSender(Protocol):
+    """Sends SMS."""
+
+    def send(self, sms: Sms) -> None:
+        """Hand ``sms`` over, or raise DeliveryError."""
+        ...
+
+
+class PushSender(Protocol):
+    """Sends push notifications."""
+
+    def send(self, push: Push) -> None:
+        """Hand ``push`` over, or raise DeliveryError."""
+        ...
+
+
+Message = Email | Sms | Push
+M = TypeVar("M", Email, Sms, Push)
+
+
+def _log_unsent(kind: str, message: Message) -> None:
+    log.info(
+        "%s not sent: console backend",
+        kind,
+        extra={"outbox_id": str(message.outbox_id), "template": message.template},
+    )
+
+
+class ConsoleMailer:
+    """Development mailer: logs ``outbox_id`` and ``template`` only."""
+
+    def send(self, email: Email) -> None:
+        """Log that ``email`` would be sent."""
+        _log_unsent("e-mail", email)
+
+
+class ConsoleSms:
+    """Development SMS sender: logs ``outbox_id`` and ``template`` only."""
+
+    def send(self, sms: Sms) -> None:
+        """Log that ``sms`` would be sent."""
+        _log_unsent("sms", sms)
+
+
+class ConsolePush:
+    """Development push sender: logs ``outbox_id`` and ``template`` only."""
+
+    def send(self, push: Push) -> None:
+        """Log that ``push`` would be sent."""
+        _log_unsent("push", push)
+
+
+class _Recording(Generic[M]):
+    """Keeps every message it is given; raises the queued failures first.  Thread-safe."""
+
+    def __init__(self) -> None:
+        self.sent: list[M] = []
+        self.failures: list[DeliveryError] = []
+        self._lock = threading.Lock()
+
+    def fail_next(self, *errors: DeliveryError) -> None:
+        """Make the next ``len(errors)`` sends raise these errors, in order."""
+        with self._lock:
+            self.failures.extend(errors)
+
+    def send(self, message: M) -> None:
+        """Record ``message``, or raise the next queued failure."""
+        with self._lock:
+            if self.failures:
+                raise self.failures.pop(0)
+            self.sent.append(message)
+
+
+class RecordingMailer(_Recording[Email]):
+    """Test mailer: ``sent`` lists the e-mails handed over."""
+
+
+class RecordingSms(_Recording[Sms]):
+    """Test SMS sender: ``sent`` lists the SMS handed over."""
+
+
+class RecordingPush(_Recording[Push]):
+    """Test push sender: ``sent`` lists the notifications handed over."""
+
+
+@dataclass(frozen=True)
+class Adapters:
+    """The adapter for each channel."""
+
+    mailer: Mailer
+    sms: SmsSender
+    push: PushSender
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine (``localhost``, 127.0.0.0/8, ::1)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def mail_from(settings: Settings) -> str:
+    """The From address: ``mail_from``, else the policy pack controller's name and e-mail."""
+    if settings.mail_from:
+        return settings.mail_from
+    from doorstep.privacy.datamap.pack import default_pack
+
+    controller = default_pack().controller
+    if controller is None:
+        raise ConfigurationError(
+            "DOORSTEP_MAIL_FROM must be set: the policy pack names no controller"
+        )
+    return formataddr((controller.name, controller.email))
+
+
+def _check_smtp(settings: Settings) -> None:
+    loopback = is_loopback(settings.smtp_host)
+    if settings.smtp_security == "none" and not loopback:
+        if settings.env is Environment.PRODUCTION:
+            raise ConfigurationError(
+                "DOORSTEP_SMTP_SECURITY=none is allowed only for a loopback SMTP host in "
+                "production; use starttls or tls"
+            )
+        if settings.smtp_username:
+            raise ConfigurationError(
+                "SMTP AUTH needs DOORSTEP_SMTP_SECURITY=starttls or tls for a remote host"
+            )
+
+
+def mailer_from_settings(settings: Settings) -> Mailer:
+    """The mailer ``settings.mail_backend`` names; ConfigurationError if it cannot work."""
+    if settings.mail_backend == "console":
+        return ConsoleMailer()
+    from doorstep.notify._smtp import SmtpMailer
+
+    _check_smtp(settings)
+    return SmtpMailer(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        security=settings.smtp_security,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        from_address=mail_from(settings),
+        timeout=settings.smtp_timeout_seconds,
+        ca_file=settings.smtp_ca_file,
+    )
+
+
+def from_settings(settings: Settings) -> Adapters:
+    """The adapters the settings choose (no connection is opened)."""
+    sms: SmsSender = ConsoleSms()  # settings.sms_backend has only "console" so far
+    push: PushSender = ConsolePush()  # likewise settings.push_backend
+    return Adapters(mailer=mailer_from_settings(settings), sms=sms, push=push)
