@@ -137,3 +137,15 @@ def test_marker_never_reaches_the_real_servers_output(database_url: str, tmp_pat
         output, _ = server.communicate(timeout=30)
     assert "doorstep.access" in output, "access lines must be in the output"
     assert marker not in output
+
+
+def test_credentials_in_dumped_headers_are_scrubbed() -> None:
+    secret = "dev-secret-" + uuid.uuid4().hex
+    lines = [
+        f"> authorization: Bearer {secret}",
+        f"headers=[(b'authorization', b'Basic {secret}')]",
+        f"Cookie: doorstep_session={secret}",
+        f'{{"authorization": "Bearer {secret}"}}',
+    ]
+    for line in lines:
+        assert secret not in scrub(line), line

@@ -41,6 +41,7 @@ _LANDING = """<!doctype html>
 AREA_ROUTERS = (
     "doorstep.usp.mtp.websocket",
     "doorstep.accounts.api",
+    "doorstep.devices.api",
     "doorstep.privacy.consent.api",
 )
 

@@ -202,7 +202,12 @@ def demo(
             f"  data        {settings.data_dir} ({where})\n"
             f"  stop        Ctrl-C\n"
         )
-        _serve(runtime, settings.host, settings.port, in_process_worker=True)
+        from doorstep.devices.demo import demo_agents, describe
+
+        with demo_agents(runtime, url=f"ws://{settings.host}:{settings.port}/usp") as agents:
+            typer.echo("  simulated devices (bind: POST /api/v1/devices/bindings)")
+            typer.echo("\n".join(describe(agents)) + "\n")
+            _serve(runtime, settings.host, settings.port, in_process_worker=True)
         typer.echo("doorstep: demo stopped")
 
 
@@ -235,6 +240,7 @@ AREA_COMMANDS = {
     "notify": "doorstep.notify.cli",
     "controller": "doorstep.usp.cli",
     "agent-sim": "doorstep.usp.agent_sim.cli",
+    "devices": "doorstep.devices.cli",
 }
 _add_area_commands()
 

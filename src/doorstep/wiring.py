@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from doorstep.accounts.hooks import BoundDevices, no_bound_devices
 from doorstep.accounts.passwords import Passwords
 from doorstep.core.runtime import Runtime
+from doorstep.devices.binding import bound_device_ids
 from doorstep.keys.keyring import load_keyring
 from doorstep.keys.services import KeyService
 from doorstep.notify.adapters import Mailer, PushSender, SmsSender, from_settings
@@ -68,6 +69,7 @@ def build_services(runtime: Runtime) -> Services:
         sms=adapters.sms,
         push=adapters.push,
         passwords=Passwords.from_settings(settings),
+        bound_devices=bound_device_ids,
     )
 
 
@@ -89,4 +91,6 @@ def request_session(request: Request) -> Iterator[Session]:
 
 
 ServicesDep = Annotated[Services, Depends(services_of)]
-SessionDep = Annotated[Session, Depends(request_session)]
+# scope="function": the transaction commits before the response is sent, so a client
+# never sees success for a change that then fails to commit.
+SessionDep = Annotated[Session, Depends(request_session, scope="function")]

@@ -22,6 +22,14 @@ from doorstep.core.requestid import current_request_id
 from doorstep.core.settings import LogFormat, Settings
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Credentials in headers dumped by servers at debug level (device secrets, sessions).
+    (
+        re.compile(
+            r"(?i)(\b(?:authorization|proxy-authorization|cookie|set-cookie)['\"]?\s*[:=,]\s*"
+            r"(?:b?['\"])?)[^'\"\r\n)\]]+"
+        ),
+        r"\1<secret>",
+    ),
     (re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"), "<email>"),
     (re.compile(r"(?<![\w+])\+\d[\d \-]{6,17}\d"), "<phone>"),
     (re.compile(r"\b(?:[0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}\b"), "<mac>"),
@@ -109,6 +117,9 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
     access.disabled = True
     # Procrastinate logs job arguments at debug level; arguments are ids, but keep it quiet.
     logging.getLogger("procrastinate").setLevel(max(root.level, logging.INFO))
+    # The WebSocket stacks dump whole handshakes (headers with device secrets) at debug.
+    for name in ("websockets", "uvicorn.protocols", "uvicorn.protocols.websockets"):
+        logging.getLogger(name).setLevel(max(root.level, logging.INFO))
 
 
 def guarded_formatter(fmt: LogFormat) -> logging.Formatter:

@@ -61,5 +61,17 @@ def controller(
         _runtime(settings, "doorstep-controller") as runtime,
         contextlib.suppress(KeyboardInterrupt),
     ):
-        asyncio.run(run_mqtt_controller(runtime, config))
+        # The device registry supplies the credential store and the onboarding hooks.
+        from doorstep.devices.mount import controller_parts
+
+        credentials, hooks = controller_parts(runtime, config)
+        asyncio.run(
+            run_mqtt_controller(
+                runtime,
+                config,
+                credentials=credentials,
+                hooks=hooks,
+                started=lambda controller, _task: hooks.attach(controller),
+            )
+        )
     typer.echo("doorstep controller: stopped")

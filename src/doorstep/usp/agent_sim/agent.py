@@ -104,7 +104,7 @@ class SimAgent:
         self.secret = secret
         """The device's own MTP secret (WebSocket upgrade / broker password)."""
         self.claim_code = claim_code
-        """Placeholder for the binding (QR) claim secret; the binding area defines it."""
+        """The claim secret printed on the label (:mod:`doorstep.devices.claims`)."""
         self.timing = timing or SimTiming()
         self.model = DataModel(build_values(profile))
         self.onboarded = asyncio.Event()
@@ -125,8 +125,16 @@ class SimAgent:
         return self.profile.endpoint_id
 
     def claim_payload(self) -> str:
-        """The text a QR label would carry (placeholder format until binding defines it)."""
-        return f"doorstep-claim:v0:{self.endpoint_id}:{self.claim_code}"
+        """The text of the QR code on the label: ``DOORSTEP1:<endpoint id>:<claim code>``."""
+        from doorstep.devices.claims import encode_payload
+
+        return encode_payload(self.endpoint_id, self.claim_code)
+
+    def display_claim_code(self) -> str:
+        """The claim code as printed on the label for typing (``ABCDE-FGHIJ-…``)."""
+        from doorstep.devices.claims import display_claim_code
+
+        return display_claim_code(self.claim_code)
 
     def encode(self, msg: Msg) -> bytes:
         """``msg`` in a Record from this agent to its controller."""

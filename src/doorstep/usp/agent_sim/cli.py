@@ -3,9 +3,10 @@
 Each device gets its own random secret.  The hashes go to the credentials file the
 controller and ``doorstep serve`` read (development default:
 ``<data dir>/usp-credentials.json``); ``--secrets-file`` writes the secrets themselves
-(0600) for a test broker's password file.  For up to 20 devices the endpoint ids and
-claim payloads (QR placeholder) are printed.  ``--report`` prints one JSON line once
-every device has connected: how many, and the resident memory per device.
+(0600) for a test broker's password file.  For up to 20 devices the endpoint ids, claim
+codes and QR payloads are printed (bind them with ``POST /api/v1/devices/bindings``).
+``--report`` prints one JSON line once every device has connected: how many, and the
+resident memory per device.
 """
 
 from __future__ import annotations
@@ -88,9 +89,11 @@ def agent_sim(  # noqa: PLR0917 - Typer maps options to parameters
         _write_secrets(secrets_file, [(a.endpoint_id, a.secret) for a in agents])
     typer.echo(f"agent-sim: {count} devices over {mtp}; credentials {where or 'not written'}")
     if count <= 20:
+        typer.echo("  endpoint id / product / claim code (type it) / QR payload (scan it)")
         for agent in agents:
             typer.echo(
-                f"  {agent.endpoint_id}  {agent.profile.product_class:<8} {agent.claim_payload()}"
+                f"  {agent.endpoint_id}  {agent.profile.product_class:<8} "
+                f"{agent.display_claim_code()}  {agent.claim_payload()}"
             )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_run(agents, options, duration, rss_before if report else None))

@@ -2,9 +2,12 @@
 
 :func:`make_agents` builds N devices with distinct, valid ``os::<OUI>-<Serial>``
 Endpoint IDs (a random batch prefix keeps concurrent fleets apart), their own random
-secret, a claim-code placeholder and a few connected hosts each; even indexes are
+secret, a random claim secret (:func:`doorstep.devices.claims.new_claim_code`, the
+"factory" of the simulator) and a few connected hosts each; even indexes are
 routers, odd ones gateways.  :func:`write_credentials` writes the hashes of their
-secrets for the controller (never the secrets); :func:`run_fleet` keeps them all
+secrets and claim secrets (never the secrets themselves): the controller reads the
+former, and in development the device inventory imports both on a device's first
+sign-in (:mod:`doorstep.devices.credentials`); :func:`run_fleet` keeps them all
 connected over MQTT or WebSocket until told to stop, opening at most
 ``connect_concurrency`` connections at once.
 """
@@ -12,10 +15,13 @@ connected over MQTT or WebSocket until told to stop, opening at most
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
+from doorstep.devices.claims import claim_digest, new_claim_code
 from doorstep.usp.agent_sim._mqtt import MqttOptions, run_mqtt_agent
 from doorstep.usp.agent_sim._websocket import WebSocketOptions, run_websocket_agent
 from doorstep.usp.agent_sim.agent import SimAgent, SimTiming
@@ -76,7 +82,7 @@ def make_agents(
             make_profile(index, batch, hosts=hosts),
             controller_id=controller_id,
             secret=new_device_secret(),
-            claim_code=secrets.token_urlsafe(12),
+            claim_code=new_claim_code(),
             timing=timing,
         )
         for index in range(start, start + count)
@@ -84,10 +90,21 @@ def make_agents(
 
 
 def write_credentials(agents: Sequence[SimAgent], path: Path) -> None:
-    """The hashes of the agents' secrets, as a credentials file the controller reads."""
+    """The hashes of the agents' secrets, as a credentials file the controller reads.
+
+    Beside ``endpoints`` (the secret hashes) the file holds ``claims``: the SHA-256 of
+    each claim secret, so a development inventory can import the devices.
+    """
     write_credentials_file(
         path, ((a.endpoint_id, hash_secret(a.secret, log_n=SIM_HASH_LOG_N)) for a in agents)
     )
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["claims"] = {a.endpoint_id: claim_digest(a.claim_code).hex() for a in agents}
+    temporary = path.with_name(path.name + ".tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(data, indent=1))
+    temporary.replace(path)
 
 
 async def run_fleet(

@@ -1,0 +1,175 @@
+"""The controller's hooks into the device registry (implements ``ControllerHooks``).
+
+* **Connect Record** (``on_agent_connected``): the device is online; its record is
+  created or its contact refreshed (address, ``last_seen``; ``offline_since``
+  cleared), then its registration is read (:meth:`DeviceHooks.refresh`).
+* **Boot! and OnBoardRequest** (``on_event``): the registration is read again.  The
+  hook returns only once it is stored, so the NotifyResp that ends an OnBoardRequest's
+  retries is sent only then (a failed read makes the device ask again).
+* **OperationComplete** (``on_event``): handed to the waiter of the Wi-Fi scan in this
+  process (:class:`~doorstep.devices.remote.Completions`); never stored or logged.
+* **Traffic** (``on_agent_traffic``, at most once per device per
+  ``traffic_hook_interval``): ``last_seen`` and online again.
+* **Disconnect** (a WebSocket session ends, a DisconnectRecord): offline from now.
+
+Connect, Boot! and OnBoardRequest usually arrive together; reads of one device are
+coalesced (one in flight; Boot! and OnBoardRequest do not repeat a read that finished
+within :data:`COALESCE_SECONDS`; a new session always reads).  Database
+work runs on worker threads, each in its own short transaction.  Log lines name a
+device by its keyed reference (``ep:…``), never by endpoint id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from doorstep.core.runtime import Runtime
+from doorstep.devices import presence
+from doorstep.devices.inventory import find_device_id, installation_key
+from doorstep.devices.registry import (
+    Registration,
+    RegistrationPaths,
+    read_registration,
+    record_contact,
+    store_registration,
+)
+from doorstep.devices.remote import Completions
+from doorstep.privacy.purposes import PurposeGate, audited_transaction
+from doorstep.usp import Event, Notify, OnBoardRequest, OperationComplete
+from doorstep.usp.controller import AgentAddress, Controller, endpoint_ref
+
+log = logging.getLogger("doorstep.devices.hooks")
+
+COALESCE_SECONDS = 5.0
+"""A registration read within this many seconds is not repeated (connect + Boot! + onboard)."""
+_MAX_TRACKED = 100_000
+
+
+class DeviceHooks:
+    """Controller hooks that keep the device registry; :meth:`attach` the controller first."""
+
+    def __init__(self, runtime: Runtime, gate: PurposeGate) -> None:
+        settings = runtime.settings
+        self._runtime = runtime
+        self._gate = gate
+        self._key = installation_key(settings)
+        self._paths = RegistrationPaths.from_settings(settings)
+        self._gateways = settings.device_gateway_product_classes
+        self._timeout = settings.device_request_timeout_seconds
+        self.controller: Controller | None = None
+        self.completions = Completions()
+        self._reading: dict[str, asyncio.Task[None]] = {}
+        self._read_at: dict[str, float] = {}
+
+    def attach(self, controller: Controller) -> None:
+        """The controller whose agents these hooks serve (and which reads registrations)."""
+        self.controller = controller
+
+    def _ref(self, endpoint_id: str) -> str:
+        return endpoint_ref(endpoint_id, self._key)
+
+    # -- hooks --------------------------------------------------------------------------
+
+    async def on_agent_connected(self, endpoint_id: str, mtp: AgentAddress) -> None:
+        """Online now; then read the registration (a failure is logged, not raised)."""
+        if await asyncio.to_thread(self._contact, endpoint_id, mtp):
+            await self.refresh(endpoint_id, quiet=True, force=True)
+
+    async def on_agent_disconnected(self, endpoint_id: str, mtp: AgentAddress) -> None:
+        """Offline from now."""
+        await asyncio.to_thread(self._offline, endpoint_id)
+
+    async def on_event(self, endpoint_id: str, notify: Notify) -> None:
+        """Boot!/OnBoardRequest: read the registration; OperationComplete: to its waiter."""
+        body = notify.notification
+        if isinstance(body, OperationComplete):
+            self.completions.resolve(endpoint_id, body)
+        elif isinstance(body, OnBoardRequest) or (
+            isinstance(body, Event) and body.event_name == "Boot!"
+        ):
+            await self.refresh(endpoint_id)
+
+    async def on_agent_traffic(self, endpoint_id: str) -> None:
+        """The device sent something: online, ``last_seen`` now."""
+        await asyncio.to_thread(self._contact, endpoint_id, None)
+
+    # -- registration -------------------------------------------------------------------
+
+    async def refresh(self, endpoint_id: str, *, quiet: bool = False, force: bool = False) -> None:
+        """Read and store the registration of ``endpoint_id`` (coalesced, see module doc).
+
+        ``force`` (a new session) reads even if a read finished moments ago; a read in
+        flight is always joined rather than repeated.
+        """
+        running = self._reading.get(endpoint_id)
+        if running is None or running.done():
+            last = self._read_at.get(endpoint_id)
+            recent = last is not None and time.monotonic() - last < COALESCE_SECONDS
+            if recent and not force:
+                return
+            running = asyncio.get_running_loop().create_task(self._read(endpoint_id))
+            self._reading[endpoint_id] = running
+            running.add_done_callback(lambda task: self._forget(endpoint_id, task))
+        try:
+            await asyncio.shield(running)
+        except Exception as exc:
+            log.info(
+                "device registration not read: %s",
+                type(exc).__name__,
+                extra={"endpoint": self._ref(endpoint_id)},
+            )
+            if not quiet:
+                raise
+
+    def _forget(self, endpoint_id: str, task: asyncio.Task[None]) -> None:
+        if self._reading.get(endpoint_id) is task:
+            del self._reading[endpoint_id]
+
+    async def _read(self, endpoint_id: str) -> None:
+        if self.controller is None:
+            raise RuntimeError("DeviceHooks.attach() was not called")
+        answer = await self.controller.get(
+            endpoint_id, list(self._paths.all), timeout=self._timeout
+        )
+        registration = read_registration(answer, self._paths, self._gateways)
+        await asyncio.to_thread(self._store, endpoint_id, registration)
+        if len(self._read_at) >= _MAX_TRACKED:
+            self._read_at.clear()
+        self._read_at[endpoint_id] = time.monotonic()
+
+    # -- database (worker threads) ------------------------------------------------------
+
+    def _contact(self, endpoint_id: str, address: AgentAddress | None) -> bool:
+        with self._runtime.sessions.begin() as session:
+            device_id = find_device_id(session, key=self._key, endpoint_id=endpoint_id)
+            if device_id is None:
+                return False
+            record_contact(
+                session,
+                device_id,
+                endpoint_id=endpoint_id,
+                address=address,
+                now=self._runtime.clock.now(),
+            )
+            return True
+
+    def _offline(self, endpoint_id: str) -> None:
+        with self._runtime.sessions.begin() as session:
+            presence.went_offline(session, endpoint_id, now=self._runtime.clock.now())
+
+    def _store(self, endpoint_id: str, registration: Registration) -> None:
+        # a refusal of the gate (a restriction in force) keeps its audit record
+        with audited_transaction(self._runtime.sessions) as session:
+            device_id = find_device_id(session, key=self._key, endpoint_id=endpoint_id)
+            if device_id is None:
+                return
+            store_registration(
+                session,
+                self._gate,
+                device_id,
+                registration,
+                endpoint_id=endpoint_id,
+                now=self._runtime.clock.now(),
+            )

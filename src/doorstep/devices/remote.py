@@ -1,0 +1,152 @@
+"""How the devices services reach a device: the process's USP controller, app timeouts.
+
+:class:`DeviceLink` wraps :class:`~doorstep.usp.controller.Controller` for the API:
+
+* Get, Set and Operate with ``device_request_timeout_seconds`` (DeviceTimeoutError
+  504, DeviceOfflineError 503, MtpUnavailableError 503 pass through unchanged);
+* a USP Error Msg, a failed Set or a failed command becomes
+  :class:`~doorstep.devices.exceptions.DeviceRefusedError` with the device's code
+  unchanged and the refused parameters named, never their values;
+* :meth:`DeviceLink.run_async` runs an asynchronous command (the Wi-Fi site survey):
+  it registers a waiter for the command key *before* sending the Operate, then waits
+  up to ``device_scan_timeout_seconds`` for the Notify OperationComplete that the
+  controller hooks hand to :class:`Completions`.  The output stays in memory.
+
+In ``serve`` the controller is the one the WebSocket endpoint runs (and the MQTT
+transport, with ``device_serve_mqtt``); see decision 0013.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from doorstep.devices.exceptions import DeviceRefusedError
+from doorstep.usp import (
+    AsyncRequest,
+    CommandFailure,
+    GetResp,
+    OperateResp,
+    OperationComplete,
+    OutputArgs,
+    SetFailure,
+    SetResp,
+    UspErrorResponse,
+)
+from doorstep.usp.controller import Controller, DeviceTimeoutError
+
+
+class Completions:
+    """Waiters for asynchronous commands, keyed by (endpoint id, command key)."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[tuple[str, str], asyncio.Future[OperationComplete]] = {}
+
+    def expect(self, endpoint_id: str, command_key: str) -> asyncio.Future[OperationComplete]:
+        """A future resolved by :meth:`resolve` for this endpoint and command key."""
+        future: asyncio.Future[OperationComplete] = asyncio.get_running_loop().create_future()
+        self._waiting[(endpoint_id, command_key)] = future
+        return future
+
+    def discard(self, endpoint_id: str, command_key: str) -> None:
+        """Stop waiting (timeout, error or done)."""
+        self._waiting.pop((endpoint_id, command_key), None)
+
+    def resolve(self, endpoint_id: str, done: OperationComplete) -> bool:
+        """Hand an OperationComplete to its waiter; False when nobody waits for it."""
+        future = self._waiting.pop((endpoint_id, done.command_key), None)
+        if future is None or future.done():
+            return False
+        future.set_result(done)
+        return True
+
+
+def _refused(exc: UspErrorResponse) -> DeviceRefusedError:
+    return DeviceRefusedError(exc.error.err_code, list(exc.fields.get("param_errors", [])))
+
+
+def _param_name(path: str) -> str:
+    name = path.rpartition(".")[2]
+    return "" if any(ch in name for ch in '[]"=<>!') else name
+
+
+@dataclass
+class DeviceLink:
+    """The requests the devices API sends, with its timeouts and error mapping."""
+
+    controller: Controller
+    completions: Completions
+    timeout: float = 15.0
+    async_timeout: float = 30.0
+
+    async def get(self, endpoint_id: str, paths: list[str]) -> GetResp:
+        """A Get of ``paths``; per-path failures stay in the answer (``failures``)."""
+        try:
+            return await self.controller.get(endpoint_id, paths, timeout=self.timeout)
+        except UspErrorResponse as exc:
+            raise _refused(exc) from None
+
+    async def set(self, endpoint_id: str, updates: Mapping[str, str]) -> SetResp:
+        """An all-or-nothing Set; any failure raises DeviceRefusedError (nothing applied)."""
+        try:
+            answer = await self.controller.set(endpoint_id, updates, timeout=self.timeout)
+        except UspErrorResponse as exc:
+            raise _refused(exc) from None
+        for result in answer.updated_obj_results:
+            failure = result.oper_status
+            if isinstance(failure, SetFailure):
+                errors = [
+                    {"param": _param_name(instance.affected_path + e.param), "usp_code": e.err_code}
+                    for instance in failure.updated_inst_failures
+                    for e in instance.param_errs
+                ]
+                raise DeviceRefusedError(failure.err_code, errors)
+        return answer
+
+    async def operate(
+        self, endpoint_id: str, command: str, args: Mapping[str, str] | None = None
+    ) -> OperateResp:
+        """A synchronous command; a CommandFailure raises DeviceRefusedError."""
+        try:
+            answer = await self.controller.operate(endpoint_id, command, args, timeout=self.timeout)
+        except UspErrorResponse as exc:
+            raise _refused(exc) from None
+        for result in answer.operation_results:
+            if isinstance(result.result, CommandFailure):
+                raise DeviceRefusedError(result.result.err_code)
+        return answer
+
+    async def run_async(self, endpoint_id: str, command: str) -> Mapping[str, str]:
+        """Run an asynchronous command and return its output arguments (in memory only)."""
+        key = "doorstep-" + secrets.token_hex(8)
+        waiter = self.completions.expect(endpoint_id, key)
+        try:
+            try:
+                answer = await self.controller.operate(
+                    endpoint_id, command, command_key=key, timeout=self.timeout
+                )
+            except UspErrorResponse as exc:
+                raise _refused(exc) from None
+            started = answer.operation_results[0].result if answer.operation_results else None
+            if isinstance(started, CommandFailure):
+                raise DeviceRefusedError(started.err_code)
+            if isinstance(started, OutputArgs):  # a device that answered synchronously
+                return started.output_args
+            if not isinstance(started, AsyncRequest):
+                raise DeviceRefusedError(7000)
+            try:
+                async with asyncio.timeout(self.async_timeout):
+                    done = await waiter
+            except TimeoutError:
+                raise DeviceTimeoutError(
+                    f"no result of the command within {self.async_timeout:g} s",
+                    msg_type="OPERATE",
+                    timeout_seconds=self.async_timeout,
+                ) from None
+        finally:
+            self.completions.discard(endpoint_id, key)
+        if isinstance(done.result, CommandFailure):
+            raise DeviceRefusedError(done.result.err_code)
+        return done.result.output_args
