@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -139,9 +142,23 @@ def _stop(process: subprocess.Popen[str]) -> str:
     return output
 
 
+@pytest.fixture
+def demo_dir() -> Iterator[Path]:
+    """A data directory outside pytest's tmp tree.
+
+    The embedded server runs as its own system user, which must traverse every
+    parent directory; pytest resets its base temp directory to 0700 whenever
+    another test process starts, which would lock that user out mid-test.
+    """
+    base = Path(tempfile.mkdtemp(prefix="doorstep-demo-test-"))
+    base.chmod(0o755)
+    yield base / "demo"
+    shutil.rmtree(base, ignore_errors=True)
+
+
 @pytest.mark.slow
-def test_demo_runs_persists_and_stops_cleanly(tmp_path: Path) -> None:
-    data_dir = tmp_path / "demo"
+def test_demo_runs_persists_and_stops_cleanly(demo_dir: Path) -> None:
+    data_dir = demo_dir
     port = _free_port()
     first = _start_demo(data_dir, port)
     try:

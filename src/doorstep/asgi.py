@@ -42,6 +42,7 @@ AREA_ROUTERS = (
     "doorstep.usp.mtp.websocket",
     "doorstep.accounts.api",
     "doorstep.devices.api",
+    "doorstep.privacy.requests.api",
     "doorstep.privacy.consent.api",
 )
 

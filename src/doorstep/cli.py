@@ -241,6 +241,7 @@ AREA_COMMANDS = {
     "controller": "doorstep.usp.cli",
     "agent-sim": "doorstep.usp.agent_sim.cli",
     "devices": "doorstep.devices.cli",
+    "requests": "doorstep.privacy.requests.cli",
 }
 _add_area_commands()
 

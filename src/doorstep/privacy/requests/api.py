@@ -1,0 +1,174 @@
+"""HTTP API of data-subject requests (thin: parse, call, shape).
+
+* ``/api/v1/me/requests`` — the signed-in subscriber files and follows requests;
+* ``/api/v1/requests`` — the public form (no sign-in): a ticket, then a code.
+
+The staff console uses the CLI for now (see decision 0014).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from doorstep.accounts._transaction import attempt_session
+from doorstep.accounts.auth import CurrentSubscriber
+from doorstep.core.errors import NotFoundError
+from doorstep.privacy.purposes import subject_actor
+from doorstep.privacy.requests import intake
+from doorstep.privacy.requests.codes import complaint_route
+from doorstep.privacy.requests.export import export_request
+from doorstep.privacy.requests.models import RequestStatus, SubjectRequest
+from doorstep.privacy.requests.services import RequestContext, complete, get
+from doorstep.wiring import ServicesDep, SessionDep
+
+router = APIRouter(tags=["requests"])
+AttemptSession = Annotated[Session, Depends(attempt_session)]
+
+
+class RequestIn(BaseModel):
+    """A request filed by the signed-in subscriber."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: str = Field(description="access, portability, correction, deletion, restriction, …")
+    purpose: str | None = Field(default=None, description="For restriction/objection/withdrawal.")
+    ground: str | None = Field(default=None, description="For deletion (CPE-V.3.b).")
+    jurisdiction: str | None = Field(default=None, description="Deadline rule, e.g. gdpr.")
+
+
+class PublicRequestIn(RequestIn):
+    """A request from the public form: the account's e-mail address besides."""
+
+    email: str = Field(max_length=320)
+
+
+class RequestOut(BaseModel):
+    """A request as its requester sees it."""
+
+    id: uuid.UUID
+    kind: str
+    status: str
+    received_at: datetime
+    due_at: datetime
+    fee_due: bool
+    refusal_code: str | None
+    complaint_route: str | None = Field(
+        default=None, description="Where to complain, when refused (CPE-IX.4, CORP-9.3)."
+    )
+
+
+class TicketOut(BaseModel):
+    """The same answer whether or not an account holds the address."""
+
+    ticket: uuid.UUID
+    detail: str = "If an account holds this address, we have sent it a code."
+
+
+class ConfirmIn(BaseModel):
+    """The code sent to the address."""
+
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(min_length=1, max_length=12)
+
+
+def context_of(services: ServicesDep) -> RequestContext:
+    """The state machine's context for the app's services."""
+    return RequestContext(clock=services.runtime.clock, settings=services.runtime.settings)
+
+
+def out(row: SubjectRequest) -> RequestOut:
+    """The requester's view of ``row``."""
+    return RequestOut(
+        id=row.id,
+        kind=row.kind.value,
+        status=row.status.value,
+        received_at=row.received_at,
+        due_at=row.due_at,
+        fee_due=row.fee_due,
+        refusal_code=row.refusal_code,
+        complaint_route=complaint_route(row.jurisdiction) if row.refusal_code else None,
+    )
+
+
+@router.post("/api/v1/me/requests", status_code=status.HTTP_201_CREATED, summary="File a request")
+def file_request(
+    body: RequestIn, subscriber: CurrentSubscriber, services: ServicesDep, session: SessionDep
+) -> RequestOut:
+    """Open a request for the signed-in subscriber (identity proven by the session)."""
+    row = intake.submit_signed_in(
+        session,
+        context_of(services),
+        subject_id=subscriber.subject_id,
+        kind=body.kind,
+        purpose=body.purpose,
+        ground=body.ground,
+        jurisdiction=body.jurisdiction,
+    )
+    return out(row)
+
+
+@router.get("/api/v1/me/requests", summary="My requests")
+def my_requests(subscriber: CurrentSubscriber, session: SessionDep) -> list[RequestOut]:
+    """The subscriber's requests, newest first."""
+    rows = session.scalars(
+        sa.select(SubjectRequest)
+        .where(SubjectRequest.subject_id == subscriber.subject_id)
+        .order_by(SubjectRequest.received_at.desc(), SubjectRequest.id)
+    )
+    return [out(row) for row in rows]
+
+
+@router.post(
+    "/api/v1/requests", status_code=status.HTTP_202_ACCEPTED, summary="File a request (public)"
+)
+def file_public(body: PublicRequestIn, services: ServicesDep, session: SessionDep) -> TicketOut:
+    """Take a request without sign-in; a code goes to the address if an account holds it."""
+    ticket = intake.submit_public(
+        session,
+        context_of(services),
+        email=body.email,
+        kind=body.kind,
+        purpose=body.purpose,
+        ground=body.ground,
+        jurisdiction=body.jurisdiction,
+    )
+    return TicketOut(ticket=ticket)
+
+
+@router.post("/api/v1/requests/{ticket}/confirmation", summary="Prove control of the address")
+def confirm_public(
+    ticket: uuid.UUID, body: ConfirmIn, services: ServicesDep, session: AttemptSession
+) -> RequestOut:
+    """Enter the code; the request is then verified and its clock runs again."""
+    row = intake.confirm_public(session, context_of(services), ticket=ticket, code=body.code)
+    return out(row)
+
+
+@router.get(
+    "/api/v1/me/requests/{request_id}/export",
+    summary="Download my data (access, portability)",
+    response_class=Response,
+    responses={200: {"content": {"application/zip": {}}}},
+)
+def download_export(
+    request_id: uuid.UUID, subscriber: CurrentSubscriber, services: ServicesDep, session: SessionDep
+) -> Response:
+    """The ZIP of an access or portability request; the first download completes it."""
+    ctx = context_of(services)
+    row = get(session, request_id, lock=True)
+    if row.subject_id != subscriber.subject_id:
+        raise NotFoundError("no such request", request=str(request_id))
+    made = export_request(session, ctx, services.keys, row.id, actor=subject_actor(row.subject_id))
+    if row.status in (RequestStatus.IN_PROGRESS, RequestStatus.EXTENDED):
+        complete(session, ctx, row.id, actor=subject_actor(row.subject_id))
+    return Response(
+        made.archive,
+        media_type="application/zip",
+        headers={"Content-Disposition": 'attachment; filename="doorstep-export.zip"'},
+    )

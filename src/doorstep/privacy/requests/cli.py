@@ -1,0 +1,194 @@
+"""``doorstep requests list|show|approve|refuse|extend|tombstones|replay``: the privacy desk.
+
+Output names ids, kinds, states, codes and instants, never a personal-data
+value.  Decisions are audited with ``--reviewer`` as the actor (``staff:<id>``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import sqlalchemy as sa
+import typer
+from sqlalchemy.orm import Session
+
+from doorstep.core.errors import DoorstepError
+from doorstep.core.runtime import Runtime
+from doorstep.privacy.requests.models import RequestStatus, SubjectRequest
+from doorstep.privacy.requests.services import OPEN, RequestContext
+
+app = typer.Typer(
+    help="Data-subject requests: the queue, decisions, deadlines.", no_args_is_help=True
+)
+T = TypeVar("T")
+Reviewer = Annotated[str, typer.Option(help="Who decides, e.g. staff:<uuid>.")]
+
+
+@contextmanager
+def _open() -> Iterator[Runtime]:
+    from doorstep.cli import _runtime, _settings
+
+    with _runtime(_settings(), "doorstep-requests") as runtime:
+        yield runtime
+
+
+def _in_transaction(work: Callable[[Session, RequestContext, Runtime], T]) -> T:
+    from doorstep.cli import fail
+
+    with _open() as runtime:
+        try:
+            with runtime.sessions.begin() as session:
+                ctx = RequestContext(clock=runtime.clock, settings=runtime.settings)
+                return work(session, ctx, runtime)
+        except DoorstepError as exc:
+            fail(exc.detail, 1)
+
+
+def _id(value: str) -> uuid.UUID:
+    from doorstep.cli import fail
+
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        fail("REQUEST_ID must be a UUID", 2)
+
+
+def _line(row: SubjectRequest) -> str:
+    flags = ",".join(
+        name
+        for name, on in (
+            ("fee", row.fee_due),
+            ("reminded", row.reminded_at),
+            ("overdue", row.escalated_at),
+        )
+        if on
+    )
+    return (
+        f"{row.id}  {row.kind.value:<18}  {row.status.value:<11}  "
+        f"{row.received_at.isoformat()}  {row.due_at.isoformat()}  {flags or '-'}"
+    )
+
+
+@app.command("list")
+def list_requests(
+    status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
+    overdue: Annotated[bool, typer.Option(help="Only open requests past their deadline.")] = False,
+) -> None:
+    """The open requests (or those of --status), soonest deadline first."""
+
+    def work(session: Session, ctx: RequestContext, runtime: Runtime) -> list[str]:
+        query = sa.select(SubjectRequest).order_by(SubjectRequest.due_at, SubjectRequest.id)
+        if status:
+            query = query.where(SubjectRequest.status == RequestStatus(status))
+        else:
+            query = query.where(SubjectRequest.status.in_(OPEN))
+        if overdue:
+            from doorstep.privacy.requests.tracking import overdue as late
+
+            return [_line(row) for row in late(session, ctx.clock.now())]
+        return [_line(row) for row in session.scalars(query)]
+
+    typer.echo("id  kind  status  received  due  flags")
+    for line in _in_transaction(work):
+        typer.echo(line)
+
+
+@app.command()
+def show(request_id: Annotated[str, typer.Argument(help="The request's id.")]) -> None:
+    """Every field of one request (ids, codes and instants)."""
+    from doorstep.privacy.requests.services import get
+
+    def work(session: Session, ctx: RequestContext, runtime: Runtime) -> list[str]:
+        row = get(session, _id(request_id))
+        return [
+            f"{c.name}: {getattr(row, c.key)}"
+            for c in sa.inspect(SubjectRequest).columns
+            if c.name not in {"proof_hash"}
+        ]
+
+    for line in _in_transaction(work):
+        typer.echo(line)
+
+
+@app.command()
+def approve(
+    request_id: Annotated[str, typer.Argument(help="The request's id.")],
+    reviewer: Reviewer = "system:cli",
+) -> None:
+    """Carry out a verified request (a deletion is queued as a job)."""
+    from doorstep.privacy.requests.fulfil import approve as run
+
+    def work(session: Session, ctx: RequestContext, runtime: Runtime) -> str:
+        return run(session, ctx, _id(request_id), actor=reviewer).status.value
+
+    typer.echo(f"request {request_id}: {_in_transaction(work)}")
+
+
+@app.command()
+def refuse(
+    request_id: Annotated[str, typer.Argument(help="The request's id.")],
+    code: Annotated[str, typer.Option(help="Reason code (CPE-V.6.d/e).")],
+    reviewer: Reviewer = "system:cli",
+    evidence: Annotated[str | None, typer.Option(help="Reference of the evidence.")] = None,
+) -> None:
+    """Refuse with a reason code; prints where the requester may complain."""
+    from doorstep.privacy.requests.services import refuse as run
+
+    def work(session: Session, ctx: RequestContext, runtime: Runtime) -> str:
+        refusal = run(
+            session, ctx, _id(request_id), code=code, reviewer=reviewer, evidence=evidence
+        )
+        return f"refused ({refusal.code.value}); complaints: {refusal.complaint_route}"
+
+    typer.echo(f"request {request_id}: {_in_transaction(work)}")
+
+
+@app.command()
+def extend(
+    request_id: Annotated[str, typer.Argument(help="The request's id.")],
+    months: Annotated[int, typer.Option(help="Months to add.")],
+    reason: Annotated[str, typer.Option(help="Reason code given to the requester.")],
+    reviewer: Reviewer = "system:cli",
+) -> None:
+    """Extend the deadline (where the jurisdiction allows, inside the first period)."""
+    from doorstep.privacy.requests.services import extend as run
+
+    def work(session: Session, ctx: RequestContext, runtime: Runtime) -> str:
+        row = run(session, ctx, _id(request_id), months=months, reason=reason, actor=reviewer)
+        return f"extended; due {row.due_at.isoformat()}"
+
+    typer.echo(f"request {request_id}: {_in_transaction(work)}")
+
+
+@app.command("tombstones")
+def list_tombstones() -> None:
+    """Print the ids of every erased subject, one a line (keep the list outside the backups)."""
+    from doorstep.privacy.requests.erasure import tombstones
+
+    for subject_id in _in_transaction(lambda session, ctx, runtime: tombstones(session)):
+        typer.echo(str(subject_id))
+
+
+@app.command()
+def replay(
+    path: Annotated[Path, typer.Argument(help="A file from `doorstep requests tombstones`.")],
+) -> None:
+    """After restoring a backup: erase again every listed subject it brought back (CPE-V.3.d)."""
+    from doorstep.cli import fail
+    from doorstep.privacy.requests.erasure import replay as run
+    from doorstep.wiring import build_services
+
+    try:
+        ids = [uuid.UUID(line) for line in path.read_text().split() if line]
+    except (OSError, ValueError):
+        fail("PATH must be a readable list of subject ids", 2)
+
+    def work(session: Session, ctx: RequestContext, runtime: Runtime) -> int:
+        keys = build_services(runtime).keys
+        return run(session, ctx, keys, ids, actor="system:cli")
+
+    typer.echo(f"erased again: {_in_transaction(work)}")

@@ -1,0 +1,54 @@
+"""The closed vocabularies of requests: erasure grounds, refusal codes, where to complain."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErasureGround(StrEnum):
+    """Why the requester wants their data erased (CPE-V.3.b); one is required."""
+
+    UNLAWFUL_PROCESSING = "UNLAWFUL_PROCESSING"
+    NO_PERMISSION = "NO_PERMISSION"
+    BREACH_OF_AGREEMENT = "BREACH_OF_AGREEMENT"
+    NO_LONGER_USED_OR_ACCOUNT_CANCELLED = "NO_LONGER_USED_OR_ACCOUNT_CANCELLED"
+    SERVICE_DISCONTINUED = "SERVICE_DISCONTINUED"
+
+
+class RefusalCode(StrEnum):
+    """Why a request is refused: discretionary (CPE-V.6.d) or a legal exemption (CPE-V.6.e)."""
+
+    UNREASONABLE_REPETITION = "UNREASONABLE_REPETITION"
+    EXCESSIVE_TECHNICAL_MEANS = "EXCESSIVE_TECHNICAL_MEANS"
+    RISK_TO_OTHERS = "RISK_TO_OTHERS"
+    IMPRACTICAL = "IMPRACTICAL"
+    NATIONAL_SECURITY = "NATIONAL_SECURITY"
+    PUBLIC_SAFETY_HEALTH_INTEREST = "PUBLIC_SAFETY_HEALTH_INTEREST"
+    CRIMINAL_PROCEEDINGS = "CRIMINAL_PROCEEDINGS"
+    MALICE_OR_ABUSE = "MALICE_OR_ABUSE"
+    SERIOUS_HARM_TO_OTHERS = "SERIOUS_HARM_TO_OTHERS"
+    BUSINESS_SECRETS = "BUSINESS_SECRETS"
+    #: The requester never proved their identity (CPE-V.6.a).
+    IDENTITY_NOT_PROVEN = "IDENTITY_NOT_PROVEN"
+
+
+#: Codes that must come with a reference to the evidence (CPE-V.6.e, repetition: V.6.c).
+NEEDS_EVIDENCE = frozenset({RefusalCode.MALICE_OR_ABUSE, RefusalCode.UNREASONABLE_REPETITION})
+
+#: Where a requester may complain, by jurisdiction (CPE-IX.4, CORP-9.3).
+COMPLAINT_ROUTES: dict[str, str] = {
+    "default": "the local personal information supervisory authority or the local government",
+    "gdpr": (
+        "the data protection authority of your EU member state "
+        "(list: https://edpb.europa.eu/about-edpb/about-edpb/members_en)"
+    ),
+    "cn": (
+        "the Cyberspace Administration of China (CAC), the local public security bureau "
+        "or the local Administration for Industry and Commerce (AIC)"
+    ),
+}
+
+
+def complaint_route(jurisdiction: str) -> str:
+    """Where a requester under ``jurisdiction`` may complain (the default route otherwise)."""
+    return COMPLAINT_ROUTES.get(jurisdiction, COMPLAINT_ROUTES["default"])

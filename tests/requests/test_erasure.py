@@ -1,0 +1,205 @@
+"""Erasure driven by the data map: complete, resumable, never partial, replayable."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from doorstep.audit.services import flush_events
+from doorstep.core.clock import FakeClock
+from doorstep.core.errors import ConflictError
+from doorstep.keys.services import KeyService
+from doorstep.privacy.datamap.pack import default_pack
+from doorstep.privacy.requests import services as svc
+from doorstep.privacy.requests.erasure import erase_for_request, plan, replay, tombstones
+from doorstep.privacy.requests.export import collect
+from doorstep.privacy.requests.models import RequestStatus
+from doorstep.privacy.requests.services import RequestContext
+from doorstep.privacy.subjects.models import Subject, SubjectKind
+from doorstep.schema import metadata
+from tests.requests.conftest import STAFF, new_account
+
+KEPT = {"audit_events", "subject_requests", "erasure_tombstones"}
+
+
+class Killed(Exception):
+    """A worker dying half-way."""
+
+
+def _deletion(db: Session, ctx: RequestContext, subject: uuid.UUID) -> uuid.UUID:
+    row = svc.open_request(
+        db,
+        ctx,
+        subject_id=subject,
+        kind="deletion",
+        channel="app",
+        actor=STAFF,
+        ground="NO_LONGER_USED_OR_ACCOUNT_CANCELLED",
+    )
+    svc.verify(db, ctx, row.id, method="session", actor=STAFF)
+    return row.id
+
+
+def test_the_plan_keeps_only_evidence() -> None:
+    steps = {step.table: step.action for step in plan(metadata, default_pack())}
+    assert {name for name, action in steps.items() if action == "keep"} == KEPT | {
+        "account_deregistration_requests",
+        "device_registrations",
+    }
+    assert steps["outbox"] == "delete"
+    assert steps["accounts"] == "cascade"
+
+
+@pytest.mark.clause("CPE-V.3.a")
+@pytest.mark.clause("CPE-V.3.b")
+def test_erasure_removes_every_element_but_the_evidence_and_spares_a_look_alike(
+    db: Session,
+    ctx: RequestContext,
+    keys: KeyService,
+    clock: FakeClock,
+) -> None:
+    mine = new_account(db, keys, clock, "token-of-A")
+    other = new_account(db, keys, clock, "token-of-B")
+    flush_events(db)
+    before_other = collect(db, keys, metadata, other)
+    request_id = _deletion(db, ctx, mine)
+    done = erase_for_request(db, ctx, keys, request_id, actor=STAFF)
+    assert done.status is RequestStatus.COMPLETED
+    db.expire_all()
+    assert set(collect(db, keys, metadata, mine)) <= KEPT
+    assert db.get(Subject, mine) is None
+    assert keys.keyring.is_destroyed(mine)
+    assert mine in tombstones(db)
+    assert collect(db, keys, metadata, other).keys() == before_other.keys()
+    grounds = (
+        db.execute(
+            sa.text(
+                "SELECT details->>'ground' FROM audit_events "
+                "WHERE action = 'request.erasure_ground'"
+            )
+        )
+        .scalars()
+        .all()
+    )
+    assert grounds == ["NO_LONGER_USED_OR_ACCOUNT_CANCELLED"]
+
+
+def test_erasure_needs_a_verified_deletion_request(
+    db: Session,
+    ctx: RequestContext,
+    keys: KeyService,
+    clock: FakeClock,
+) -> None:
+    mine = new_account(db, keys, clock, "token-of-A")
+    row = svc.open_request(
+        db,
+        ctx,
+        subject_id=mine,
+        kind="deletion",
+        channel="app",
+        actor=STAFF,
+        ground="NO_PERMISSION",
+    )
+    with pytest.raises(ConflictError):
+        erase_for_request(db, ctx, keys, row.id, actor=STAFF)
+    assert db.get(Subject, mine) is not None
+
+
+def test_a_worker_killed_half_way_changes_nothing_and_the_retry_finishes(
+    db: Session,
+    ctx: RequestContext,
+    keys: KeyService,
+    clock: FakeClock,
+) -> None:
+    mine = new_account(db, keys, clock, "token-of-A")
+    request_id = _deletion(db, ctx, mine)
+    db.commit()
+
+    def die(step: str) -> None:
+        if step == "keys":
+            raise Killed
+
+    with pytest.raises(Killed), db.begin_nested():
+        erase_for_request(db, ctx, keys, request_id, actor=STAFF, after_step=die)
+    db.expire_all()
+    assert db.get(Subject, mine) is not None
+    assert "accounts" in collect(db, keys, metadata, mine)
+    assert svc.get(db, request_id).status is RequestStatus.IN_PROGRESS
+    erase_for_request(db, ctx, keys, request_id, actor=STAFF)
+    db.expire_all()
+    assert db.get(Subject, mine) is None
+    assert svc.get(db, request_id).status is RequestStatus.COMPLETED
+    # a finished erasure is a no-op
+    assert (
+        erase_for_request(db, ctx, keys, request_id, actor=STAFF).status is RequestStatus.COMPLETED
+    )
+
+
+@pytest.mark.clause("CPE-V.3.d")
+def test_a_restored_subject_is_erased_again_by_replaying_the_tombstones(
+    db: Session,
+    ctx: RequestContext,
+    keys: KeyService,
+    clock: FakeClock,
+) -> None:
+    mine = new_account(db, keys, clock, "token-of-A")
+    erase_for_request(db, ctx, keys, _deletion(db, ctx, mine), actor=STAFF)
+    saved = tombstones(db)
+    db.add(Subject(id=mine, kind=SubjectKind.SUBSCRIBER))  # the backup brings it back
+    db.flush()
+    assert replay(db, ctx, keys, saved, actor=STAFF) == 1
+    db.expire_all()
+    assert db.get(Subject, mine) is None
+    assert replay(db, ctx, keys, saved, actor=STAFF) == 0
+
+
+def _bound_device(db: Session, keys: KeyService, clock: FakeClock, subject: uuid.UUID) -> None:
+    device = uuid.uuid4()
+    binding = uuid.uuid4()
+    now = clock.now()
+    db.execute(
+        sa.text(
+            "INSERT INTO devices (id, endpoint_key, secret_hash, claim_hash, provisioned_at) "
+            "VALUES (:id, :key, 'x', :claim, :now)"
+        ),
+        {"id": device, "key": device.bytes, "claim": binding.bytes, "now": now},
+    )
+    db.execute(
+        sa.text(
+            "INSERT INTO device_bindings (id, device_id, subject_id, method, bound_at) "
+            "VALUES (:id, :device, :subject, 'manual', :now)"
+        ),
+        {"id": binding, "device": device, "subject": subject, "now": now},
+    )
+    secret = {
+        name: keys.encrypt(db, subject, f"{name}-of-{subject}", context=f"device_pppoe.{name}")
+        for name in ("username", "password")
+    }
+    db.execute(
+        sa.text(
+            "INSERT INTO device_pppoe (binding_id, interface, username, password, set_at) "
+            "VALUES (:binding, 1, :username, :password, :now)"
+        ),
+        {"binding": binding, "now": now, **secret},
+    )
+
+
+def test_a_subject_with_a_bound_device_is_exported_and_erased_through_the_binding(
+    db: Session, ctx: RequestContext, keys: KeyService, clock: FakeClock
+) -> None:
+    mine = new_account(db, keys, clock, "token-of-A")
+    other = new_account(db, keys, clock, "token-of-B")
+    _bound_device(db, keys, clock, mine)
+    _bound_device(db, keys, clock, other)
+    found = collect(db, keys, metadata, mine)
+    (pppoe,) = found["device_pppoe"]
+    assert pppoe["username"] == f"username-of-{mine}"
+    assert pppoe["password"] == f"password-of-{mine}"
+    assert str(other) not in str(found)
+    erase_for_request(db, ctx, keys, _deletion(db, ctx, mine), actor=STAFF)
+    db.expire_all()
+    assert set(collect(db, keys, metadata, mine)) <= KEPT
+    assert len(collect(db, keys, metadata, other)["device_pppoe"]) == 1

@@ -1,0 +1,158 @@
+"""Intake: the signed-in app and the public form that proves control of the e-mail."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+import zipfile
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from doorstep.asgi import create_app
+from doorstep.core.runtime import Runtime
+from doorstep.privacy.requests.api import router
+from doorstep.privacy.requests.models import RequestStatus, SubjectRequest
+from doorstep.privacy.requests.services import RequestContext, refuse
+from tests.accounts.conftest import (
+    activate,
+    bearer,
+    last_message,
+    sign_in,
+    unique_email,
+    unique_phone,
+)
+from tests.requests.conftest import STAFF
+
+ME = "/api/v1/me/requests"
+FORM = "/api/v1/requests"
+
+
+@pytest.fixture
+def client(runtime: Runtime) -> Iterator[TestClient]:
+    """The app with this area's router mounted (the lead adds it to AREA_ROUTERS)."""
+    app = create_app(runtime)
+    if not any(getattr(r, "path", "") == ME for r in app.routes):
+        app.include_router(router)
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def _requests_of(db: Session, subject_id: uuid.UUID) -> list[SubjectRequest]:
+    query = sa.select(SubjectRequest).where(SubjectRequest.subject_id == subject_id)
+    return list(db.scalars(query.execution_options(populate_existing=True)))
+
+
+@pytest.mark.clause("CORP-4.2")
+def test_a_signed_in_subscriber_files_a_verified_request(client: TestClient, db: Session) -> None:
+    email = unique_email()
+    account_id = activate(client, db, email=email, phone=unique_phone())
+    token = sign_in(client, email).json()["access_token"]
+    filed = client.post(ME, json={"kind": "access"}, headers=bearer(token))
+    assert filed.status_code == 201, filed.text
+    assert filed.json()["status"] == "in_progress"
+    listed = client.get(ME, headers=bearer(token)).json()
+    assert [item["id"] for item in listed] == [filed.json()["id"]]
+    (row,) = _requests_of(db, account_id)
+    assert row.verification == "session"
+    received = last_message(db, "request.received", email=email)
+    assert received["reference"] == str(row.id)
+    assert received["due"] == row.due_at.date().isoformat()
+    assert client.post(ME, json={"kind": "access"}).status_code == 401
+
+
+@pytest.mark.clause("CPE-V.6.a")
+def test_the_public_form_proves_control_of_the_address_with_a_code(
+    client: TestClient, db: Session
+) -> None:
+    email = unique_email()
+    account_id = activate(client, db, email=email, phone=unique_phone())
+    answer = client.post(FORM, json={"kind": "access", "email": email})
+    assert answer.status_code == 202, answer.text
+    ticket = answer.json()["ticket"]
+    (row,) = _requests_of(db, account_id)
+    assert row.status is RequestStatus.VERIFYING
+    assert row.paused_since is not None
+    code = last_message(db, "account.verify_email", email=email)["code"]
+    wrong = "000000" if code != "000000" else "111111"
+    refused = client.post(f"{FORM}/{ticket}/confirmation", json={"code": wrong})
+    assert refused.status_code == 422
+    confirmed = client.post(f"{FORM}/{ticket}/confirmation", json={"code": code})
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["status"] == "in_progress"
+    (row,) = _requests_of(db, account_id)
+    assert row.verification == "email_code"
+    assert last_message(db, "request.received", email=email)["reference"] == str(row.id)
+    assert row.proof_attempts == 1
+    again = client.post(f"{FORM}/{ticket}/confirmation", json={"code": code})
+    assert again.status_code == 422
+
+
+def test_the_form_reveals_nothing_about_unknown_addresses(client: TestClient, db: Session) -> None:
+    email = unique_email()
+    activate(client, db, email=email, phone=unique_phone())
+    known = client.post(FORM, json={"kind": "access", "email": email})
+    unknown = client.post(FORM, json={"kind": "access", "email": unique_email()})
+    assert known.status_code == unknown.status_code == 202
+    assert set(known.json()) == set(unknown.json())
+    assert known.json()["detail"] == unknown.json()["detail"]
+    bad_ticket = client.post(f"{FORM}/{unknown.json()['ticket']}/confirmation", json={"code": "1"})
+    bad_code = client.post(f"{FORM}/{known.json()['ticket']}/confirmation", json={"code": "1"})
+    assert bad_ticket.status_code == bad_code.status_code == 422
+    assert bad_ticket.json()["detail"] == bad_code.json()["detail"]
+
+
+@pytest.mark.clause("CPE-V.3.b")
+def test_the_form_rejects_an_erasure_without_a_ground_for_any_address(
+    client: TestClient,
+) -> None:
+    answer = client.post(FORM, json={"kind": "deletion", "email": unique_email()})
+    assert answer.status_code == 422
+
+
+@pytest.mark.clause("CORP-4.4")
+def test_the_subscriber_downloads_their_export_and_nobody_elses(
+    client: TestClient, db: Session
+) -> None:
+    email, other_email = unique_email(), unique_email()
+    activate(client, db, email=email, phone=unique_phone())
+    activate(client, db, email=other_email, phone=unique_phone())
+    token = sign_in(client, email).json()["access_token"]
+    other = sign_in(client, other_email).json()["access_token"]
+    filed = client.post(ME, json={"kind": "portability"}, headers=bearer(token)).json()
+    url = f"{ME}/{filed['id']}/export"
+    assert client.get(url, headers=bearer(other)).status_code == 404
+    got = client.get(url, headers=bearer(token))
+    assert got.status_code == 200, got.text
+    assert got.headers["content-type"] == "application/zip"
+    data = json.loads(zipfile.ZipFile(io.BytesIO(got.content)).read("data.json"))
+    assert data["tables"]["accounts"][0]["email"] == email
+    assert other_email not in json.dumps(data)
+    listed = client.get(ME, headers=bearer(token)).json()
+    assert listed[0]["status"] == "completed"
+
+
+@pytest.mark.clause("CPE-IX.4")
+def test_a_refused_request_tells_the_subscriber_where_to_complain(
+    client: TestClient, db: Session, ctx: RequestContext
+) -> None:
+    email = unique_email()
+    activate(client, db, email=email, phone=unique_phone())
+    token = sign_in(client, email).json()["access_token"]
+    filed = client.post(ME, json={"kind": "access", "jurisdiction": "gdpr"}, headers=bearer(token))
+    refuse(db, ctx, uuid.UUID(filed.json()["id"]), code="IMPRACTICAL", reviewer=STAFF)
+    (shown,) = client.get(ME, headers=bearer(token)).json()
+    assert shown["status"] == "refused"
+    assert shown["refusal_code"] == "IMPRACTICAL"
+    assert "data protection authority" in shown["complaint_route"]
+
+
+def test_the_routes_are_in_the_openapi_document(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {ME, FORM, f"{FORM}/{{ticket}}/confirmation", f"{ME}/{{request_id}}/export"} <= set(
+        paths
+    )
