@@ -48,16 +48,18 @@ def _settings(**overrides: object) -> Settings:
     return settings
 
 
-def _check_datamap() -> None:
-    """Start-up checks of the data map, the consent terms and the staff matrix."""
+def _check_datamap(settings: Settings) -> None:
+    """Start-up checks: data map, retention bindings and settings, consent terms, staff matrix."""
     from doorstep.privacy.datamap.pack import default_pack
     from doorstep.privacy.datamap.registry import validate_datamap
     from doorstep.privacy.purposes.gate import PurposeGate
+    from doorstep.privacy.retention.registry import validate_retention
     from doorstep.schema import metadata
     from doorstep.staff.permissions import validate_matrix
 
     pack = default_pack()
     validate_datamap(metadata, pack)
+    validate_retention(metadata, pack, settings)
     PurposeGate.from_datamap(metadata, pack)
     validate_matrix(pack)
 
@@ -65,7 +67,7 @@ def _check_datamap() -> None:
 @contextlib.contextmanager
 def _runtime(settings: Settings, application_name: str) -> Iterator[Runtime]:
     try:
-        _check_datamap()
+        _check_datamap(settings)
         with open_runtime(settings, application_name=application_name) as runtime:
             yield runtime
     except (ConfigurationError, InvalidInputError) as exc:
@@ -242,6 +244,7 @@ AREA_COMMANDS = {
     "agent-sim": "doorstep.usp.agent_sim.cli",
     "devices": "doorstep.devices.cli",
     "requests": "doorstep.privacy.requests.cli",
+    "retention": "doorstep.privacy.retention.cli",
 }
 _add_area_commands()
 

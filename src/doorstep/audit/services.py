@@ -9,6 +9,8 @@
 * :func:`checkpoint` — verify the links since the last checkpoint and record the
   head, so verification (and a later retention sweep) can start there.
 * :func:`verify` — re-walk the chain and report the first broken link.
+* :func:`prune` — delete the oldest sealed events up to a checkpoint, keeping the
+  chain verifiable (the retention sweep of the trail; see :mod:`._prune`).
 
 The trail holds ids and names, never a personal-data value: every field is
 validated (:mod:`._validate`) and a violation raises
@@ -29,7 +31,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from doorstep.audit import _buffer, _seal
+from doorstep.audit import _buffer, _prune, _seal
 from doorstep.audit._validate import (
     check_name,
     check_optional_name,
@@ -47,6 +49,8 @@ __all__ = [
     "VerifyReport",
     "checkpoint",
     "flush_events",
+    "prunable",
+    "prune",
     "record",
     "seal",
     "use_clock",
@@ -143,3 +147,23 @@ def checkpoint(session: Session, *, at: datetime | None = None) -> int | None:
             reason=checked.reason,
         )
     return _seal.write_checkpoint(session, at=at)
+
+
+def prune(
+    session: Session, *, cutoff: datetime, batch_size: int, at: datetime | None = None
+) -> _prune.PruneBatch | None:
+    """Delete at most ``batch_size`` of the oldest sealed events, never past a checkpoint.
+
+    The prune heads for the newest checkpoint taken before ``cutoff``; every
+    batch re-verifies what it deletes and leaves the chain starting right after
+    a checkpoint (writing one, dated ``at``, if the batch stops short), so
+    ``verify`` passes after each commit.  Returns None when nothing is left.
+    Raises :class:`AuditChainBrokenError` and deletes nothing when the links to
+    prune do not verify.  Runs in ``session``'s transaction; the caller commits.
+    """
+    return _prune.prune_batch(session, cutoff=cutoff, batch_size=batch_size, at=at)
+
+
+def prunable(session: Session, *, cutoff: datetime) -> int:
+    """How many events :func:`prune` with ``cutoff`` would delete now (read-only)."""
+    return _prune.count_prunable(session, cutoff)

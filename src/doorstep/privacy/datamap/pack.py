@@ -67,12 +67,18 @@ class Purpose:
 
 @dataclass(frozen=True, slots=True)
 class RetentionRule:
-    """How long an element is kept: ``period`` after ``trigger``."""
+    """How long an element is kept: ``period`` after ``trigger``.
+
+    ``clauses`` are the ids of the policy's promises the rule keeps (the
+    retention report lists them); a rule whose trigger is ``not_stored``
+    describes data that must never be written anywhere.
+    """
 
     key: str
     trigger: Trigger
     period: timedelta
     description: str
+    clauses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,8 +305,12 @@ def _retention(raw: dict[str, Any]) -> dict[str, RetentionRule]:
             raise ConfigurationError(
                 f"policy pack: retention rule {key!r} has unknown trigger {spec.get('trigger')!r}"
             ) from None
-        period = parse_period(str(spec.get("period", "")))
-        retention[key] = RetentionRule(key, trigger, period, spec.get("description", ""))
+        try:
+            period = parse_period(str(spec.get("period", "")))
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"policy pack: retention rule {key!r}: {exc.detail}") from None
+        clauses = _strings(spec.get("clauses"), f"retention rule {key!r} clauses")
+        retention[key] = RetentionRule(key, trigger, period, spec.get("description", ""), clauses)
     return retention
 
 
@@ -326,10 +336,17 @@ def load_pack(path: Path = DEFAULT_PACK) -> PolicyPack:
             raise ConfigurationError(
                 f"policy pack: purpose {purpose.key!r} cites unknown clause {unknown[0]!r}"
             )
+    retention = _retention(raw)
+    for rule in retention.values():
+        unknown = [c for c in rule.clauses if clause_ids and c not in clause_ids]
+        if unknown:
+            raise ConfigurationError(
+                f"policy pack: retention rule {rule.key!r} cites unknown clause {unknown[0]!r}"
+            )
     return PolicyPack(
         path,
         purposes,
-        _retention(raw),
+        retention,
         regions={key: item.description for key, item in region_details.items()},
         recipients={key: item.description for key, item in recipient_details.items()},
         controller=_controller(raw),
