@@ -33,14 +33,12 @@ from doorstep.asgi import create_app
 from doorstep.core.logging import guarded_formatter
 from doorstep.core.runtime import Runtime
 from doorstep.core.settings import LogFormat
-from doorstep.devices import api as devices_api
 from doorstep.devices import mount
 from doorstep.devices.inventory import FactoryRecord, import_records, installation_key
 from doorstep.privacy.consent.services import grant
 from doorstep.usp.agent_sim import Host, SimAgent, make_agents
 from doorstep.usp.agent_sim.fleet import SIM_HASH_LOG_N
 from doorstep.usp.config import UspConfig
-from doorstep.usp.mtp import websocket as usp_ws
 from tests.keys.pgtools import pg_tool
 from tests.usp_net.conftest import broker, net_config, serve_app, spawn_broker  # noqa: F401
 from tests.usp_net.helpers import FAST
@@ -141,14 +139,8 @@ def device_id_of(session: Session, runtime: Runtime, agent: SimAgent) -> uuid.UU
 
 
 def build_app(runtime: Runtime) -> FastAPI:
-    """``create_app`` with the USP endpoint and the devices API (until asgi.py lists them)."""
-    app = create_app(runtime)
-    paths = {getattr(route, "path", None) for route in app.routes}
-    if usp_ws.PATH not in paths:
-        app.include_router(usp_ws.router)
-    if PREFIX not in paths:
-        app.include_router(devices_api.router)
-    return app
+    """The app as served (``AREA_ROUTERS`` mounts the USP endpoint and the devices API)."""
+    return create_app(runtime)
 
 
 @dataclass

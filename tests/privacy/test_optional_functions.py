@@ -26,7 +26,7 @@ def _states(db: Session, subject: object) -> dict[str, bool]:
 def test_the_pack_declares_both_functions_as_optional_with_a_manual_path() -> None:
     terms = default_terms()
     assert {item.key for item in terms.optional_functions} == {QR, WIFI, PROFILE}
-    assert "serial number" in terms.purposes[QR].manual_path
+    assert "claim code" in terms.purposes[QR].manual_path
     assert "password" in terms.purposes[WIFI].manual_path
 
 
@@ -61,7 +61,7 @@ def test_refusing_the_camera_leaves_manual_binding_usable(
     )
     assert not is_enabled(db, subject, QR)
     [qr] = [item for item in optional_functions(db, subject) if item.purpose == QR]
-    assert "serial number" in qr.manual_path
+    assert "claim code" in qr.manual_path
     gate.for_subject(db, subject, actor=ACTOR).check(SERIAL, "device.registration")
 
 

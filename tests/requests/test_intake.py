@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from doorstep.asgi import create_app
 from doorstep.core.runtime import Runtime
-from doorstep.privacy.requests.api import router
 from doorstep.privacy.requests.models import RequestStatus, SubjectRequest
 from doorstep.privacy.requests.services import RequestContext, refuse
 from tests.accounts.conftest import (
@@ -34,10 +33,8 @@ FORM = "/api/v1/requests"
 
 @pytest.fixture
 def client(runtime: Runtime) -> Iterator[TestClient]:
-    """The app with this area's router mounted (the lead adds it to AREA_ROUTERS)."""
+    """The app as served: this area's router is mounted through AREA_ROUTERS."""
     app = create_app(runtime)
-    if not any(getattr(r, "path", "") == ME for r in app.routes):
-        app.include_router(router)
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
 

@@ -26,9 +26,7 @@ from tests.usp_net.helpers import RecordingHooks, agents_for, fleet, store_for, 
 
 
 def _app(runtime: Runtime, store: InMemoryCredentialStore, hooks: RecordingHooks) -> Any:
-    app = create_app(runtime)
-    if not any(getattr(route, "path", None) == usp_ws.PATH for route in app.routes):
-        app.include_router(usp_ws.router)  # until asgi.py includes it
+    app = create_app(runtime)  # AREA_ROUTERS mounts the USP WebSocket endpoint
     audit = RuntimeAuditSink(runtime, repeat_seconds=0)
     usp_ws.install(app, credentials=store, hooks=hooks, audit=audit, config=net_config(1))
     return app

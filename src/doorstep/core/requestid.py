@@ -53,14 +53,14 @@ class RequestIdMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((HEADER.encode(), request_id.encode()))
+                message["headers"] = headers
             elif message["type"] == "websocket.accept":
                 response_started = True
                 status = 101
             elif message["type"] == "websocket.close" and not response_started:
                 status = 403  # closed before accepting: the upgrade was refused
-                headers = list(message.get("headers", []))
-                headers.append((HEADER.encode(), request_id.encode()))
-                message["headers"] = headers
             await send(message)
 
         try:
