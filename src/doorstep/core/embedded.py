@@ -87,4 +87,8 @@ def _ensure_database(admin_url: str, database: str) -> None:
             "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
         ).fetchone()
         if not exists:
-            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+            # Another process may create it between our check and our CREATE.
+            with contextlib.suppress(
+                psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation
+            ):
+                connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
