@@ -149,3 +149,9 @@ def test_credentials_in_dumped_headers_are_scrubbed() -> None:
     ]
     for line in lines:
         assert secret not in scrub(line), line
+
+
+def test_endpoint_ids_with_serial_numbers_are_scrubbed() -> None:
+    line = '"WebSocket /usp?eid=os%3A%3A02D00C-42F5200000001" [accepted]'
+    assert "42F5200000001" not in scrub(line)
+    assert "42F5200000001" not in scrub("agent os::02D00C-42F5200000001 connected")

@@ -22,6 +22,14 @@ from doorstep.core.requestid import current_request_id
 from doorstep.core.settings import LogFormat, Settings
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # USP endpoint ids embed serial numbers (os::<OUI>-<serial>), e.g. in WebSocket URLs.
+    (re.compile(r"(?i)(eid=)[^\s\"'&]+"), r"\1<endpoint>"),
+    (
+        re.compile(
+            r"\b(?:os|oui|cid|pen|self|user|proto|uuid|imei|imeisv|ops)(?:::|%3A%3A)[\w.%:-]+"
+        ),
+        "<endpoint>",
+    ),
     # Credentials in headers dumped by servers at debug level (device secrets, sessions).
     (
         re.compile(
