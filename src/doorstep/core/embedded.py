@@ -83,6 +83,14 @@ def start_embedded(pgdata: Path, database: str = DATABASE_NAME) -> str:
 
 def _ensure_database(admin_url: str, database: str) -> None:
     with psycopg.connect(admin_url, autocommit=True) as connection:
+        # The server's own log file lives in the data directory; an ERROR's DETAIL
+        # can quote column values ("Key (email)=(...) already exists"), so the
+        # embedded server logs only FATAL/PANIC and never statements.
+        current = connection.execute("SHOW log_min_messages").fetchone()
+        if current is None or current[0] != "fatal":
+            connection.execute("ALTER SYSTEM SET log_min_messages = 'fatal'")
+            connection.execute("ALTER SYSTEM SET log_min_error_statement = 'panic'")
+            connection.execute("SELECT pg_reload_conf()")
         exists = connection.execute(
             "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
         ).fetchone()
