@@ -15,13 +15,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg
-from psycopg import sql
 from sqlalchemy.engine import Engine
 
 from doorstep.core import migrations
 from doorstep.core.clock import SystemClock
-from doorstep.core.database import create_db_engine, libpq_url, make_session_factory, sqlalchemy_url
+from doorstep.core.database import (
+    create_db_engine,
+    drop_databases,
+    libpq_url,
+    make_session_factory,
+    recreate_database,
+)
 from doorstep.core.runtime import Runtime
 from doorstep.core.settings import load_settings
 
@@ -71,25 +75,12 @@ def server_url() -> str:
     return libpq_url(start_embedded(ROOT / ".bench-pg", database="doorstep_bench_admin"))
 
 
-def _recreate(admin: str, name: str) -> str:
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return (
-        sqlalchemy_url(admin)
-        .set(database=name, drivername="postgresql")
-        .render_as_string(hide_password=False)
-    )
-
-
 @contextmanager
 def bench_context(module: str, *, quick: bool) -> Iterator[BenchContext]:
     """A migrated database ``doorstep_bench_<module>`` and a runtime on it; dropped after."""
     admin = server_url()
     name = f"doorstep_bench_{module}"
-    url = _recreate(admin, name)
+    url = recreate_database(admin, name)
     engine = create_db_engine(url, pool_size=8, application_name="doorstep-bench")
     migrations.upgrade(engine)
     settings = load_settings(env="test", database_url=url, data_dir=ROOT / ".bench-data")
@@ -98,10 +89,7 @@ def bench_context(module: str, *, quick: bool) -> Iterator[BenchContext]:
         yield BenchContext(url, engine, runtime, quick=quick)
     finally:
         engine.dispose()
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+        drop_databases(admin, [name])
 
 
 def per_second(fn: Callable[[], object], count: int, *, repeat: int = 3) -> float:

@@ -21,13 +21,18 @@ from pathlib import Path
 import psycopg
 import pytest
 import sqlalchemy as sa
-from psycopg import sql
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.core import migrations
 from doorstep.core.clock import FakeClock
-from doorstep.core.database import CLOCK_KEY, create_db_engine, libpq_url, sqlalchemy_url
+from doorstep.core.database import (
+    CLOCK_KEY,
+    create_db_engine,
+    drop_databases,
+    libpq_url,
+    recreate_database,
+)
 from doorstep.core.runtime import Runtime
 from doorstep.core.settings import Settings, load_settings
 
@@ -53,29 +58,17 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def fresh_database(server_url: str, name: str) -> str:
     """Drop and create database ``name`` on the test server; return its URL."""
-    with psycopg.connect(server_url, autocommit=True) as connection:
-        connection.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return (
-        sqlalchemy_url(server_url)
-        .set(database=name, drivername="postgresql")
-        .render_as_string(hide_password=False)
-    )
+    return recreate_database(server_url, name)
 
 
-def drop_databases(server_url: str) -> None:
+def drop_test_databases(server_url: str) -> None:
     """Drop every database this test process created."""
     with psycopg.connect(server_url, autocommit=True) as connection:
         names = connection.execute(
             "SELECT datname FROM pg_database WHERE datname LIKE %s",
             (f"doorstep_test_{_worker_id()}%",),
         ).fetchall()
-        for (name,) in names:
-            connection.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+    drop_databases(server_url, [name for (name,) in names])
 
 
 @pytest.fixture(scope="session")
@@ -86,7 +79,7 @@ def database_url(server_url: str) -> Iterator[str]:
     migrations.upgrade(engine)
     engine.dispose()
     yield url
-    drop_databases(server_url)
+    drop_test_databases(server_url)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import psycopg
 import sqlalchemy as sa
+from psycopg import sql as psql
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -100,3 +102,32 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session in one transaction: committed on success, rolled back on any error."""
     with factory() as session, session.begin():
         yield session
+
+
+def _drop(connection: psycopg.Connection[tuple[object, ...]], name: str) -> None:
+    connection.execute(
+        psql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(psql.Identifier(name))
+    )
+
+
+def recreate_database(admin_url: str, name: str) -> str:
+    """Drop database ``name`` if it exists, create it empty, and return its libpq URL.
+
+    ``admin_url`` is any database on the same server (a maintenance database).
+    For tests, benchmarks and tooling; never used on a production database.
+    """
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        _drop(connection, name)
+        connection.execute(psql.SQL("CREATE DATABASE {}").format(psql.Identifier(name)))
+    return (
+        sqlalchemy_url(admin_url)
+        .set(database=name, drivername="postgresql")
+        .render_as_string(hide_password=False)
+    )
+
+
+def drop_databases(admin_url: str, names: list[str]) -> None:
+    """Drop each database in ``names`` that exists (connections to it are ended)."""
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        for name in names:
+            _drop(connection, name)

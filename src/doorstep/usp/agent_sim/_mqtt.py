@@ -12,8 +12,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -23,6 +21,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from doorstep.usp._msg import Msg
+from doorstep.usp.agent_sim._reconnect import keep_connected
 from doorstep.usp.agent_sim.agent import SendMsg, SimAgent
 from doorstep.usp.mtp._topics import CONTENT_TYPE, NO_DELAY, split_reply_to, with_reply_to
 from doorstep.usp.records import MqttVersion, encode_record, mqtt_connect
@@ -46,23 +45,14 @@ class MqttOptions:
 
 async def run_mqtt_agent(agent: SimAgent, options: MqttOptions, stop: asyncio.Event) -> None:
     """Keep ``agent`` connected until ``stop`` is set."""
-    delay = options.reconnect_min
-    while not stop.is_set():
-        sessions = agent.sessions
-        try:
-            await _session(agent, options, stop)
-        except aiomqtt.MqttError:
-            pass
-        finally:
-            agent.session_ended()
-        if agent.reboot.is_set():
-            await asyncio.sleep(agent.timing.reboot)
-            continue
-        if agent.sessions != sessions:
-            delay = options.reconnect_min
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), delay * random.uniform(0.5, 1.0))  # noqa: S311
-        delay = min(delay * 2, options.reconnect_max)
+    await keep_connected(
+        agent,
+        stop,
+        lambda: _session(agent, options, stop),
+        errors=(aiomqtt.MqttError,),
+        reconnect_min=options.reconnect_min,
+        reconnect_max=options.reconnect_max,
+    )
 
 
 async def _session(agent: SimAgent, options: MqttOptions, stop: asyncio.Event) -> None:

@@ -9,8 +9,6 @@ the simulator starts shorter) and after Reboot().
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import random
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -19,6 +17,7 @@ from websockets.exceptions import WebSocketException
 from websockets.typing import Subprotocol
 
 from doorstep.usp._msg import Msg
+from doorstep.usp.agent_sim._reconnect import keep_connected
 from doorstep.usp.agent_sim.agent import SendMsg, SimAgent
 from doorstep.usp.records import encode_record, websocket_connect
 
@@ -39,23 +38,14 @@ async def run_websocket_agent(
     agent: SimAgent, options: WebSocketOptions, stop: asyncio.Event
 ) -> None:
     """Keep ``agent`` connected until ``stop`` is set."""
-    delay = options.reconnect_min
-    while not stop.is_set():
-        sessions = agent.sessions
-        try:
-            await _session(agent, options, stop)
-        except (OSError, WebSocketException, TimeoutError):
-            pass
-        finally:
-            agent.session_ended()
-        if agent.reboot.is_set():
-            await asyncio.sleep(agent.timing.reboot)
-            continue
-        if agent.sessions != sessions:
-            delay = options.reconnect_min
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), delay * random.uniform(0.5, 1.0))  # noqa: S311
-        delay = min(delay * 2, options.reconnect_max)
+    await keep_connected(
+        agent,
+        stop,
+        lambda: _session(agent, options, stop),
+        errors=(OSError, WebSocketException, TimeoutError),
+        reconnect_min=options.reconnect_min,
+        reconnect_max=options.reconnect_max,
+    )
 
 
 async def _session(agent: SimAgent, options: WebSocketOptions, stop: asyncio.Event) -> None:
