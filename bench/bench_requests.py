@@ -20,9 +20,9 @@ import sqlalchemy as sa
 
 from bench.harness import BenchContext, Figure, percentile
 from doorstep.core.database import transaction
+from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.requests.erasure import erase_subject
 from doorstep.privacy.requests.export import build
-from doorstep.privacy.requests.services import RequestContext
 from doorstep.privacy.subjects.models import Subject, SubjectKind
 from doorstep.schema import metadata
 from doorstep.wiring import build_services

@@ -43,6 +43,8 @@ AREA_ROUTERS = (
     "doorstep.accounts.api",
     "doorstep.devices.api",
     "doorstep.privacy.requests.api",
+    "doorstep.privacy.requests.console",
+    "doorstep.staff.api",
     "doorstep.privacy.consent.api",
 )
 

@@ -49,10 +49,11 @@ def _settings(**overrides: object) -> Settings:
 
 
 def _check_datamap(settings: Settings) -> None:
-    """Start-up checks: data map, retention bindings and settings, consent terms, staff matrix."""
+    """Start-up checks: data map, retention, requests settings, consent terms, staff matrix."""
     from doorstep.privacy.datamap.pack import default_pack
     from doorstep.privacy.datamap.registry import validate_datamap
     from doorstep.privacy.purposes.gate import PurposeGate
+    from doorstep.privacy.requests.checks import validate_requests
     from doorstep.privacy.retention.registry import validate_retention
     from doorstep.schema import metadata
     from doorstep.staff.permissions import validate_matrix
@@ -60,6 +61,7 @@ def _check_datamap(settings: Settings) -> None:
     pack = default_pack()
     validate_datamap(metadata, pack)
     validate_retention(metadata, pack, settings)
+    validate_requests(settings, pack, metadata)
     PurposeGate.from_datamap(metadata, pack)
     validate_matrix(pack)
 

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from doorstep.accounts.hooks import BoundDevices, no_bound_devices
 from doorstep.accounts.passwords import Passwords
+from doorstep.core.memo import by_identity
 from doorstep.core.runtime import Runtime
 from doorstep.devices.binding import bound_device_ids
 from doorstep.keys.keyring import load_keyring
@@ -71,6 +72,12 @@ def build_services(runtime: Runtime) -> Services:
         passwords=Passwords.from_settings(settings),
         bound_devices=bound_device_ids,
     )
+
+
+@by_identity
+def services_for(runtime: Runtime) -> Services:
+    """The services of ``runtime``, built once per runtime (jobs reuse them, DEK cache included)."""
+    return build_services(runtime)
 
 
 def services_of(request: Request) -> Services:

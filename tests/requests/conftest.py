@@ -10,22 +10,27 @@ from sqlalchemy.orm import Session
 
 from doorstep.accounts.models import AccountIdentity
 from doorstep.audit.services import flush_events
-from doorstep.core.clock import Clock, FakeClock
+from doorstep.core.clock import Clock
 from doorstep.core.runtime import Runtime
-from doorstep.core.settings import Settings
 from doorstep.keys.services import KeyService
 from doorstep.privacy.purposes.services import restrict
-from doorstep.privacy.requests.services import RequestContext
+from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.subjects.models import Subject, SubjectKind
-from doorstep.wiring import build_services
+from doorstep.wiring import Services, build_services
 
 STAFF = "staff:" + str(uuid.UUID(int=7))
 
 
 @pytest.fixture
-def ctx(clock: FakeClock, settings: Settings) -> RequestContext:
-    """The state machine's context on the fake clock and test settings."""
-    return RequestContext(clock=clock, settings=settings)
+def services(runtime: Runtime) -> Services:
+    """The shared services of the test runtime (file keyring in tmp, fake clock)."""
+    return build_services(runtime)
+
+
+@pytest.fixture
+def ctx(services: Services) -> RequestContext:
+    """The state machine's context on the fake clock and test settings, with the services."""
+    return RequestContext.of(services)
 
 
 def new_subject(session: Session) -> uuid.UUID:
@@ -47,9 +52,9 @@ def actions(session: Session, subject_id: uuid.UUID) -> list[str]:
 
 
 @pytest.fixture
-def keys(runtime: Runtime) -> KeyService:
+def keys(services: Services) -> KeyService:
     """The key service of the test runtime (file keyring in tmp)."""
-    return build_services(runtime).keys
+    return services.keys
 
 
 def new_account(db: Session, keys: KeyService, clock: Clock, token: str) -> uuid.UUID:
@@ -86,3 +91,57 @@ def new_account(db: Session, keys: KeyService, clock: Clock, token: str) -> uuid
     )
     db.flush()
     return subject
+
+
+def bound_device(
+    db: Session, keys: KeyService, clock: Clock, subject: uuid.UUID, *, serial: str | None = None
+) -> uuid.UUID:
+    """A device bound to ``subject`` with its registration record and PPPoE credentials."""
+    device = uuid.uuid4()
+    binding = uuid.uuid4()
+    now = clock.now()
+    db.execute(
+        sa.text(
+            "INSERT INTO devices (id, endpoint_key, secret_hash, claim_hash, provisioned_at) "
+            "VALUES (:id, :key, 'x', :claim, :now)"
+        ),
+        {"id": device, "key": device.bytes, "claim": binding.bytes, "now": now},
+    )
+    db.execute(
+        sa.text(
+            "INSERT INTO device_registrations (device_id, endpoint_id, model, serial_number, "
+            "registered_at, refreshed_at, last_seen, online) "
+            "VALUES (:id, :endpoint, 'ZXHN H196A', :serial, :now, :now, :now, true)"
+        ),
+        {"id": device, "endpoint": f"os::{device.hex}", "serial": serial, "now": now},
+    )
+    db.execute(
+        sa.text(
+            "INSERT INTO device_bindings (id, device_id, subject_id, method, bound_at) "
+            "VALUES (:id, :device, :subject, 'manual', :now)"
+        ),
+        {"id": binding, "device": device, "subject": subject, "now": now},
+    )
+    secret = {
+        name: keys.encrypt(db, subject, f"{name}-of-{subject}", context=f"device_pppoe.{name}")
+        for name in ("username", "password")
+    }
+    db.execute(
+        sa.text(
+            "INSERT INTO device_pppoe (binding_id, interface, username, password, set_at) "
+            "VALUES (:binding, 1, :username, :password, :now)"
+        ),
+        {"binding": binding, "now": now, **secret},
+    )
+    return device
+
+
+def bind_again(db: Session, clock: Clock, device: uuid.UUID, subject: uuid.UUID) -> None:
+    """Bind an unbound ``device`` to another ``subject``."""
+    db.execute(
+        sa.text(
+            "INSERT INTO device_bindings (id, device_id, subject_id, method, bound_at) "
+            "VALUES (:id, :device, :subject, 'manual', :now)"
+        ),
+        {"id": uuid.uuid4(), "device": device, "subject": subject, "now": clock.now()},
+    )

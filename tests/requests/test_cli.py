@@ -14,8 +14,8 @@ from doorstep.core.runtime import Runtime
 from doorstep.jobs.registry import JobContext
 from doorstep.privacy.requests import cli
 from doorstep.privacy.requests import services as svc
-from doorstep.privacy.requests.services import RequestContext
-from doorstep.privacy.requests.tasks import erase
+from doorstep.privacy.requests.context import RequestContext
+from doorstep.privacy.requests.tasks import erase, export
 from doorstep.privacy.subjects.models import Subject, SubjectKind
 from tests.requests.conftest import STAFF, new_subject
 
@@ -33,7 +33,7 @@ def run(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
 
 
 def test_list_show_extend_approve_and_refuse(
-    run: CliRunner, db: Session, ctx: RequestContext
+    run: CliRunner, db: Session, ctx: RequestContext, runtime: Runtime
 ) -> None:
     subject = new_subject(db)
     first = svc.open_request(
@@ -55,7 +55,10 @@ def test_list_show_extend_approve_and_refuse(
     )
     assert extended.exit_code == 0, extended.output
     approved = run.invoke(cli.app, ["approve", str(first.id), "--reviewer", STAFF])
-    assert "completed" in approved.output
+    assert "queued" in approved.output, approved.output
+    db.commit()
+    assert export(JobContext(runtime, None, 1), request_id=str(first.id)) is True
+    assert "status: completed" in run.invoke(cli.app, ["show", str(first.id)]).output
     refused = run.invoke(cli.app, ["refuse", str(second.id), "--code", "NOPE"])
     assert refused.exit_code == 1
     refused = run.invoke(

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 
 from doorstep.core.runtime import Runtime
 from doorstep.privacy.requests import services as svc
+from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.requests.erasure import erase_for_request
 from doorstep.privacy.requests.models import RequestStatus
-from doorstep.privacy.requests.services import RequestContext
 from doorstep.privacy.subjects.models import Subject
 from doorstep.wiring import build_services
 from tests.conftest import database_url_of
@@ -28,7 +28,7 @@ from pathlib import Path
 from doorstep.core.runtime import open_runtime
 from doorstep.core.settings import load_settings
 from doorstep.privacy.requests.erasure import erase_for_request
-from doorstep.privacy.requests.services import RequestContext
+from doorstep.privacy.requests.context import RequestContext
 from doorstep.wiring import build_services
 
 marker = Path(sys.argv[2])

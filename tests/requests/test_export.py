@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import uuid
 import zipfile
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -17,11 +19,13 @@ from doorstep.core.models import Base
 from doorstep.keys.services import KeyService
 from doorstep.privacy.datamap import LegalBasis, not_personal, personal
 from doorstep.privacy.requests import services as svc
-from doorstep.privacy.requests.export import SCHEMA, export_request
+from doorstep.privacy.requests.context import RequestContext
+from doorstep.privacy.requests.downloads import ExportNotReadyError, fetch, prepare
+from doorstep.privacy.requests.export import SCHEMA, build, collect
 from doorstep.privacy.requests.linkage import Direct, Through, Unlinkable, link_of, unlinked
-from doorstep.privacy.requests.services import RequestContext
+from doorstep.privacy.requests.models import RequestExport, RequestStatus
 from doorstep.schema import metadata
-from tests.requests.conftest import STAFF, new_account
+from tests.requests.conftest import STAFF, actions, bind_again, bound_device, new_account
 
 
 def test_every_personal_table_links_to_its_subject() -> None:
@@ -55,6 +59,16 @@ def test_a_personal_table_without_a_link_is_reported() -> None:
     assert Base.metadata is metadata
 
 
+def _verified(db: Session, ctx: RequestContext, subject: uuid.UUID, kind: str) -> uuid.UUID:
+    row = svc.open_request(db, ctx, subject_id=subject, kind=kind, channel="app", actor=STAFF)
+    svc.verify(db, ctx, row.id, method="session", actor=STAFF)
+    return row.id
+
+
+def _archive(db: Session, ctx: RequestContext, request_id: uuid.UUID) -> zipfile.ZipFile:
+    return zipfile.ZipFile(io.BytesIO(fetch(db, ctx, svc.get(db, request_id), actor=STAFF)))
+
+
 @pytest.mark.clause("CPE-V.1.d")
 @pytest.mark.clause("CORP-4.4")
 def test_the_export_holds_all_the_subjects_data_and_none_of_a_look_alike(
@@ -64,11 +78,11 @@ def test_the_export_holds_all_the_subjects_data_and_none_of_a_look_alike(
     other = new_account(db, keys, clock, "token-of-B")
     row = svc.open_request(db, ctx, subject_id=mine, kind="portability", channel="app", actor=STAFF)
     with pytest.raises(ConflictError):
-        export_request(db, ctx, keys, row.id, actor=STAFF)
+        prepare(db, ctx, row.id, actor=STAFF)
     svc.verify(db, ctx, row.id, method="session", actor=STAFF)
-    made = export_request(db, ctx, keys, row.id, actor=STAFF)
+    assert prepare(db, ctx, row.id, actor=STAFF).built
 
-    archive = zipfile.ZipFile(io.BytesIO(made.archive))
+    archive = _archive(db, ctx, row.id)
     data = json.loads(archive.read("data.json"))
     assert data["format"] == SCHEMA["properties"]["format"]["const"]
     tables = data["tables"]
@@ -79,6 +93,7 @@ def test_the_export_holds_all_the_subjects_data_and_none_of_a_look_alike(
         "restrictions",
         "subject_requests",
     } <= set(tables)
+    assert "request_exports" not in tables  # an export never holds earlier exports
     assert tables["account_identities"][0]["access_token"] == "token-of-A"
     text = archive.read("data.json").decode()
     assert str(other) not in text and "token-of-B" not in text
@@ -87,6 +102,49 @@ def test_the_export_holds_all_the_subjects_data_and_none_of_a_look_alike(
     readme = archive.read("README.md").decode()
     assert "**access_token**" in readme and "legal basis" in readme and "retention:" in readme
     assert "account_rate_limits" in readme  # left out, with its reason
+    assert "request_exports" in readme
+
+
+@pytest.mark.clause("CPE-V.1.c")
+def test_an_export_is_prepared_once_completes_the_request_and_tells_the_requester(
+    db: Session, ctx: RequestContext, keys: KeyService, clock: FakeClock
+) -> None:
+    mine = new_account(db, keys, clock, "token-of-A")
+    request_id = _verified(db, ctx, mine, "access")
+    first = prepare(db, ctx, request_id, actor=STAFF)
+    again = prepare(db, ctx, request_id, actor=STAFF)
+    assert first.built and first.rows > 0 and not again.built
+    row = svc.get(db, request_id)
+    assert row.status is RequestStatus.COMPLETED
+    assert actions(db, mine).count("request.completed") == 1
+    stored = db.get(RequestExport, request_id)
+    assert stored is not None and b"token-of-A" not in stored.archive  # sealed with A's key
+    templates = db.execute(
+        sa.text("SELECT template FROM outbox WHERE subject_id = :s"), {"s": mine}
+    ).scalars()
+    assert list(templates) == ["request.export_ready"]
+    assert _archive(db, ctx, request_id).namelist()[0] == "data.json"
+
+
+def test_a_download_after_the_export_expired_or_was_shredded_is_refused(
+    db: Session, ctx: RequestContext, keys: KeyService, clock: FakeClock
+) -> None:
+    mine = new_account(db, keys, clock, "token-of-A")
+    request_id = _verified(db, ctx, mine, "access")
+    prepare(db, ctx, request_id, actor=STAFF)
+    clock.advance(timedelta(days=ctx.settings.requests_export_days) - timedelta(seconds=1))
+    assert fetch(db, ctx, svc.get(db, request_id), actor=STAFF)  # one second before expiry
+    clock.advance(timedelta(seconds=1))
+    with pytest.raises(ExportNotReadyError) as expired:
+        fetch(db, ctx, svc.get(db, request_id), actor=STAFF)
+    assert expired.value.fields["reason"] == "expired"
+    other = new_account(db, keys, clock, "token-of-B")
+    shredded = _verified(db, ctx, other, "access")
+    prepare(db, ctx, shredded, actor=STAFF)
+    keys.destroy(db, other)
+    with pytest.raises(ExportNotReadyError) as erased:
+        fetch(db, ctx, svc.get(db, shredded), actor=STAFF)
+    assert erased.value.fields["reason"] == "erased"
 
 
 def test_an_export_after_crypto_shredding_reads_secrets_as_null(
@@ -94,7 +152,28 @@ def test_an_export_after_crypto_shredding_reads_secrets_as_null(
 ) -> None:
     mine = new_account(db, keys, clock, "token-of-A")
     keys.destroy(db, mine)
-    row = svc.open_request(db, ctx, subject_id=mine, kind="access", channel="app", actor=STAFF)
-    svc.verify(db, ctx, row.id, method="session", actor=STAFF)
-    made = export_request(db, ctx, keys, row.id, actor=STAFF)
+    made = build(db, keys, metadata, ctx.policy, mine, now=clock.now())
     assert made.data["tables"]["account_identities"][0]["access_token"] is None
+
+
+@pytest.mark.clause("CPE-V.1.d")
+def test_a_device_record_is_exported_only_while_the_device_is_bound_to_the_subject(
+    db: Session, ctx: RequestContext, keys: KeyService, clock: FakeClock
+) -> None:
+    first = new_account(db, keys, clock, "token-of-A")
+    second = new_account(db, keys, clock, "token-of-B")
+    device = bound_device(db, keys, clock, first, serial="SN-SHARED-1")
+    assert collect(db, keys, metadata, first)["device_registrations"][0]["serial_number"] == (
+        "SN-SHARED-1"
+    )
+    db.execute(
+        sa.text(
+            "UPDATE device_bindings SET unbound_at = :now, end_reason = 'unbound' "
+            "WHERE device_id = :d"
+        ),
+        {"now": clock.now(), "d": device},
+    )
+    bind_again(db, clock, device, second)
+    assert "device_registrations" not in collect(db, keys, metadata, first)
+    assert len(collect(db, keys, metadata, first)["device_bindings"]) == 1  # A's history stays
+    assert len(collect(db, keys, metadata, second)["device_registrations"]) == 1

@@ -17,9 +17,9 @@ from doorstep.privacy.consent.services import grant
 from doorstep.privacy.datamap.pack import default_pack
 from doorstep.privacy.purposes import PurposeGate
 from doorstep.privacy.requests import services as svc
+from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.requests.fulfil import ERASE_TASK, approve
 from doorstep.privacy.requests.models import RequestKind, RequestStatus
-from doorstep.privacy.requests.services import RequestContext
 from doorstep.privacy.requests.tasks import erase
 from doorstep.privacy.subjects.models import Subject
 from doorstep.schema import metadata

@@ -15,8 +15,12 @@ from sqlalchemy.orm import Session
 
 from doorstep.asgi import create_app
 from doorstep.core.runtime import Runtime
+from doorstep.jobs.registry import JobContext
+from doorstep.privacy.requests.context import RequestContext
+from doorstep.privacy.requests.fulfil import EXPORT_TASK
 from doorstep.privacy.requests.models import RequestStatus, SubjectRequest
-from doorstep.privacy.requests.services import RequestContext, refuse
+from doorstep.privacy.requests.services import refuse
+from doorstep.privacy.requests.tasks import export
 from tests.accounts.conftest import (
     activate,
     bearer,
@@ -113,7 +117,7 @@ def test_the_form_rejects_an_erasure_without_a_ground_for_any_address(
 
 @pytest.mark.clause("CORP-4.4")
 def test_the_subscriber_downloads_their_export_and_nobody_elses(
-    client: TestClient, db: Session
+    client: TestClient, db: Session, runtime: Runtime
 ) -> None:
     email, other_email = unique_email(), unique_email()
     activate(client, db, email=email, phone=unique_phone())
@@ -121,7 +125,16 @@ def test_the_subscriber_downloads_their_export_and_nobody_elses(
     token = sign_in(client, email).json()["access_token"]
     other = sign_in(client, other_email).json()["access_token"]
     filed = client.post(ME, json={"kind": "portability"}, headers=bearer(token)).json()
+    assert filed["export"] == "preparing"
     url = f"{ME}/{filed['id']}/export"
+    early = client.get(url, headers=bearer(token))
+    assert early.status_code == 409 and early.json()["reason"] == "preparing"
+    (job,) = db.execute(
+        sa.text("SELECT args FROM procrastinate_jobs WHERE task_name = :t"), {"t": EXPORT_TASK}
+    ).scalars()
+    assert job == {"request_id": filed["id"]}  # ids only in the job
+    db.commit()
+    assert export(JobContext(runtime, None, 1), request_id=filed["id"]) is True
     assert client.get(url, headers=bearer(other)).status_code == 404
     got = client.get(url, headers=bearer(token))
     assert got.status_code == 200, got.text
@@ -130,7 +143,7 @@ def test_the_subscriber_downloads_their_export_and_nobody_elses(
     assert data["tables"]["accounts"][0]["email"] == email
     assert other_email not in json.dumps(data)
     listed = client.get(ME, headers=bearer(token)).json()
-    assert listed[0]["status"] == "completed"
+    assert listed[0]["status"] == "completed" and listed[0]["export"] == "ready"
 
 
 @pytest.mark.clause("CPE-IX.4")

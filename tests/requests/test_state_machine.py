@@ -14,8 +14,8 @@ from doorstep.core.errors import ConflictError, InvalidInputError
 from doorstep.core.settings import Settings
 from doorstep.privacy.requests import services as svc
 from doorstep.privacy.requests.codes import ErasureGround, RefusalCode
+from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.requests.models import RequestKind, RequestStatus, SubjectRequest
-from doorstep.privacy.requests.services import RequestContext
 from doorstep.privacy.requests.tracking import effective_due, overdue, remind
 from tests.requests.conftest import STAFF, actions, new_subject
 
@@ -178,6 +178,8 @@ def test_every_kind_of_request_can_be_opened(db: Session, ctx: RequestContext) -
             extra["ground"] = ErasureGround.NO_PERMISSION
         if kind in svc.PURPOSE_KINDS:
             extra["purpose"] = "account.profile"
+        if kind is RequestKind.CORRECTION:
+            extra |= {"element": "accounts.email", "value": "Fixed@Example.org"}
         assert _open(db, ctx, kind, **extra).kind is kind
 
 

@@ -294,6 +294,20 @@ class Settings(BaseSettings):
     requests_repeat_window_days: int = Field(
         default=365, ge=1, description="Window in which repeated requests are counted."
     )
+    staff_session_hours: int = Field(
+        default=8, ge=1, le=24, description="Hours a staff console session lasts."
+    )
+    requests_automatic: tuple[str, ...] = Field(
+        default=("access", "portability"),
+        description="Request kinds carried out as soon as identity is proven, without review "
+        "(the others wait for the privacy desk's approval).",
+    )
+    requests_export_days: int = Field(
+        default=7,
+        ge=1,
+        description="Days a prepared export can be downloaded (at most the pack's "
+        "export_download rule).",
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -131,9 +131,17 @@ class KeyService:
         ``subject_keys`` row.  Idempotent.  Later encrypt/decrypt for the subject
         raise KeyDestroyedError.
         """
+        self.shred(session, subject_id)
+        session.execute(sa.delete(SubjectKey).where(SubjectKey.subject_id == subject_id))
+
+    def shred(self, session: Session, subject_id: uuid.UUID) -> None:
+        """:meth:`destroy` but for the ``subject_keys`` row, which the caller deletes.
+
+        For erasures that delete the row in a statement of their own (the
+        requests area's one-statement erasure).  Idempotent.
+        """
         self.keyring.destroy_subject(subject_id, now=self.clock.now())
         SessionKeys.of(session, self.cache).forget(subject_id)
-        session.execute(sa.delete(SubjectKey).where(SubjectKey.subject_id == subject_id))
         log.info("subject data key destroyed", extra={"subject_id": str(subject_id)})
 
     # -- KEKs ----------------------------------------------------------------------------------

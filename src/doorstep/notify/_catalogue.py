@@ -14,7 +14,13 @@ Key (parameters): when it is sent.
 * ``account.deregistered`` (none): the account was deleted;
 * ``account.deregistration_refused`` (none): a request to delete the account was refused;
 * ``device.bound`` (device): a router or gateway was bound to the account;
-* ``request.received`` (reference, due): a data-subject request was received.
+* ``request.received`` (reference, due): a data-subject request was received;
+* ``request.extended`` (reference, due, reason): its deadline was extended;
+* ``request.refused`` (reference, reason, complaint): it was refused, and where to complain;
+* ``request.completed`` (reference): it was carried out;
+* ``request.export_ready`` (reference, expires): the requested copy of the data is ready;
+* ``recipient.erasure`` / ``recipient.correction`` (subject, reference): to a recipient
+  of the operator's data, asking it to erase or correct what it received.
 """
 
 from __future__ import annotations
@@ -99,5 +105,52 @@ def register_all(registry: TemplateRegistry) -> None:
         text=(
             "We have received your request {reference}. We will answer by {due}.\n"
             "You can follow it in the privacy center.\n"
+        ),
+    )
+    registry.register(
+        "request.extended",
+        subject="We need more time for your request",
+        text=(
+            "We need more time to answer your request {reference}, because of its {reason}. "
+            "We will answer by {due}.\nYou can follow it in the privacy center.\n"
+        ),
+    )
+    registry.register(
+        "request.refused",
+        subject="We cannot carry out your request",
+        text=(
+            "We cannot carry out your request {reference}. Reason: {reason}.\n"
+            "If you disagree, you may complain to {complaint}.\n"
+        ),
+    )
+    registry.register(
+        "request.completed",
+        subject="Your request has been carried out",
+        text="We have carried out your request {reference}.\n",
+    )
+    registry.register(
+        "request.export_ready",
+        subject="Your data is ready to download",
+        text=(
+            "The copy of your data you asked for ({reference}) is ready. Download it from "
+            "the privacy center before {expires}; after that it is deleted.\n"
+        ),
+    )
+    registry.register(
+        "recipient.erasure",
+        subject="Erasure request for a data subject",
+        text=(
+            "The data subject {subject} has had their personal data erased (our reference "
+            "{reference}). Please erase the personal data of this subject that we disclosed "
+            "to you, and confirm to us when it is done.\n"
+        ),
+    )
+    registry.register(
+        "recipient.correction",
+        subject="Correction of a data subject's data",
+        text=(
+            "We have corrected personal data of the data subject {subject} (our reference "
+            "{reference}). Please fetch the corrected record and update your copy, and "
+            "confirm to us when it is done.\n"
         ),
     )

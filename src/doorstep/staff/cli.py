@@ -86,3 +86,28 @@ def deactivate(
     ):
         staff = deactivate_staff(session, target, clock=runtime.clock)
     typer.echo(f"staff {staff.id} is inactive")
+
+
+@app.command("sign-in-link")
+def sign_in_link(
+    staff_id: Annotated[str, typer.Argument(help="The staff id (a UUID).")],
+    base_url: Annotated[
+        str, typer.Option(help="Where the console is served.")
+    ] = "http://127.0.0.1:8000",
+) -> None:
+    """Print a one-time console sign-in link for STAFF_ID (valid 15 minutes, once)."""
+    from doorstep.cli import _runtime, _settings, fail
+    from doorstep.privacy.purposes import audited_transaction
+    from doorstep.staff.signin import issue_link
+
+    try:
+        target = uuid.UUID(staff_id)
+    except ValueError:
+        fail("STAFF_ID must be a UUID", 2)
+    settings = _settings()
+    with (
+        _runtime(settings, "doorstep-staff") as runtime,
+        audited_transaction(runtime.sessions) as session,
+    ):
+        token = issue_link(session, target, clock=runtime.clock)
+    typer.echo(f"{base_url.rstrip('/')}/console/sign-in?token={token}")

@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from doorstep.core.models import Base
-from doorstep.privacy.datamap import LegalBasis, personal
+from doorstep.privacy.datamap import LegalBasis, not_personal, personal
+from doorstep.privacy.retention.binding import DELETE, Binding, retention_info
 
 _CLAUSES = ("CPE-IV.1.a",)
 
@@ -78,4 +79,69 @@ class StaffMember(Base):
             "(active AND deactivated_at IS NULL) OR (NOT active AND deactivated_at IS NOT NULL)",
             name="deactivation_recorded",
         ),
+    )
+
+
+class StaffTokenKind(StrEnum):
+    """A one-time sign-in link, or the session it was exchanged for."""
+
+    LINK = "link"
+    SESSION = "session"
+
+
+def _token(category: str, description: str) -> dict[str, object]:
+    return personal(
+        category,
+        subject="employee",
+        purposes=["staff.administration", "security.audit"],
+        legal_basis=LegalBasis.CONTRACT,
+        retention="sign_in_session",
+        clauses=("CPE-IV.1.a", "CPE-IV.3.b"),
+        description=description,
+    )
+
+
+class StaffToken(Base):
+    """A staff sign-in link or console session, stored as a SHA-256 digest only.
+
+    An admin (or the operator's command line) issues a one-time link that lasts
+    minutes; opening it gives a session that lasts hours.  ``ended_at`` marks a
+    used link or a session that was signed out.  Rows are deleted by the
+    retention sweep (rule ``sign_in_session``) and with the staff member.
+    """
+
+    __tablename__ = "staff_tokens"
+    __table_args__ = (
+        {"info": retention_info(Binding("sign_in_session", DELETE, trigger="created_at"))},
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        primary_key=True, default=uuid.uuid4, info=not_personal("random id of the token")
+    )
+    staff_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("staff_members.id", ondelete="CASCADE"),
+        index=True,
+        info=_token("user.unique_id.pseudonymous", "The staff member the token signs in."),
+    )
+    kind: Mapped[StaffTokenKind] = mapped_column(
+        sa.Enum(
+            StaffTokenKind,
+            name="staff_token_kind",
+            values_callable=lambda members: [m.value for m in members],
+        ),
+        info=not_personal("link or session: one of two fixed kinds"),
+    )
+    token_hash: Mapped[bytes] = mapped_column(
+        sa.LargeBinary,
+        unique=True,
+        info=_token("user.authorization.credentials", "SHA-256 of the token."),
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        info=_token("user.account", "When the token was issued.")
+    )
+    expires_at: Mapped[datetime] = mapped_column(
+        info=_token("user.account", "When it stops working.")
+    )
+    ended_at: Mapped[datetime | None] = mapped_column(
+        info=_token("user.account", "When a link was used or a session signed out.")
     )

@@ -40,6 +40,14 @@ class StaffAction(StrEnum):
     MANAGE_STAFF = "manage_staff"
     MANAGE_RESTRICTIONS = "manage_restrictions"
     ISSUE_RECEIPTS = "issue_receipts"
+    #: See the request queue (ids, kinds, states, deadlines; no personal-data values).
+    VIEW_REQUESTS = "view_requests"
+    #: Approve, refuse or extend data-subject requests.
+    DECIDE_REQUESTS = "decide_requests"
+    #: See the record of processing, the data map and the retention plan and report.
+    VIEW_RECORDS = "view_records"
+    #: Verify the audit trail.
+    VERIFY_AUDIT = "verify_audit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +88,20 @@ READS: Mapping[StaffRole, tuple[ReadGrant, ...]] = MappingProxyType(
 
 ACTIONS: Mapping[StaffRole, frozenset[StaffAction]] = MappingProxyType(
     {
-        StaffRole.SUPPORT: frozenset(),
+        StaffRole.SUPPORT: frozenset({StaffAction.VIEW_REQUESTS}),
         StaffRole.PRIVACY_OFFICER: frozenset(
-            {StaffAction.MANAGE_RESTRICTIONS, StaffAction.ISSUE_RECEIPTS}
+            {
+                StaffAction.MANAGE_RESTRICTIONS,
+                StaffAction.ISSUE_RECEIPTS,
+                StaffAction.VIEW_REQUESTS,
+                StaffAction.DECIDE_REQUESTS,
+                StaffAction.VIEW_RECORDS,
+                StaffAction.VERIFY_AUDIT,
+            }
         ),
-        StaffRole.ADMIN: frozenset({StaffAction.MANAGE_STAFF}),
+        StaffRole.ADMIN: frozenset(
+            {StaffAction.MANAGE_STAFF, StaffAction.VIEW_RECORDS, StaffAction.VERIFY_AUDIT}
+        ),
     }
 )
 

@@ -23,9 +23,10 @@ from doorstep.core.errors import NotFoundError
 from doorstep.privacy.purposes import subject_actor
 from doorstep.privacy.requests import intake
 from doorstep.privacy.requests.codes import complaint_route
-from doorstep.privacy.requests.export import export_request
-from doorstep.privacy.requests.models import RequestStatus, SubjectRequest
-from doorstep.privacy.requests.services import RequestContext, complete, get
+from doorstep.privacy.requests.context import RequestContext
+from doorstep.privacy.requests.downloads import EXPORT_KINDS, fetch
+from doorstep.privacy.requests.models import RequestExport, RequestStatus, SubjectRequest
+from doorstep.privacy.requests.services import get
 from doorstep.wiring import ServicesDep, SessionDep
 
 router = APIRouter(tags=["requests"])
@@ -40,6 +41,12 @@ class RequestIn(BaseModel):
     purpose: str | None = Field(default=None, description="For restriction/objection/withdrawal.")
     ground: str | None = Field(default=None, description="For deletion (CPE-V.3.b).")
     jurisdiction: str | None = Field(default=None, description="Deadline rule, e.g. gdpr.")
+    element: str | None = Field(
+        default=None, description="For correction: the element, e.g. accounts.email."
+    )
+    value: str | None = Field(
+        default=None, max_length=320, description="For correction: the value it should hold."
+    )
 
 
 class PublicRequestIn(RequestIn):
@@ -61,6 +68,11 @@ class RequestOut(BaseModel):
     complaint_route: str | None = Field(
         default=None, description="Where to complain, when refused (CPE-IX.4, CORP-9.3)."
     )
+    export: str | None = Field(
+        default=None,
+        description="Access/portability only: preparing, ready (download it) or expired.",
+    )
+    export_expires_at: datetime | None = None
 
 
 class TicketOut(BaseModel):
@@ -79,12 +91,22 @@ class ConfirmIn(BaseModel):
 
 def context_of(services: ServicesDep) -> RequestContext:
     """The state machine's context for the app's services."""
-    return RequestContext(clock=services.runtime.clock, settings=services.runtime.settings)
+    return RequestContext.of(services)
 
 
-def out(row: SubjectRequest) -> RequestOut:
-    """The requester's view of ``row``."""
+def _export_state(row: SubjectRequest, stored: RequestExport | None, now: datetime) -> str | None:
+    if row.kind not in EXPORT_KINDS or row.status is RequestStatus.REFUSED:
+        return None
+    if stored is None:
+        return "expired" if row.closed_at is not None else "preparing"
+    return "ready" if stored.expires_at > now else "expired"
+
+
+def out(row: SubjectRequest, stored: RequestExport | None = None, *, now: datetime) -> RequestOut:
+    """The requester's view of ``row`` (``stored``: its prepared export, if any)."""
     return RequestOut(
+        export=_export_state(row, stored, now),
+        export_expires_at=stored.expires_at if stored is not None else None,
         id=row.id,
         kind=row.kind.value,
         status=row.status.value,
@@ -109,19 +131,29 @@ def file_request(
         purpose=body.purpose,
         ground=body.ground,
         jurisdiction=body.jurisdiction,
+        element=body.element,
+        value=body.value,
     )
-    return out(row)
+    return out(row, now=services.runtime.clock.now())
+
+
+def requests_of(session: Session, subject_id: uuid.UUID, now: datetime) -> list[RequestOut]:
+    """A subject's requests with their exports, newest first (one query)."""
+    rows = session.execute(
+        sa.select(SubjectRequest, RequestExport)
+        .outerjoin(RequestExport, RequestExport.request_id == SubjectRequest.id)
+        .where(SubjectRequest.subject_id == subject_id)
+        .order_by(SubjectRequest.received_at.desc(), SubjectRequest.id)
+    )
+    return [out(row, stored, now=now) for row, stored in rows]
 
 
 @router.get("/api/v1/me/requests", summary="My requests")
-def my_requests(subscriber: CurrentSubscriber, session: SessionDep) -> list[RequestOut]:
+def my_requests(
+    subscriber: CurrentSubscriber, services: ServicesDep, session: SessionDep
+) -> list[RequestOut]:
     """The subscriber's requests, newest first."""
-    rows = session.scalars(
-        sa.select(SubjectRequest)
-        .where(SubjectRequest.subject_id == subscriber.subject_id)
-        .order_by(SubjectRequest.received_at.desc(), SubjectRequest.id)
-    )
-    return [out(row) for row in rows]
+    return requests_of(session, subscriber.subject_id, services.runtime.clock.now())
 
 
 @router.post(
@@ -137,6 +169,8 @@ def file_public(body: PublicRequestIn, services: ServicesDep, session: SessionDe
         purpose=body.purpose,
         ground=body.ground,
         jurisdiction=body.jurisdiction,
+        element=body.element,
+        value=body.value,
     )
     return TicketOut(ticket=ticket)
 
@@ -147,28 +181,28 @@ def confirm_public(
 ) -> RequestOut:
     """Enter the code; the request is then verified and its clock runs again."""
     row = intake.confirm_public(session, context_of(services), ticket=ticket, code=body.code)
-    return out(row)
+    return out(row, now=services.runtime.clock.now())
 
 
 @router.get(
     "/api/v1/me/requests/{request_id}/export",
     summary="Download my data (access, portability)",
     response_class=Response,
-    responses={200: {"content": {"application/zip": {}}}},
+    responses={
+        200: {"content": {"application/zip": {}}},
+        409: {"description": "Still being prepared, or expired (a problem document)."},
+    },
 )
 def download_export(
     request_id: uuid.UUID, subscriber: CurrentSubscriber, services: ServicesDep, session: SessionDep
 ) -> Response:
-    """The ZIP of an access or portability request; the first download completes it."""
-    ctx = context_of(services)
-    row = get(session, request_id, lock=True)
+    """The ZIP of an answered access or portability request, until it expires."""
+    row = get(session, request_id)
     if row.subject_id != subscriber.subject_id:
         raise NotFoundError("no such request", request=str(request_id))
-    made = export_request(session, ctx, services.keys, row.id, actor=subject_actor(row.subject_id))
-    if row.status in (RequestStatus.IN_PROGRESS, RequestStatus.EXTENDED):
-        complete(session, ctx, row.id, actor=subject_actor(row.subject_id))
+    archive = fetch(session, context_of(services), row, actor=subject_actor(row.subject_id))
     return Response(
-        made.archive,
+        archive,
         media_type="application/zip",
         headers={"Content-Disposition": 'attachment; filename="doorstep-export.zip"'},
     )

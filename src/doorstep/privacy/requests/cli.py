@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from doorstep.core.errors import DoorstepError
 from doorstep.core.runtime import Runtime
+from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.requests.models import RequestStatus, SubjectRequest
-from doorstep.privacy.requests.services import OPEN, RequestContext
+from doorstep.privacy.requests.services import OPEN
 
 app = typer.Typer(
     help="Data-subject requests: the queue, decisions, deadlines.", no_args_is_help=True
@@ -42,7 +43,9 @@ def _in_transaction(work: Callable[[Session, RequestContext, Runtime], T]) -> T:
     with _open() as runtime:
         try:
             with runtime.sessions.begin() as session:
-                ctx = RequestContext(clock=runtime.clock, settings=runtime.settings)
+                from doorstep.wiring import build_services
+
+                ctx = RequestContext.of(build_services(runtime))
                 return work(session, ctx, runtime)
         except DoorstepError as exc:
             fail(exc.detail, 1)
@@ -78,19 +81,19 @@ def list_requests(
     status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
     overdue: Annotated[bool, typer.Option(help="Only open requests past their deadline.")] = False,
 ) -> None:
-    """The open requests (or those of --status), soonest deadline first."""
+    """The open requests (or those of --status), overdue first, then soonest deadline."""
+
+    from doorstep.cli import fail
+    from doorstep.privacy.requests.tracking import desk_queue
+
+    try:
+        wanted = RequestStatus(status) if status else None
+    except ValueError:
+        fail(f"--status must be one of {', '.join(s.value for s in RequestStatus)}", 2)
 
     def work(session: Session, ctx: RequestContext, runtime: Runtime) -> list[str]:
-        query = sa.select(SubjectRequest).order_by(SubjectRequest.due_at, SubjectRequest.id)
-        if status:
-            query = query.where(SubjectRequest.status == RequestStatus(status))
-        else:
-            query = query.where(SubjectRequest.status.in_(OPEN))
-        if overdue:
-            from doorstep.privacy.requests.tracking import overdue as late
-
-            return [_line(row) for row in late(session, ctx.clock.now())]
-        return [_line(row) for row in session.scalars(query)]
+        rows = desk_queue(session, ctx.clock.now(), status=wanted, overdue_only=overdue)
+        return [_line(row) for row in rows]
 
     typer.echo("id  kind  status  received  due  flags")
     for line in _in_transaction(work):
@@ -107,7 +110,7 @@ def show(request_id: Annotated[str, typer.Argument(help="The request's id.")]) -
         return [
             f"{c.name}: {getattr(row, c.key)}"
             for c in sa.inspect(SubjectRequest).columns
-            if c.name not in {"proof_hash"}
+            if c.name not in {"proof_hash", "new_value", "old_value_hash"}
         ]
 
     for line in _in_transaction(work):
@@ -119,11 +122,14 @@ def approve(
     request_id: Annotated[str, typer.Argument(help="The request's id.")],
     reviewer: Reviewer = "system:cli",
 ) -> None:
-    """Carry out a verified request (a deletion is queued as a job)."""
+    """Carry out a verified request (exports and erasures are queued as jobs)."""
     from doorstep.privacy.requests.fulfil import approve as run
 
     def work(session: Session, ctx: RequestContext, runtime: Runtime) -> str:
-        return run(session, ctx, _id(request_id), actor=reviewer).status.value
+        row = run(session, ctx, _id(request_id), actor=reviewer)
+        if row.status in OPEN:
+            return f"{row.status.value}; queued, a worker completes it"
+        return row.status.value
 
     typer.echo(f"request {request_id}: {_in_transaction(work)}")
 
@@ -151,7 +157,9 @@ def refuse(
 def extend(
     request_id: Annotated[str, typer.Argument(help="The request's id.")],
     months: Annotated[int, typer.Option(help="Months to add.")],
-    reason: Annotated[str, typer.Option(help="Reason code given to the requester.")],
+    reason: Annotated[
+        str, typer.Option(help="complexity or number_of_requests (told to the requester).")
+    ],
     reviewer: Reviewer = "system:cli",
 ) -> None:
     """Extend the deadline (where the jurisdiction allows, inside the first period)."""
@@ -180,7 +188,6 @@ def replay(
     """After restoring a backup: erase again every listed subject it brought back (CPE-V.3.d)."""
     from doorstep.cli import fail
     from doorstep.privacy.requests.erasure import replay as run
-    from doorstep.wiring import build_services
 
     try:
         ids = [uuid.UUID(line) for line in path.read_text().split() if line]
@@ -188,7 +195,6 @@ def replay(
         fail("PATH must be a readable list of subject ids", 2)
 
     def work(session: Session, ctx: RequestContext, runtime: Runtime) -> int:
-        keys = build_services(runtime).keys
-        return run(session, ctx, keys, ids, actor="system:cli")
+        return run(session, ctx, ctx.require_services().keys, ids, actor="system:cli")
 
     typer.echo(f"erased again: {_in_transaction(work)}")

@@ -32,6 +32,40 @@ class RefusalCode(StrEnum):
     IDENTITY_NOT_PROVEN = "IDENTITY_NOT_PROVEN"
 
 
+#: What a refusal tells the requester, per code (the notice and the privacy center).
+REFUSAL_TEXT: dict[RefusalCode, str] = {
+    RefusalCode.UNREASONABLE_REPETITION: "it repeats earlier requests beyond a reasonable limit",
+    RefusalCode.EXCESSIVE_TECHNICAL_MEANS: "it would need excessive technical means",
+    RefusalCode.RISK_TO_OTHERS: "it would put other people's rights or interests at risk",
+    RefusalCode.IMPRACTICAL: "it is impractical (for example, data held only on backup media)",
+    RefusalCode.NATIONAL_SECURITY: "the law exempts it: national security or defence",
+    RefusalCode.PUBLIC_SAFETY_HEALTH_INTEREST: (
+        "the law exempts it: public safety, public health or a major public interest"
+    ),
+    RefusalCode.CRIMINAL_PROCEEDINGS: (
+        "the law exempts it: a criminal investigation, prosecution, trial or execution of judgment"
+    ),
+    RefusalCode.MALICE_OR_ABUSE: "the law exempts it: evidence of malice or abuse of rights",
+    RefusalCode.SERIOUS_HARM_TO_OTHERS: (
+        "the law exempts it: it would seriously harm the rights of others"
+    ),
+    RefusalCode.BUSINESS_SECRETS: "the law exempts it: it would disclose trade secrets",
+    RefusalCode.IDENTITY_NOT_PROVEN: "we could not verify your identity",
+}
+
+
+class ExtensionReason(StrEnum):
+    """Why a deadline is extended (GDPR Art. 12(3): the complexity and number of requests)."""
+
+    COMPLEXITY = "complexity"
+    NUMBER_OF_REQUESTS = "number_of_requests"
+
+
+EXTENSION_TEXT: dict[ExtensionReason, str] = {
+    ExtensionReason.COMPLEXITY: "complexity",
+    ExtensionReason.NUMBER_OF_REQUESTS: "the number of requests we are handling",
+}
+
 #: Codes that must come with a reference to the evidence (CPE-V.6.e, repetition: V.6.c).
 NEEDS_EVIDENCE = frozenset({RefusalCode.MALICE_OR_ABUSE, RefusalCode.UNREASONABLE_REPETITION})
 

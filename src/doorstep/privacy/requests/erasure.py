@@ -32,12 +32,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from doorstep.audit.services import record
 from doorstep.core.errors import ConflictError
+from doorstep.core.memo import by_identity
 from doorstep.keys.services import KeyService
 from doorstep.privacy.datamap.pack import PolicyPack, Trigger
+from doorstep.privacy.requests import notices
+from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.requests.linkage import (
     Unlinkable,
     link_of,
@@ -48,7 +52,6 @@ from doorstep.privacy.requests.linkage import (
 from doorstep.privacy.requests.models import ErasureTombstone, RequestKind, SubjectRequest
 from doorstep.privacy.requests.services import (
     AUDIT_PURPOSE,
-    RequestContext,
     complete,
     get,
     require_verified,
@@ -110,8 +113,58 @@ def plan(metadata: sa.MetaData, pack: PolicyPack) -> list[TableStep]:
     return steps
 
 
-def _count(result: sa.Result[Any]) -> int:
-    return int(getattr(result, "rowcount", 0) or 0)
+SUBJECT = "subject"
+
+
+@by_identity
+def _statement(metadata: sa.MetaData, pack: PolicyPack) -> sa.Select[Any]:
+    """The whole plan for one subject as one statement (data-modifying CTEs).
+
+    Every CTE sees the database as it was when the statement began, so a table
+    reached ``Through`` another (``device_pppoe`` through ``device_bindings``)
+    still finds the subject's rows even though they go in the same statement;
+    the deletion of the ``subjects`` row then lets the foreign keys cascade.
+    Returns the count of rows deleted or anonymised by the CTEs and whether the
+    tombstone was new.
+    """
+    subject = sa.bindparam(SUBJECT, type_=sa.Uuid)
+    changes: list[sa.CTE] = []
+    for index, step in enumerate(plan(metadata, pack)):
+        if step.action not in ("delete", "anonymise"):
+            continue
+        table = metadata.tables[step.table]
+        where = rows_of(metadata, table, subject)
+        if where is None:  # pragma: no cover - unlinked tables fail the test suite
+            continue
+        dml = (
+            sa.delete(table).where(where)
+            if step.action == "delete"
+            else sa.update(table).where(where).values(dict.fromkeys(step.columns))
+        )
+        changes.append(dml.returning(sa.literal(1).label("n")).cte(f"e{index}"))
+    changes.append(
+        sa.delete(Subject)
+        .where(Subject.id == subject)
+        .returning(sa.literal(1).label("n"))
+        .cte("e_subject")
+    )
+    tombstone = (
+        insert(ErasureTombstone)
+        .values(
+            subject_id=subject,
+            request_id=sa.bindparam("request", type_=sa.Uuid),
+            erased_at=sa.bindparam("now", type_=sa.DateTime(timezone=True)),
+        )
+        .on_conflict_do_nothing()
+        .returning(sa.literal(1).label("n"))
+        .cte("e_tombstone")
+    )
+    counted = [sa.select(sa.func.count()).select_from(cte).scalar_subquery() for cte in changes]
+    total: sa.ColumnElement[Any] = counted[0]
+    for more in counted[1:]:
+        total = total + more
+    written = sa.select(sa.func.count()).select_from(tombstone).scalar_subquery()
+    return sa.select(total.label("changed"), written.label("tombstoned"))
 
 
 def _nothing(step: str) -> None:
@@ -129,40 +182,33 @@ def erase_subject(
     metadata: sa.MetaData | None = None,
     after_step: Hook = _nothing,
 ) -> int:
-    """Apply the plan to the subject in the caller's transaction; return rows changed."""
+    """Apply the plan to the subject in the caller's transaction; return rows changed.
+
+    The keyring tombstone is written first (crypto-shredding every copy of the
+    subject's secrets at once); then one statement deletes and anonymises
+    everything the plan names, the ``subjects`` row, and writes the erasure
+    tombstone.  ``after_step`` is called with ``"keys"`` and ``"rows"`` (tests
+    use it to die half-way).
+    """
     from doorstep.schema import metadata as schema
 
-    meta = metadata or schema
-    changed = 0
-    for step in plan(meta, ctx.policy):
-        table = meta.tables[step.table]
-        where = rows_of(meta, table, subject_id)
-        if where is None or step.action not in ("delete", "anonymise"):
-            continue
-        if step.action == "delete":
-            changed += _count(session.execute(sa.delete(table).where(where)))
-        else:
-            values = dict.fromkeys(step.columns)
-            changed += _count(session.execute(sa.update(table).where(where).values(values)))
-        after_step(step.table)
-    keys.destroy(session, subject_id)
+    keys.shred(session, subject_id)
     after_step("keys")
-    changed += _count(session.execute(sa.delete(Subject).where(Subject.id == subject_id)))
     now = ctx.clock.now()
-    session.execute(
-        sa.dialects.postgresql.insert(ErasureTombstone)
-        .values(subject_id=subject_id, request_id=request_id, erased_at=now)
-        .on_conflict_do_nothing()
-    )
+    changed, _ = session.execute(
+        _statement(metadata or schema, ctx.policy),
+        {SUBJECT: subject_id, "request": request_id, "now": now},
+    ).one()
+    after_step("rows")
     record(
         session,
         action="subject.erased",
         actor=actor,
         subject_id=subject_id,
         purpose=AUDIT_PURPOSE,
-        details={"request": str(request_id) if request_id else None, "rows": changed},
+        details={"request": str(request_id) if request_id else None, "rows": int(changed)},
     )
-    return changed
+    return int(changed)
 
 
 def erase_for_request(
@@ -174,13 +220,19 @@ def erase_for_request(
     actor: str,
     after_step: Hook = _nothing,
 ) -> SubjectRequest:
-    """Carry out a verified deletion request and complete it (a completed one is a no-op)."""
+    """Carry out a verified deletion request and complete it (a completed one is a no-op).
+
+    The requester's address is read before the erasure, so the confirmation
+    (``request.completed``) still reaches them; it is the last message queued
+    for the subject, and its outbox row goes with the outbox's own retention.
+    """
     row = get(session, request_id, lock=True)
     if row.kind is not RequestKind.DELETION:
         raise ConflictError("not a deletion request", reason="kind")
     if row.closed_at is not None:
         return row
     require_verified(row)
+    to = notices.reach(session, row.subject_id, row.id)
     erase_subject(
         session,
         ctx,
@@ -198,7 +250,7 @@ def erase_for_request(
         purpose=AUDIT_PURPOSE,
         details={"request": str(row.id), "ground": row.ground},
     )
-    return complete(session, ctx, row.id, actor=actor)
+    return complete(session, ctx, row.id, actor=actor, reach=to)
 
 
 def tombstones(session: Session) -> list[uuid.UUID]:

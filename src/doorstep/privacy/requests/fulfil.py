@@ -1,32 +1,50 @@
-"""Carrying out an approved request, by kind, in the caller's transaction.
+"""Carrying out a verified request, by kind, in the caller's transaction.
 
+* access / portability — the ``requests.export`` job builds the ZIP, stores it
+  encrypted and completes the request in one transaction (:mod:`.downloads`);
+* deletion — the ``requests.erase`` job (:func:`~.erasure.erase_for_request`):
+  one transaction per subject, so it never holds an HTTP request and is
+  retried if a worker dies;
 * restriction / objection — a restriction of the named purpose, in force from
   the moment the request completes (same transaction); the data stays stored
   (CORP-4.3);
 * consent withdrawal — a withdrawal in the consent ledger (CPE-V.4.e);
-* deletion — :func:`~.erasure.erase_for_request`, run as the ``requests.erase``
-  job so it never holds an HTTP request (and is retried if a worker dies);
-* access / portability — the export is built by :mod:`.export` when it is
-  fetched; approving completes the request;
-* correction, deregistration — done by staff in their own areas (the accounts
-  area's deregistration flow); approving records that it was done.
+* correction — the reviewed new value is written (:mod:`.corrections`);
+* deregistration — the accounts area's deregistration (CPE-V.5.b), refused
+  while devices are bound (the request then stays open for the desk).
+
+:func:`start` runs when identity is proven: kinds named in the setting
+``requests_automatic`` (access and portability by default) start at once; the
+others wait for :func:`approve` by the privacy desk.  Jobs take the request id
+only and are enqueued with a queueing lock, so a request is never queued twice.
 """
 
 from __future__ import annotations
 
 import uuid
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from doorstep.core.errors import ConflictError
 from doorstep.jobs.enqueue import enqueue
 from doorstep.privacy.consent.models import Channel
 from doorstep.privacy.consent.services import withdraw
+from doorstep.privacy.purposes import system_actor
 from doorstep.privacy.purposes.models import RestrictionReason
 from doorstep.privacy.purposes.services import restrict
+from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.requests.models import RequestChannel, RequestKind, SubjectRequest
-from doorstep.privacy.requests.services import RequestContext, complete, get, require_verified
+from doorstep.privacy.requests.services import complete, get, require_verified
 
 ERASE_TASK = "requests.erase"
+EXPORT_TASK = "requests.export"
+AUTOMATIC_ACTOR = system_actor("requests.automatic")
+_JOBS = {
+    RequestKind.ACCESS: EXPORT_TASK,
+    RequestKind.PORTABILITY: EXPORT_TASK,
+    RequestKind.DELETION: ERASE_TASK,
+}
 _CONSENT_CHANNEL = {
     RequestChannel.APP: Channel.APP,
     RequestChannel.WEB_FORM: Channel.WEB,
@@ -34,14 +52,26 @@ _CONSENT_CHANNEL = {
 }
 
 
+def start(session: Session, ctx: RequestContext, row: SubjectRequest) -> None:
+    """Carry out a just-verified request now if its kind is automatic (a setting)."""
+    if row.kind.value in ctx.settings.requests_automatic:
+        approve(session, ctx, row.id, actor=AUTOMATIC_ACTOR)
+
+
 def approve(
     session: Session, ctx: RequestContext, request_id: uuid.UUID, *, actor: str
 ) -> SubjectRequest:
-    """Carry out a verified request; deletions are queued (the job completes them)."""
+    """Carry out a verified request; exports and erasures are queued (their jobs complete them).
+
+    Raises ConflictError for a closed or unverified request.
+    """
     row = get(session, request_id, lock=True)
     require_verified(row)
-    if row.kind is RequestKind.DELETION:
-        enqueue(session, ERASE_TASK, request_id=row.id, queueing_lock=f"erase:{row.id}")
+    if row.closed_at is not None:
+        raise ConflictError("the request is already closed", reason="already_closed")
+    task = _JOBS.get(row.kind)
+    if task is not None:
+        _queue_once(session, task, row.id)
         return row
     if row.kind in (RequestKind.RESTRICTION, RequestKind.OBJECTION):
         assert row.purpose is not None  # checked at intake
@@ -69,4 +99,37 @@ def approve(
             clock=ctx.clock,
             actor=actor,
         )
+    elif row.kind is RequestKind.CORRECTION:
+        from doorstep.privacy.requests.corrections import apply
+
+        apply(session, ctx, row, actor=actor)
+    elif row.kind is RequestKind.DEREGISTRATION:
+        return _deregister(session, ctx, row, actor=actor)
     return complete(session, ctx, row.id, actor=actor)
+
+
+def _queue_once(session: Session, task: str, request_id: uuid.UUID) -> None:
+    """Enqueue ``task`` for the request unless a job for it is already waiting."""
+    try:
+        with session.begin_nested():
+            enqueue(session, task, request_id=request_id, queueing_lock=f"{task}:{request_id}")
+    except IntegrityError:
+        pass  # approved twice: the waiting job does it once
+
+
+def _deregister(
+    session: Session, ctx: RequestContext, row: SubjectRequest, *, actor: str
+) -> SubjectRequest:
+    """Hand a manual deregistration to the accounts area; it sends its own notice."""
+    from doorstep.accounts.context import AccountContext
+    from doorstep.accounts.deregistration import deregister
+    from doorstep.accounts.models import DeregistrationReason
+
+    deregister(
+        session,
+        AccountContext.of(ctx.require_services()),
+        row.subject_id,
+        reason=DeregistrationReason.SUPPORT,
+        actor=actor,
+    )
+    return complete(session, ctx, row.id, actor=actor, notice=None)

@@ -26,21 +26,21 @@ from doorstep.accounts.models import Account, AccountStatus
 from doorstep.core.errors import InvalidInputError
 from doorstep.notify.services import queue_email
 from doorstep.privacy.purposes import subject_actor, system_actor
+from doorstep.privacy.requests import corrections, fulfil, notices
 from doorstep.privacy.requests import services as svc
 from doorstep.privacy.requests.codes import ErasureGround
+from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.requests.models import (
     RequestChannel,
     RequestKind,
     RequestStatus,
     SubjectRequest,
 )
-from doorstep.privacy.requests.services import RequestContext
 
 FORM_ACTOR = system_actor("requests.form")
 CODE_TTL = timedelta(minutes=30)
 MAX_ATTEMPTS = 5
 PROOF_TEMPLATE = "account.verify_email"
-RECEIVED_TEMPLATE = "request.received"
 
 
 class InvalidProofError(KeepsChanges, InvalidInputError):
@@ -67,6 +67,8 @@ def submit_signed_in(
     purpose: str | None = None,
     ground: ErasureGround | str | None = None,
     jurisdiction: str | None = None,
+    element: str | None = None,
+    value: str | None = None,
 ) -> SubjectRequest:
     """Open a request for the signed-in subscriber; identity is proven by the session."""
     actor = subject_actor(subject_id)
@@ -80,6 +82,8 @@ def submit_signed_in(
         purpose=purpose,
         ground=ground,
         jurisdiction=jurisdiction,
+        element=element,
+        value=value,
     )
     row = svc.verify(session, ctx, row.id, method="session", actor=actor)
     acknowledge(session, ctx, row)
@@ -87,18 +91,20 @@ def submit_signed_in(
 
 
 def acknowledge(session: Session, ctx: RequestContext, row: SubjectRequest) -> None:
-    """Mail the requester the reference and the deadline (``request.received``), if we can."""
-    email = session.scalar(sa.select(Account.email).where(Account.id == row.subject_id))
-    if email is None:
-        return
-    queue_email(
+    """Tell the requester the reference and the deadline (``request.received``), then start.
+
+    Kinds the settings name as automatic (access and portability by default)
+    are carried out at once (:func:`~.fulfil.start`); the rest wait for the desk.
+    """
+    notices.notify(
         session,
-        subject_id=row.subject_id,
-        to=email,
-        template=RECEIVED_TEMPLATE,
-        params={"reference": str(row.id), "due": row.due_at.date().isoformat()},
-        clock=ctx.clock,
+        ctx.clock,
+        row.subject_id,
+        row.id,
+        notices.RECEIVED,
+        due=row.due_at.date().isoformat(),
     )
+    fulfil.start(session, ctx, row)
 
 
 def submit_public(
@@ -110,6 +116,8 @@ def submit_public(
     purpose: str | None = None,
     ground: ErasureGround | str | None = None,
     jurisdiction: str | None = None,
+    element: str | None = None,
+    value: str | None = None,
 ) -> uuid.UUID:
     """Take a request from the public form and return its ticket.
 
@@ -118,7 +126,7 @@ def submit_public(
     Malformed input (kind, ground, purpose) is refused before the look-up, so
     validation errors do not depend on the address either.
     """
-    _check_shape(ctx, kind, purpose, ground)
+    _check_shape(ctx, kind=kind, purpose=purpose, ground=ground, element=element, value=value)
     address = normalise_email(email).value
     account = None
     if address is not None:
@@ -139,6 +147,8 @@ def submit_public(
         purpose=purpose,
         ground=ground,
         jurisdiction=jurisdiction,
+        element=element,
+        value=value,
     )
     svc.ask_identity(session, ctx, row.id, actor=FORM_ACTOR)
     code = f"{secrets.randbelow(10**6):06d}"
@@ -158,9 +168,12 @@ def submit_public(
 
 def _check_shape(
     ctx: RequestContext,
+    *,
     kind: RequestKind | str,
     purpose: str | None,
     ground: ErasureGround | str | None,
+    element: str | None,
+    value: str | None,
 ) -> None:
     try:
         code = RequestKind(kind)
@@ -178,6 +191,8 @@ def _check_shape(
             "this request needs a known purpose",
             errors=[{"field": "purpose", "rule": "known_purpose"}],
         )
+    if code is RequestKind.CORRECTION:
+        corrections.check(ctx.settings, element, value)
 
 
 def confirm_public(

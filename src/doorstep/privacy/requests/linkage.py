@@ -45,11 +45,17 @@ class Direct:
 
 @dataclass(frozen=True, slots=True)
 class Through:
-    """``column`` matches ``table.key`` of rows of ``table`` that are the subject's."""
+    """``column`` matches ``table.key`` of rows of ``table`` that are the subject's.
+
+    ``current`` names a column of ``table`` that must be NULL for the link to
+    hold (``unbound_at``: a device's record is the subscriber's only while the
+    binding is open; once it ends, the record is the next owner's).
+    """
 
     column: str
     table: str
     key: str
+    current: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +79,9 @@ DECLARED: Mapping[str, Link] = {
         "hours; they cannot be tied to a subject without the identifier itself"
     ),
     # A device's registration record is the subscriber's while the device is bound to them.
-    "device_registrations": Through("device_id", "device_bindings", "device_id"),
+    "device_registrations": Through(
+        "device_id", "device_bindings", "device_id", current="unbound_at"
+    ),
 }
 
 
@@ -137,9 +145,13 @@ def unlinked(metadata: sa.MetaData) -> list[str]:
 
 
 def rows_of(
-    metadata: sa.MetaData, table: sa.Table, subject_id: uuid.UUID
+    metadata: sa.MetaData, table: sa.Table, subject_id: uuid.UUID | sa.BindParameter[uuid.UUID]
 ) -> sa.ColumnElement[bool] | None:
-    """A WHERE clause selecting the subject's rows of ``table`` (None: unlinkable)."""
+    """A WHERE clause selecting the subject's rows of ``table`` (None: unlinkable).
+
+    ``subject_id`` is a value or a bound parameter (statements compiled once and
+    run for many subjects).
+    """
     link = link_of(table)
     if isinstance(link, Direct):
         return table.c[link.column] == subject_id
@@ -148,5 +160,7 @@ def rows_of(
         inner = rows_of(metadata, target, subject_id)
         if inner is None:
             return None
+        if link.current is not None:
+            inner = sa.and_(inner, target.c[link.current].is_(None))
         return table.c[link.column].in_(sa.select(target.c[link.key]).where(inner))
     return None

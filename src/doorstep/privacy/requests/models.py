@@ -159,6 +159,28 @@ class SubjectRequest(Base):
     proof_attempts: Mapped[int] = mapped_column(
         default=0, info=_when("Wrong proof codes entered so far.")
     )
+    element: Mapped[str | None] = mapped_column(
+        sa.Text, info=_when("The data-map element (table.column) a correction is about.")
+    )
+    new_value: Mapped[bytes | None] = mapped_column(
+        sa.LargeBinary,
+        info=personal(
+            "user",
+            purposes=["privacy.rights"],
+            legal_basis=LegalBasis.LEGAL_OBLIGATION,
+            retention="subject_request",
+            clauses=("CPE-V.2.b", "CORP-4.2"),
+            secret=True,
+            description="The corrected value asked for, encrypted with the subject's key.",
+        ),
+    )
+    old_value_hash: Mapped[bytes | None] = mapped_column(
+        sa.LargeBinary,
+        info=_req(
+            "user.unique_id.pseudonymous",
+            "Keyed hash of the value a correction replaced (proves what changed, shows nothing).",
+        ),
+    )
 
 
 class ErasureTombstone(Base):
@@ -182,3 +204,60 @@ class ErasureTombstone(Base):
         info=not_personal("reference of the request that asked for the erasure")
     )
     erased_at: Mapped[datetime] = mapped_column(info=_when("When the subject was erased."))
+
+
+def _download(category: str, description: str, *, secret: bool = False) -> dict[str, object]:
+    return personal(
+        category,
+        purposes=["privacy.rights"],
+        legal_basis=LegalBasis.LEGAL_OBLIGATION,
+        retention="export_download",
+        clauses=("CPE-V.1.c", "CORP-4.4"),
+        secret=secret,
+        description=description,
+    )
+
+
+class RequestExport(Base):
+    """The prepared ZIP of an access or portability request, encrypted with the subject's key.
+
+    Built once by the ``requests.export`` job in the transaction that completes
+    the request, downloaded by the requester until ``expires_at``, then deleted
+    by the retention sweep (rule ``export_download``).  Erasure deletes it with
+    the subject, and destroying the subject's key shreds every backup copy.
+    """
+
+    __tablename__ = "request_exports"
+    __table_args__ = (
+        {
+            "info": {
+                **retention_info(Binding("export_download", DELETE, trigger="created_at")),
+                # Left out of later exports: it is a copy of data the export itself holds.
+                "export_left_out": "earlier exports: copies of the data this export holds",
+            }
+        },
+    )
+
+    request_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("subject_requests.id", ondelete="CASCADE"),
+        primary_key=True,
+        info=not_personal("reference of the request the export answers"),
+    )
+    subject_id: Mapped[uuid.UUID] = mapped_column(
+        index=True, info=_download("user.unique_id.pseudonymous", "Whose data the export holds.")
+    )
+    archive: Mapped[bytes] = mapped_column(
+        sa.LargeBinary,
+        info=_download("user", "The ZIP (JSON, CSV, README), encrypted.", secret=True),
+    )
+    size_bytes: Mapped[int] = mapped_column(info=not_personal("size of the ZIP in bytes"))
+    rows: Mapped[int] = mapped_column(info=not_personal("number of rows the export holds"))
+    created_at: Mapped[datetime] = mapped_column(
+        info=_download("user.privacy_preferences", "When the export was prepared.")
+    )
+    expires_at: Mapped[datetime] = mapped_column(
+        info=_download("user.privacy_preferences", "Until when it can be downloaded.")
+    )
+    downloaded_at: Mapped[datetime | None] = mapped_column(
+        info=_download("user.privacy_preferences", "When it was first downloaded.")
+    )

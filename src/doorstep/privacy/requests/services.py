@@ -22,17 +22,23 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from doorstep.audit.services import record
-from doorstep.core.clock import Clock, require_aware
-from doorstep.core.errors import ConflictError, InvalidInputError, NotFoundError
-from doorstep.core.settings import Settings
-from doorstep.privacy.datamap.pack import PolicyPack, default_pack
-from doorstep.privacy.requests import deadlines
+from doorstep.core.clock import require_aware
+from doorstep.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+)
+from doorstep.privacy.requests import deadlines, notices
 from doorstep.privacy.requests.codes import (
+    EXTENSION_TEXT,
     NEEDS_EVIDENCE,
+    REFUSAL_TEXT,
     ErasureGround,
+    ExtensionReason,
     RefusalCode,
     complaint_route,
 )
+from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.requests.models import (
     RequestChannel,
     RequestKind,
@@ -105,20 +111,6 @@ def _move(
     audit(session, row, to.value, actor, previous=previous.value, **details)
 
 
-@dataclass(frozen=True, slots=True)
-class RequestContext:
-    """What the state machine needs besides the session."""
-
-    clock: Clock
-    settings: Settings
-    pack: PolicyPack | None = None
-
-    @property
-    def policy(self) -> PolicyPack:
-        """The policy pack (the default one unless given)."""
-        return self.pack or default_pack()
-
-
 def open_request(
     session: Session,
     ctx: RequestContext,
@@ -131,12 +123,16 @@ def open_request(
     jurisdiction: str | None = None,
     purpose: str | None = None,
     ground: ErasureGround | str | None = None,
+    element: str | None = None,
+    value: str | None = None,
 ) -> SubjectRequest:
     """Open a request as ``received`` with its deadline.
 
     ``received_at`` is the date of receipt when it predates entry (a letter,
     CPE-IX.3); it may not lie in the future.  A deletion needs a ground
-    (CPE-V.3.b); restriction, objection and withdrawal need a pack purpose.
+    (CPE-V.3.b); restriction, objection and withdrawal need a pack purpose; a
+    correction names a correctable ``element`` and its new ``value`` (checked
+    here, stored encrypted with the subject's key, :mod:`.corrections`).
     Repeated same-type requests beyond the configured rule get a fee quote
     (CPE-V.6.c), recorded with the reason ``repeated_requests``.
     """
@@ -152,6 +148,11 @@ def open_request(
     code = _ground(kind, ground)
     if kind in PURPOSE_KINDS and (purpose is None or purpose not in ctx.policy.purposes):
         raise _invalid("purpose", "known_purpose", "this request needs a known purpose")
+    correction: tuple[str, str] | None = None
+    if kind is RequestKind.CORRECTION:
+        from doorstep.privacy.requests import corrections
+
+        correction = corrections.check(ctx.settings, element, value)
     rule = deadlines.rule_for(ctx.settings, jurisdiction, kind.value)
     fee_due = _is_repeated(session, ctx, subject_id, kind, received)
     row = SubjectRequest(
@@ -169,9 +170,15 @@ def open_request(
         proof_attempts=0,
         extended_months=0,
         fee_due=fee_due,
+        element=correction[0] if correction else None,
     )
     session.add(row)
     session.flush()
+    if correction is not None:
+        from doorstep.privacy.requests.corrections import CONTEXT
+
+        keys = ctx.require_services().keys
+        row.new_value = keys.encrypt(session, subject_id, correction[1], context=CONTEXT)
     audit(session, row, "received", actor, channel=channel.value, jurisdiction=rule.jurisdiction)
     if fee_due:
         audit(session, row, "fee_quoted", actor, reason="repeated_requests")
@@ -251,6 +258,10 @@ def extend(
     Refused where the jurisdiction allows no extension (the default: X-9), beyond
     its maximum, or once the first period is over.
     """
+    try:
+        why = ExtensionReason(reason)
+    except ValueError:
+        raise _invalid("reason", "extension_reason", "an extension needs a known reason") from None
     row = get(session, request_id, lock=True)
     rule = deadlines.rule_for(ctx.settings, row.jurisdiction, row.kind.value)
     if not 0 < months <= rule.max_extension_months:
@@ -261,23 +272,47 @@ def extend(
             "an extension must be notified inside the first period", reason="extension_too_late"
         )
     row.extended_months = months
-    row.extension_reason = reason
+    row.extension_reason = why.value
     row.due_at = deadlines.due_at(
         rule, row.received_at, paused_seconds=row.paused_seconds, extended_months=months
     )
-    _move(session, row, RequestStatus.EXTENDED, actor, reason=reason, months=str(months))
-    audit(session, row, "extension_notified", actor, reason=reason)
+    _move(session, row, RequestStatus.EXTENDED, actor, reason=why.value, months=str(months))
+    notices.notify(
+        session,
+        ctx.clock,
+        row.subject_id,
+        row.id,
+        notices.EXTENDED,
+        due=row.due_at.date().isoformat(),
+        reason=EXTENSION_TEXT[why],
+    )
+    audit(session, row, "extension_notified", actor, reason=why.value)
     return row
 
 
 def complete(
-    session: Session, ctx: RequestContext, request_id: uuid.UUID, *, actor: str
+    session: Session,
+    ctx: RequestContext,
+    request_id: uuid.UUID,
+    *,
+    actor: str,
+    notice: str | None = notices.COMPLETED,
+    reach: notices.Reach | None = None,
+    **params: str,
 ) -> SubjectRequest:
-    """Close the request as answered; never before identity was proven (CPE-V.6.a)."""
+    """Close the request as answered; never before identity was proven (CPE-V.6.a).
+
+    The requester is sent ``notice`` (``request.completed`` unless told
+    otherwise; None sends nothing) with ``params``; ``reach`` is their address
+    when it was read before the subject was erased.
+    """
     row = get(session, request_id, lock=True)
     require_verified(row)
     row.closed_at = ctx.clock.now()
     _move(session, row, RequestStatus.COMPLETED, actor)
+    if notice is not None:
+        to = reach if reach is not None else notices.reach(session, row.subject_id, row.id)
+        notices.send(session, ctx.clock, to, notice, row.id, **params)
     return row
 
 
@@ -318,4 +353,14 @@ def refuse(
     row.closed_at = ctx.clock.now()
     extra = {"evidence": evidence} if evidence else {}
     _move(session, row, RequestStatus.REFUSED, reviewer, code=reason.value, **extra)
-    return Refusal(row.id, reason, complaint_route(row.jurisdiction))
+    route = complaint_route(row.jurisdiction)
+    notices.notify(
+        session,
+        ctx.clock,
+        row.subject_id,
+        row.id,
+        notices.REFUSED,
+        reason=REFUSAL_TEXT[reason],
+        complaint=route,
+    )
+    return Refusal(row.id, reason, route)

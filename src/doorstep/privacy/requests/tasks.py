@@ -1,12 +1,19 @@
-"""Jobs of the requests area: the hourly reminder sweep and erasures."""
+"""Jobs of the requests area: the hourly reminder sweep, exports and erasures.
+
+Each job takes the request id only and does its whole work in one
+transaction that also completes the request, so a retry after a crash (or a
+second worker) finds it closed and does nothing: every request is answered
+exactly once.
+"""
 
 from __future__ import annotations
 
 import uuid
 
 from doorstep.jobs.registry import JobContext, job, periodic
-from doorstep.privacy.requests.fulfil import ERASE_TASK
-from doorstep.privacy.requests.services import RequestContext
+from doorstep.privacy.purposes import system_actor
+from doorstep.privacy.requests.context import RequestContext
+from doorstep.privacy.requests.fulfil import ERASE_TASK, EXPORT_TASK
 from doorstep.privacy.requests.tracking import remind
 
 REMIND_TASK = "requests.remind"
@@ -26,19 +33,35 @@ def remind_deadlines(ctx: JobContext, timestamp: int) -> int:
 @job(ERASE_TASK, max_attempts=10)
 def erase(ctx: JobContext, request_id: str) -> bool:
     """Erase the subject of a verified deletion request in one transaction (idempotent)."""
-    from doorstep.privacy.purposes import system_actor
     from doorstep.privacy.requests.erasure import erase_for_request
-    from doorstep.wiring import build_services
+    from doorstep.wiring import services_for
 
     runtime = ctx.runtime
-    services = build_services(runtime)
-    context = RequestContext(clock=runtime.clock, settings=runtime.settings)
+    services = services_for(runtime)
     with runtime.sessions.begin() as session:
         row = erase_for_request(
             session,
-            context,
+            RequestContext.of(services),
             services.keys,
             uuid.UUID(request_id),
             actor=system_actor(ERASE_TASK),
         )
     return row.closed_at is not None
+
+
+@job(EXPORT_TASK, max_attempts=10)
+def export(ctx: JobContext, request_id: str) -> bool:
+    """Prepare the export of an access or portability request and complete it (idempotent)."""
+    from doorstep.privacy.requests.downloads import prepare
+    from doorstep.wiring import services_for
+
+    runtime = ctx.runtime
+    services = services_for(runtime)
+    with runtime.sessions.begin() as session:
+        done = prepare(
+            session,
+            RequestContext.of(services),
+            uuid.UUID(request_id),
+            actor=system_actor(EXPORT_TASK),
+        )
+    return done.built

@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from doorstep.privacy.purposes import system_actor
+from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.requests.models import RequestStatus, SubjectRequest
-from doorstep.privacy.requests.services import OPEN, RequestContext, audit
+from doorstep.privacy.requests.services import OPEN, audit
 
 ACTOR = system_actor("requests.remind")
 #: Open requests whose clock runs (``verifying`` pauses it).
@@ -29,12 +30,7 @@ def effective_due(row: SubjectRequest, now: datetime) -> datetime:
 
 def overdue(session: Session, now: datetime) -> list[SubjectRequest]:
     """Open requests whose running clock is past the deadline, most overdue first."""
-    query = (
-        sa.select(SubjectRequest)
-        .where(SubjectRequest.status.in_(RUNNING), SubjectRequest.due_at <= now)
-        .order_by(SubjectRequest.due_at, SubjectRequest.id)
-    )
-    return list(session.scalars(query))
+    return desk_queue(session, now, overdue_only=True)
 
 
 def remind(session: Session, ctx: RequestContext) -> tuple[int, int]:
@@ -67,3 +63,34 @@ def remind(session: Session, ctx: RequestContext) -> tuple[int, int]:
             escalated += 1
     session.flush()
     return reminded, escalated
+
+
+def desk_queue(
+    session: Session,
+    now: datetime,
+    *,
+    status: RequestStatus | None = None,
+    overdue_only: bool = False,
+    limit: int = 500,
+) -> list[SubjectRequest]:
+    """The privacy desk's list: open requests (or ``status``), overdue first, then by deadline.
+
+    A request whose clock is paused (``verifying``) is never overdue.
+    """
+    running_late = sa.and_(SubjectRequest.status.in_(RUNNING), SubjectRequest.due_at <= now)
+    query = sa.select(SubjectRequest)
+    if overdue_only:
+        query = query.where(running_late)
+    elif status is not None:
+        query = query.where(SubjectRequest.status == status)
+    else:
+        query = query.where(SubjectRequest.status.in_(OPEN))
+    query = query.order_by(
+        sa.case((running_late, 0), else_=1), SubjectRequest.due_at, SubjectRequest.id
+    ).limit(limit)
+    return list(session.scalars(query))
+
+
+def is_overdue(row: SubjectRequest, now: datetime) -> bool:
+    """Whether the request's running clock is past its deadline."""
+    return row.status in RUNNING and row.due_at <= now
