@@ -179,3 +179,36 @@ def test_prune_keeps_jobs_until_the_cutoff(runtime: Runtime) -> None:
             .all()
         )
     assert left == sorted([young, waiting])
+
+
+def test_jobs_of_a_dead_worker_go_back_in_the_queue_and_a_live_workers_stay(
+    committed: Runtime,
+) -> None:
+    from doorstep.jobs.stalled import recover_stalled_jobs
+
+    with committed.sessions.begin() as session:
+        dead_job = enqueue(session, "tests.mark_subject", subject_id=uuid.uuid4())
+        live_job = enqueue(session, "tests.mark_subject", subject_id=uuid.uuid4())
+        dead, live = (
+            session.execute(
+                sa.text(
+                    "INSERT INTO procrastinate_workers (last_heartbeat) "
+                    "VALUES (now() - interval '1 hour'), (now()) RETURNING id"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        for job, worker in ((dead_job, dead), (live_job, live)):
+            session.execute(
+                sa.text(
+                    "UPDATE procrastinate_jobs SET status = 'doing', worker_id = :w WHERE id = :j"
+                ),
+                {"w": worker, "j": job},
+            )
+    assert recover_stalled_jobs(committed) == 1
+    assert recover_stalled_jobs(committed) == 0
+    statuses = {
+        row.id: (row.status, row.attempts) for row in _jobs(committed, "tests.mark_subject")
+    }
+    assert statuses == {dead_job: ("todo", 1), live_job: ("doing", 0)}

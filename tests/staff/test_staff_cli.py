@@ -48,3 +48,28 @@ def test_bad_input_is_a_usage_error(committed: Runtime) -> None:
         committed.settings, "staff", "deactivate", "00000000-0000-4000-8000-000000000000"
     )
     assert missing.returncode == 1
+
+
+@pytest.mark.slow
+def test_a_sign_in_link_is_printed_once_and_signs_in_once(committed: Runtime) -> None:
+    from fastapi.testclient import TestClient
+
+    from doorstep.asgi import create_app
+
+    settings = committed.settings
+    added = doorstep(settings, "staff", "add", "--role", "privacy_officer")
+    match = re.search(rf"staff ({UUID}) added", added.stdout)
+    assert match
+    printed = doorstep(
+        settings, "staff", "sign-in-link", match.group(1), "--base-url", "https://desk.example/"
+    )
+    assert printed.returncode == 0, printed.stderr
+    link = re.fullmatch(r"https://desk\.example/console/sign-in\?token=(dsl_\S+)\n", printed.stdout)
+    assert link, printed.stdout
+    with TestClient(create_app(committed)) as client:
+        first = client.post("/api/v1/console/sessions", json={"token": link.group(1)})
+        second = client.post("/api/v1/console/sessions", json={"token": link.group(1)})
+    assert (first.status_code, second.status_code) == (201, 422)
+    unknown = doorstep(settings, "staff", "sign-in-link", "00000000-0000-4000-8000-000000000000")
+    assert unknown.returncode == 1 and "dsl_" not in unknown.stdout
+    assert doorstep(settings, "staff", "sign-in-link", "nobody").returncode == 2

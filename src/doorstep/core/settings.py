@@ -80,6 +80,15 @@ class Settings(BaseSettings):
         default=None, description="json or console; default: json in production, else console."
     )
     worker_concurrency: int = Field(default=4, ge=1, le=256, description="Jobs run at once.")
+    worker_heartbeat_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="How often a worker says it is alive."
+    )
+    worker_stalled_after_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="A worker silent this long is dead: its running jobs go back in the queue.",
+    )
     job_retention_days: int = Field(
         default=14, ge=0, description="Finished jobs older than this are pruned; 0 keeps them."
     )
@@ -308,6 +317,15 @@ class Settings(BaseSettings):
         description="Days a prepared export can be downloaded (at most the pack's "
         "export_download rule).",
     )
+
+    @model_validator(mode="after")
+    def _stalled_after_heartbeats(self) -> Settings:
+        if self.worker_stalled_after_seconds < 2 * self.worker_heartbeat_seconds:
+            raise ValueError(
+                "worker_stalled_after_seconds must be at least twice worker_heartbeat_seconds, "
+                "or live workers would be taken for dead"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -7,6 +7,7 @@ runs twice, and records periodic runs so each happens once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -72,9 +73,14 @@ async def run_worker(
         "install_signal_handlers": install_signal_handlers,
         "name": name,
         "delete_jobs": "never",
+        "update_heartbeat_interval": runtime.settings.worker_heartbeat_seconds,
+        "stalled_worker_timeout": runtime.settings.worker_stalled_after_seconds,
     }
     if queues:
         options["queues"] = list(queues)
+    from doorstep.jobs.stalled import recover_stalled_jobs
+
+    await asyncio.to_thread(recover_stalled_jobs, runtime)
     async with app.open_async():
         log.info("worker %s started (concurrency %s)", name, options["concurrency"])
         await app.run_worker_async(**options)
