@@ -13,6 +13,7 @@ from doorstep.notify import models as _notify  # noqa: F401
 from doorstep.privacy.consent import models as _consent  # noqa: F401
 from doorstep.privacy.purposes import models as _purposes  # noqa: F401
 from doorstep.privacy.requests import models as _requests  # noqa: F401
+from doorstep.privacy.sharing import models as _sharing  # noqa: F401
 from doorstep.privacy.subjects import models as _subjects  # noqa: F401
 from doorstep.staff import models as _staff  # noqa: F401
 

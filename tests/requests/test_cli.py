@@ -20,16 +20,24 @@ from doorstep.privacy.subjects.models import Subject, SubjectKind
 from tests.requests.conftest import STAFF, new_subject
 
 
-@pytest.fixture
-def run(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    """A runner whose commands use the test's runtime."""
+@contextmanager
+def same_runtime(runtime: Runtime) -> Iterator[None]:
+    """Let ``doorstep requests`` commands run on the test's runtime while inside."""
 
     @contextmanager
     def same() -> Iterator[Runtime]:
         yield runtime
 
-    monkeypatch.setattr(cli, "_open", same)
-    return CliRunner()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cli, "_open", same)
+        yield
+
+
+@pytest.fixture
+def run(runtime: Runtime) -> Iterator[CliRunner]:
+    """A runner whose commands use the test's runtime."""
+    with same_runtime(runtime):
+        yield CliRunner()
 
 
 def test_list_show_extend_approve_and_refuse(

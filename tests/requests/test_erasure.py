@@ -22,7 +22,7 @@ from doorstep.privacy.subjects.models import Subject, SubjectKind
 from doorstep.schema import metadata
 from tests.requests.conftest import STAFF, bound_device, new_account
 
-KEPT = {"audit_events", "subject_requests", "erasure_tombstones"}
+KEPT = {"audit_events", "subject_requests", "erasure_tombstones", "recipient_notices"}
 
 
 def left_of(db: Session, keys: KeyService, subject: uuid.UUID) -> set[str]:

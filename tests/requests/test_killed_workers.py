@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -57,13 +58,24 @@ def _subject(session: sa.orm.Session, runtime: Runtime, keys: object, token: str
     return subject
 
 
-def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "doorstep", "worker", "--concurrency", "2"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as output:
+        return subprocess.Popen(
+            [sys.executable, "-m", "doorstep", "worker", "--concurrency", "2"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=output,
+        )
+
+
+def _started(worker: subprocess.Popen[bytes], runtime: Runtime, newest: int, log: Path) -> None:
+    """Wait until ``worker`` has registered; fail with its error output if it died first."""
+    deadline = time.monotonic() + 60
+    while not _registered(runtime, newest):
+        if worker.poll() is not None:
+            pytest.fail(f"the worker exited: {log.read_text()[-2000:]}")
+        assert time.monotonic() < deadline, "no worker registered within a minute"
+        time.sleep(0.02)
 
 
 def _registered(runtime: Runtime, before: int) -> bool:
@@ -107,7 +119,7 @@ def _wait(condition: object, timeout: float) -> bool:
 @pytest.mark.clause("CPE-V.3.a")
 @pytest.mark.clause("CPE-V.1.c")
 def test_workers_killed_at_random_points_complete_every_request_exactly_once(
-    committed: Runtime,
+    committed: Runtime, tmp_path: Path
 ) -> None:
     rng = random.Random(SEED)
     services = build_services(committed)
@@ -142,13 +154,14 @@ def test_workers_killed_at_random_points_complete_every_request_exactly_once(
         "DOORSTEP_WORKER_STALLED_AFTER_SECONDS": "0.5",
     }
     interrupted = 0
+    log = tmp_path / "workers.log"
     for _ in range(KILLS):
         if _jobs(committed).get("todo", 0) + _jobs(committed).get("doing", 0) == 0:
             break
         newest = _newest_worker(committed)
-        worker = _worker(env)
+        worker = _worker(env, log)
         try:
-            assert _wait(lambda n=newest: _registered(committed, n), 60), "no worker registered"
+            _started(worker, committed, newest, log)
             time.sleep(rng.uniform(0.0, 0.4))
             worker.send_signal(signal.SIGKILL)
             worker.wait(timeout=30)
@@ -157,7 +170,7 @@ def test_workers_killed_at_random_points_complete_every_request_exactly_once(
                 worker.kill()
         interrupted += _jobs(committed).get("doing", 0) > 0
         time.sleep(0.6)  # the dead worker's heartbeat goes stale; the next one requeues its jobs
-    final = _worker(env)
+    final = _worker(env, log)
     try:
         assert _wait(lambda: set(_jobs(committed)) <= {"succeeded"}, 120), _jobs(committed)
     finally:

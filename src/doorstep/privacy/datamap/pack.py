@@ -13,7 +13,8 @@ and where it applies, for the generated record of processing and notices:
   and the data subjects it speaks to; a purpose lists the products it applies
   to in ``products:``, or applies to all;
 * a region or recipient with ``transfer:`` is in a third country; the value names
-  the safeguard (Art. 46), and ``country:`` where it is.
+  the safeguard (Art. 46), and ``country:`` where it is; a recipient's
+  ``contact:`` (an e-mail address) receives erasure and correction notices.
 """
 
 from __future__ import annotations
@@ -127,6 +128,8 @@ class Destination:
     description: str
     country: str = ""
     transfer: str = ""
+    #: Where a recipient is sent erasure and correction notices (CPE-V.3.c, V.2.b).
+    contact: str = ""
 
     @property
     def is_transfer(self) -> bool:
@@ -274,6 +277,7 @@ def _destinations(raw: dict[str, Any], name: str) -> dict[str, Destination]:
             _text(spec.get("description"), f"{name}.{key}.description"),
             _text(spec.get("country"), f"{name}.{key}.country"),
             _text(spec.get("transfer"), f"{name}.{key}.transfer"),
+            _text(spec.get("contact"), f"{name}.{key}.contact"),
         )
     return found
 

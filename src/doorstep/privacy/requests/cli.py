@@ -1,4 +1,4 @@
-"""``doorstep requests list|show|approve|refuse|extend|tombstones|replay``: the privacy desk.
+"""``doorstep requests list|show|approve|refuse|extend|recipients|tombstones|replay``: the desk.
 
 Output names ids, kinds, states, codes and instants, never a personal-data
 value.  Decisions are audited with ``--reviewer`` as the actor (``staff:<id>``).
@@ -57,7 +57,7 @@ def _id(value: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
     except ValueError:
-        fail("REQUEST_ID must be a UUID", 2)
+        fail("the id must be a UUID", 2)
 
 
 def _line(row: SubjectRequest) -> str:
@@ -170,6 +170,39 @@ def extend(
         return f"extended; due {row.due_at.isoformat()}"
 
     typer.echo(f"request {request_id}: {_in_transaction(work)}")
+
+
+@app.command("recipients")
+def recipients() -> None:
+    """Erasure and correction notices to recipients still waiting for confirmation."""
+    from doorstep.privacy.sharing.services import open_notices
+
+    def work(session: Session, ctx: RequestContext, runtime: Runtime) -> list[str]:
+        return [
+            f"{n.id}  {n.kind.value:<10}  {n.status.value:<6}  {n.recipient}  "
+            f"request {n.request_id or '-'}  {n.created_at.isoformat()}"
+            for n in open_notices(session)
+        ]
+
+    lines = _in_transaction(work)
+    typer.echo("id  kind  status  recipient  request  issued")
+    for line in lines:
+        typer.echo(line)
+    typer.echo(f"{len(lines)} notice(s) waiting for confirmation")
+
+
+@app.command("recipient-confirmed")
+def recipient_confirmed(
+    notice_id: Annotated[str, typer.Argument(help="The notice's id.")],
+    reviewer: Reviewer = "system:cli",
+) -> None:
+    """Record that a recipient confirmed it erased or corrected the data."""
+    from doorstep.privacy.sharing.services import confirm_notice
+
+    def work(session: Session, ctx: RequestContext, runtime: Runtime) -> str:
+        return confirm_notice(session, _id(notice_id), clock=ctx.clock, actor=reviewer).status.value
+
+    typer.echo(f"notice {notice_id}: {_in_transaction(work)}")
 
 
 @app.command("tombstones")

@@ -5,7 +5,8 @@ correction is a request naming a data-map element (``table.column``) and the
 value it should hold.  The value is checked and normalised at intake, stored
 encrypted with the subject's key (``subject_requests.new_value``), and written
 when the privacy desk approves the request, through the purpose gate
-(``privacy.rights``), in the transaction that completes it.  The request keeps
+(``privacy.rights``), in the transaction that completes it; every recipient
+the element was disclosed to is asked to correct its copy (CPE-V.2.b).  The request keeps
 a keyed hash of the value it replaced (``old_value_hash``): proof of what
 changed that shows nothing.
 
@@ -35,6 +36,8 @@ from doorstep.privacy.datamap.declarations import INFO_KEY, PersonalData
 from doorstep.privacy.purposes.gate import default_gate
 from doorstep.privacy.requests.linkage import Direct, link_of
 from doorstep.privacy.requests.models import SubjectRequest
+from doorstep.privacy.sharing.models import NoticeKind
+from doorstep.privacy.sharing.services import disclosed_recipients, notify_recipients
 
 if TYPE_CHECKING:
     from doorstep.privacy.requests.context import RequestContext
@@ -147,4 +150,14 @@ def apply(session: Session, ctx: RequestContext, row: SubjectRequest, *, actor: 
         purpose=AUDIT_PURPOSE,
         element=row.element,
         details={"request": str(row.id)},
+    )
+    notify_recipients(
+        session,
+        subject_id=row.subject_id,
+        request_id=row.id,
+        kind=NoticeKind.CORRECTION,
+        recipients=disclosed_recipients(session, row.subject_id, element=row.element),
+        pack=ctx.policy,
+        clock=ctx.clock,
+        actor=actor,
     )

@@ -56,6 +56,8 @@ from doorstep.privacy.requests.services import (
     get,
     require_verified,
 )
+from doorstep.privacy.sharing.models import NoticeKind
+from doorstep.privacy.sharing.services import disclosed_recipients, notify_recipients
 from doorstep.privacy.subjects.models import Subject
 
 KEPT_TRIGGERS = frozenset({Trigger.REQUEST_CLOSED, Trigger.DEVICE_OFFLINE})
@@ -222,9 +224,11 @@ def erase_for_request(
 ) -> SubjectRequest:
     """Carry out a verified deletion request and complete it (a completed one is a no-op).
 
-    The requester's address is read before the erasure, so the confirmation
-    (``request.completed``) still reaches them; it is the last message queued
-    for the subject, and its outbox row goes with the outbox's own retention.
+    The requester's address and the recipients of the subject's data are read
+    before the erasure: the confirmation (``request.completed``) still reaches
+    the requester (the last message queued for the subject; its outbox row goes
+    with the outbox's own retention), and every recipient in the disclosure
+    register is asked to erase too, or skipped with the reason (CPE-V.3.c).
     """
     row = get(session, request_id, lock=True)
     if row.kind is not RequestKind.DELETION:
@@ -233,6 +237,7 @@ def erase_for_request(
         return row
     require_verified(row)
     to = notices.reach(session, row.subject_id, row.id)
+    recipients = disclosed_recipients(session, row.subject_id)
     erase_subject(
         session,
         ctx,
@@ -249,6 +254,16 @@ def erase_for_request(
         subject_id=row.subject_id,
         purpose=AUDIT_PURPOSE,
         details={"request": str(row.id), "ground": row.ground},
+    )
+    notify_recipients(
+        session,
+        subject_id=row.subject_id,
+        request_id=row.id,
+        kind=NoticeKind.ERASURE,
+        recipients=recipients,
+        pack=ctx.policy,
+        clock=ctx.clock,
+        actor=actor,
     )
     return complete(session, ctx, row.id, actor=actor, reach=to)
 
