@@ -14,7 +14,6 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import HTMLResponse
 
 from doorstep import __version__
 from doorstep.core import health
@@ -24,18 +23,6 @@ from doorstep.core.runtime import Runtime
 from doorstep.wiring import build_services
 
 log = logging.getLogger("doorstep.asgi")
-
-_LANDING = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Doorstep</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto">
-<h1>Doorstep {version}</h1>
-<p>A cloud for home routers and gateways whose privacy policy is executable.</p>
-<ul>
-<li><a href="/docs">API documentation</a> (<a href="/openapi.json">OpenAPI</a>)</li>
-<li><a href="/readyz">Readiness</a></li>
-</ul></body></html>"""
-
 
 #: Modules whose ``router`` (a FastAPI APIRouter) is mounted, when the module exists.
 AREA_ROUTERS = (
@@ -97,9 +84,7 @@ def create_app(runtime: Runtime, *, in_process_worker: bool = False) -> FastAPI:
     app.include_router(health.router)
     for router in area_routers():
         app.include_router(router)
+    from doorstep.web.mount import install as install_pages
 
-    @app.get("/", include_in_schema=False)
-    def landing() -> HTMLResponse:
-        return HTMLResponse(_LANDING.format(version=__version__))
-
+    install_pages(app)
     return app
