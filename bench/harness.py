@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
@@ -28,6 +29,9 @@ from doorstep.core.database import (
 )
 from doorstep.core.runtime import Runtime
 from doorstep.core.settings import load_settings
+
+if TYPE_CHECKING:
+    from bench.fleet import Fleet
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,13 +58,14 @@ class Figure:
 
 @dataclass
 class BenchContext:
-    """A fresh, migrated database for one benchmark module."""
+    """A fresh, migrated database for one benchmark module (a clone of the fleet: ``fleet``)."""
 
     database_url: str
     engine: Engine
     runtime: Runtime
     quick: bool = False
     scratch: list[str] = field(default_factory=list)
+    fleet: Fleet | None = None
 
 
 def server_url() -> str:
@@ -76,8 +81,18 @@ def server_url() -> str:
 
 
 @contextmanager
-def bench_context(module: str, *, quick: bool) -> Iterator[BenchContext]:
-    """A migrated database ``doorstep_bench_<module>`` and a runtime on it; dropped after."""
+def bench_context(module: str, *, quick: bool, fleet: bool = False) -> Iterator[BenchContext]:
+    """A migrated database ``doorstep_bench_<module>`` and a runtime on it; dropped after.
+
+    With ``fleet`` the database is a clone of the benchmark fleet (``bench.fleet``:
+    100,000 accounts and 1,000,000 devices, a tenth with ``quick``), built once.
+    """
+    if fleet:
+        from bench.fleet import fleet_context
+
+        with fleet_context(module, quick=quick) as ctx:
+            yield ctx
+        return
     admin = server_url()
     name = f"doorstep_bench_{module}"
     url = recreate_database(admin, name)

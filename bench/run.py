@@ -4,9 +4,10 @@
     .venv/bin/python -m bench.run audit keys   # only these modules
     .venv/bin/python -m bench.run --quick      # smaller counts, for a smoke run
 
-Each module gets a fresh migrated database.  Targets are printed beside the
-figures and never asserted.  Copy the table into docs/benchmarks.md with the
-command that produced it.
+Each module gets a fresh migrated database; a module with ``FLEET = True`` gets a
+clone of the benchmark fleet instead (bench/fleet.py, built once per schema).
+Targets are printed beside the figures and never asserted.  Copy the table into
+docs/benchmarks.md with the command that produced it.
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(f"bench.bench_{name}")
         print(f"bench: {name} …", file=sys.stderr, flush=True)
         try:
-            with bench_context(name, quick=args.quick) as ctx:
+            fleet = bool(getattr(module, "FLEET", False))
+            with bench_context(name, quick=args.quick, fleet=fleet) as ctx:
                 results.extend((name, figure) for figure in module.run(ctx))
         except Exception:
             traceback.print_exc()
