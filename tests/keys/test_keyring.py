@@ -162,12 +162,37 @@ def test_a_tombstone_refuses_every_use_of_the_subjects_key(clock: FakeClock) -> 
     assert keyring.unwrap(keyring.wrap(BOB, 1, DEK), BOB, 1) == DEK
 
 
-def test_the_file_lists_no_subject_ids(tmp_path: Path, clock: FakeClock) -> None:
+def test_the_files_list_no_subject_ids(tmp_path: Path, clock: FakeClock) -> None:
     path = tmp_path / KEYRING_FILENAME
-    FileKeyring(path, clock=clock).destroy_subject(ALICE, now=clock.now())
+    keyring = FileKeyring(path, clock=clock)
+    keyring.destroy_subject(ALICE, now=clock.now())
+    journal = keyring.journal.read_text()
+    assert len(journal.splitlines()) == 1 and _mode(keyring.journal) == 0o600
+    keyring.add_kek(now=clock.now())  # folds the journal into the file
+    assert keyring.journal.read_text() == ""
     text = path.read_text()
-    assert str(ALICE) not in text and ALICE.hex not in text
+    for written in (text, journal):
+        assert str(ALICE) not in written and ALICE.hex not in written
     assert len(json.loads(text)["tombstones"]) == 1
+    assert FileKeyring(path).is_destroyed(ALICE)
+
+
+def test_a_destruction_appends_one_line_however_many_came_before(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    path = tmp_path / KEYRING_FILENAME
+    keyring = FileKeyring(path, clock=clock)
+    for _ in range(50):
+        keyring.destroy_subject(uuid.uuid4(), now=clock.now())
+    size = path.stat().st_size
+    before = keyring.journal.stat().st_size
+    keyring.destroy_subject(BOB, now=clock.now())
+    assert path.stat().st_size == size  # the file is not rewritten
+    assert keyring.journal.stat().st_size - before < 80  # one line
+    other = FileKeyring(path)
+    assert other.tombstone_count() == 51 and other.is_destroyed(BOB)
+    keyring.destroy_subject(ALICE, now=clock.now())
+    assert other.is_destroyed(ALICE)  # read incrementally by another instance
 
 
 def test_retiring_a_kek_destroys_it_and_prunes_tombstones_it_alone_kept(

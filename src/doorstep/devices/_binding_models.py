@@ -102,11 +102,9 @@ class DeviceBinding(Base):
             unique=True,
             postgresql_where=sa.text("unbound_at IS NULL"),
         ),
-        sa.Index(
-            "ix_device_bindings_open_subject",
-            "subject_id",
-            postgresql_where=sa.text("unbound_at IS NULL"),
-        ),
+        # Every binding of a subject, ended ones included: the erasure's cascade and
+        # the export's links read them all (migration 0014 replaced a partial index).
+        sa.Index("ix_device_bindings_subject_id", "subject_id"),
         {"info": retention_info(Binding("until_erasure", ErasedWithSubject("subject_id")))},
     )
 

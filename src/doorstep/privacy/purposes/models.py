@@ -83,4 +83,5 @@ class Restriction(Base):
             unique=True,
             postgresql_where=sa.text("lifted_at IS NULL"),
         ),
+        sa.Index("ix_restrictions_subject_id", "subject_id"),
     )
