@@ -28,5 +28,5 @@ def test_landing_page_needs_no_javascript(new_context: Callable[..., BrowserCont
     page.goto("/")
     heading = page.get_by_role("heading", level=1)
     expect(heading).to_be_visible()
-    expect(heading).to_contain_text("Doorstep")
+    expect(heading).to_contain_text("Your router, your data")
     expect(page.get_by_role("link", name="API documentation")).to_have_attribute("href", "/docs")

@@ -66,10 +66,14 @@ def token_for(request: Request) -> str:
 
 
 def _same_origin(request: Request) -> bool:
-    """What the browser says of the request's origin; silence leaves it to the token."""
+    """What the browser says of the request's origin; silence leaves it to the token.
+
+    ``Sec-Fetch-Site`` is set by the browser and cannot be forged by a page; where a
+    browser does not send it, ``Origin`` must name this host.
+    """
     site = request.headers.get("sec-fetch-site")
-    if site is not None and site not in ("same-origin", "none"):
-        return False
+    if site is not None:
+        return site in ("same-origin", "none")
     origin = request.headers.get("origin")
     return origin is None or urlsplit(origin).netloc == request.headers.get("host", "")
 

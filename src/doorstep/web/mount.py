@@ -6,7 +6,7 @@ errors on API paths stay RFC 9457 problems.
 
 Every page response says: scripts, styles, images, fonts and connections from
 this origin only (no third-party resources can load, so no trackers or
-beacons), no framing, no referrer, and the camera only for this origin (the QR
+beacons), no framing, no referrer to other sites, and the camera only for this origin (the QR
 scan on the bind page).
 """
 
@@ -43,7 +43,9 @@ POLICY = (
 )
 HEADERS = {
     "content-security-policy": POLICY,
-    "referrer-policy": "no-referrer",
+    # same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on
+    # their own form posts, and the origin check needs the real one.
+    "referrer-policy": "same-origin",
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
     "permissions-policy": "camera=(self), geolocation=(), microphone=(), interest-cohort=()",
