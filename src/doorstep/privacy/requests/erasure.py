@@ -143,11 +143,11 @@ def _statement(metadata: sa.MetaData, pack: PolicyPack) -> sa.Select[Any]:
             if step.action == "delete"
             else sa.update(table).where(where).values(dict.fromkeys(step.columns))
         )
-        changes.append(dml.returning(sa.literal(1).label("n")).cte(f"e{index}"))
+        changes.append(dml.returning(sa.literal_column("1").label("n")).cte(f"e{index}"))
     changes.append(
         sa.delete(Subject)
         .where(Subject.id == subject)
-        .returning(sa.literal(1).label("n"))
+        .returning(sa.literal_column("1").label("n"))
         .cte("e_subject")
     )
     tombstone = (
@@ -158,7 +158,7 @@ def _statement(metadata: sa.MetaData, pack: PolicyPack) -> sa.Select[Any]:
             erased_at=sa.bindparam("now", type_=sa.DateTime(timezone=True)),
         )
         .on_conflict_do_nothing()
-        .returning(sa.literal(1).label("n"))
+        .returning(sa.literal_column("1").label("n"))
         .cte("e_tombstone")
     )
     counted = [sa.select(sa.func.count()).select_from(cte).scalar_subquery() for cte in changes]
