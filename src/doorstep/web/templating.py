@@ -45,7 +45,7 @@ def environment(language: str) -> jinja2.Environment:
 
 def language_of(request: Request) -> str:
     """The page language: a test override, the consented preference, else Accept-Language."""
-    override = request.app.state.__dict__.get("web_language")
+    override = getattr(request.app.state, "web_language", None)
     if isinstance(override, str):
         return override
     return negotiate(request.headers.get("accept-language"), cookies.preferred_language(request))
