@@ -199,17 +199,26 @@ def demo(
     with _runtime(settings, "doorstep-demo") as runtime:
         migrations.upgrade(runtime.engine, lock_timeout_ms=settings.migration_lock_timeout_ms)
         where = "embedded PostgreSQL" if settings.uses_embedded_database else "external database"
-        typer.echo(
-            f"\n  Doorstep {__version__} demo\n"
-            f"  open        http://{settings.host}:{settings.port}/\n"
-            f"  API docs    http://{settings.host}:{settings.port}/docs\n"
-            f"  data        {settings.data_dir} ({where})\n"
-            f"  stop        Ctrl-C\n"
-        )
+        from doorstep.demo import seed
         from doorstep.devices.demo import demo_agents, describe
 
+        base = f"http://{settings.host}:{settings.port}"
         with demo_agents(runtime, url=f"ws://{settings.host}:{settings.port}/usp") as agents:
-            typer.echo("  simulated devices (bind: POST /api/v1/devices/bindings)")
+            seeded = seed(runtime, agents, base_url=base)
+            typer.echo(
+                f"\n  Doorstep {__version__} demo\n"
+                f"  privacy center  {base}/\n"
+                f"                  sign in as {seeded.email}, password {seeded.password}\n"
+                f"  console         {seeded.console_link}\n"
+                f"                  (a privacy officer; the link works once, for 15 minutes)\n"
+                f"  API docs        {base}/docs\n"
+                f"  data            {settings.data_dir} ({where})\n"
+                f"  stop            Ctrl-C\n"
+            )
+            typer.echo(
+                f"  simulated devices ({seeded.bound} bound to {seeded.email}; "
+                "bind the others on the My devices page)"
+            )
             typer.echo("\n".join(describe(agents)) + "\n")
             _serve(runtime, settings.host, settings.port, in_process_worker=True)
         typer.echo("doorstep: demo stopped")

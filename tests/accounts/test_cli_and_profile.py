@@ -12,10 +12,12 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from doorstep.accounts.context import AccountContext
 from doorstep.core.runtime import Runtime
 from tests.accounts.conftest import (
     PREFIX,
     activate,
+    audit_actions,
     bearer,
     make_client,
     sign_in,
@@ -112,3 +114,33 @@ def test_the_profile_is_stored_only_under_consent_and_goes_with_its_withdrawal(
         == 0
     )
     assert client.put(f"{PREFIX}/me/profile", headers=bearer(token), json=body).status_code == 403
+
+
+def test_an_operator_creates_a_verified_account_and_sets_its_password(
+    db: Session, ctx: AccountContext
+) -> None:
+    from doorstep.accounts import admin, signin
+    from doorstep.accounts.models import Account, AccountStatus
+    from doorstep.core.errors import ConflictError, InvalidInputError
+
+    email = unique_email()
+    account_id = admin.create_verified(
+        db,
+        ctx,
+        email=email.upper(),
+        phone=unique_phone(),
+        password="first pass phrase 1",
+        actor="system:tests",
+    )
+    account = db.get(Account, account_id)
+    assert account is not None and account.status is AccountStatus.ACTIVE
+    assert account.email == email and account.email_verified_at is not None
+    signin.sign_in(db, ctx, email, "first pass phrase 1", address=None)
+    admin.set_password(db, ctx, account_id, "second pass phrase 2", actor="system:tests")
+    signin.sign_in(db, ctx, email, "second pass phrase 2", address=None)
+    with pytest.raises(ConflictError):
+        admin.create_verified(db, ctx, email=email, phone=None, password="x", actor="system:tests")
+    with pytest.raises(InvalidInputError) as bad:
+        admin.create_verified(db, ctx, email="nope", phone="12", password="x", actor="system:tests")
+    assert {e["field"] for e in bad.value.fields["errors"]} == {"email", "phone"}
+    assert "account.created_by_operator" in audit_actions(db, account_id)

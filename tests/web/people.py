@@ -1,7 +1,7 @@
 """The people of the browser tests: subscribers and staff, made directly and signed in by hand.
 
 * :func:`make_subscriber` — an active account with a real argon2id password,
-  written as the accounts area writes it (no codes to read);
+  created as an operator creates a verified account (no codes to read);
 * :func:`sign_in` — types the e-mail address and password into ``/signin``;
 * :func:`make_staff` / :func:`staff_sign_in` — a staff member of a role, and the
   console session a one-time sign-in link gives (``/console/sign-in?token=…``,
@@ -18,10 +18,9 @@ from dataclasses import dataclass
 
 from playwright.sync_api import Page, expect
 
-from doorstep.accounts.models import Account, AccountStatus
-from doorstep.accounts.passwords import Passwords
+from doorstep.accounts.admin import create_verified
+from doorstep.accounts.context import AccountContext
 from doorstep.core.runtime import Runtime
-from doorstep.privacy.subjects.models import Subject, SubjectKind
 from doorstep.staff.services import add_staff
 from doorstep.staff.signin import issue_link
 
@@ -40,30 +39,16 @@ class Person:
 
 
 def make_subscriber(runtime: Runtime, *, password: str = PASSWORD) -> Person:
-    """An active, verified account (committed) with ``password``."""
+    """An active, verified account (committed) with ``password``, made as an operator would."""
     number = next(_numbers)
-    tag = uuid.uuid4().hex[:8]
-    email = f"web-{tag}@example.org"
+    email = f"web-{uuid.uuid4().hex[:8]}@example.org"
     phone = f"+49151{number % 10**5:05d}{uuid.uuid4().int % 1000:03d}"
-    hashed = Passwords.from_settings(runtime.settings).hash(password)
-    now = runtime.clock.now()
+    ctx = AccountContext.for_runtime(runtime)
     with runtime.sessions.begin() as session:
-        subject = Subject(kind=SubjectKind.SUBSCRIBER, created_at=now)
-        session.add(subject)
-        session.flush()
-        session.add(
-            Account(
-                id=subject.id,
-                status=AccountStatus.ACTIVE,
-                email=email,
-                phone=phone,
-                password_hash=hashed,
-                email_verified_at=now,
-                phone_verified_at=now,
-                created_at=now,
-            )
+        subject_id = create_verified(
+            session, ctx, email=email, phone=phone, password=password, actor="system:tests"
         )
-    return Person(subject.id, email, phone, password)
+    return Person(subject_id, email, phone, password)
 
 
 def sign_in(page: Page, person: Person, *, then: str = "/devices") -> None:

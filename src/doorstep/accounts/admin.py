@@ -1,4 +1,4 @@
-"""Operator actions on accounts: look one up by id, lock and unlock it.
+"""Operator actions on accounts: look one up by id, lock and unlock it, create a verified one.
 
 A summary holds ids, statuses, flags and instants only: never an address, a
 number or a secret, so it can be printed in a terminal or a ticket.  Locking
@@ -18,9 +18,17 @@ from sqlalchemy.orm import Session
 from doorstep.accounts import tokens
 from doorstep.accounts._lookup import get_account, require_open
 from doorstep.accounts.context import AccountContext
-from doorstep.accounts.models import AccountIdentity, AccountSession, SessionEndReason
+from doorstep.accounts.identifiers import normalise_email, normalise_phone
+from doorstep.accounts.models import (
+    Account,
+    AccountIdentity,
+    AccountSession,
+    AccountStatus,
+    SessionEndReason,
+)
 from doorstep.audit.services import record
-from doorstep.core.errors import ConflictError
+from doorstep.core.errors import ConflictError, InvalidInputError
+from doorstep.privacy.subjects.models import Subject, SubjectKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +119,89 @@ def unlock(session: Session, ctx: AccountContext, account_id: uuid.UUID, *, acto
     record(
         session,
         action="account.unlocked",
+        actor=actor,
+        subject_id=account_id,
+        purpose="account.authentication",
+    )
+
+
+def create_verified(
+    session: Session,
+    ctx: AccountContext,
+    *,
+    email: str,
+    phone: str | None,
+    password: str,
+    actor: str,
+) -> uuid.UUID:
+    """Create an active account whose identifiers the operator has already verified.
+
+    For identities proven outside Doorstep (an operator importing its existing
+    customers, the demo's seeded subscriber): no codes are sent.  The password is
+    hashed as at sign-up (argon2id); the identifiers are normalised and checked.
+    Raises InvalidInputError for a malformed identifier, ConflictError when one
+    is taken.
+    """
+    address = normalise_email(email)
+    number = (
+        normalise_phone(phone, default_region=ctx.settings.phone_default_region) if phone else None
+    )
+    errors = [
+        {"field": field, "rule": checked.rule or "format"}
+        for field, checked in (("email", address), ("phone", number))
+        if checked is not None and checked.value is None
+    ]
+    if errors:
+        raise InvalidInputError("invalid identifiers", errors=errors)
+    taken = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Account)
+        .where(
+            sa.or_(
+                Account.email == address.value,
+                Account.phone == (number.value if number else None),
+            )
+        )
+    )
+    if taken:
+        raise ConflictError("an account already holds this identifier", reason="taken")
+    now = ctx.clock.now()
+    subject = Subject(kind=SubjectKind.SUBSCRIBER, created_at=now)
+    session.add(subject)
+    session.flush()
+    session.add(
+        Account(
+            id=subject.id,
+            status=AccountStatus.ACTIVE,
+            email=address.value,
+            phone=number.value if number else None,
+            password_hash=ctx.hasher.hash(password),
+            email_verified_at=now,
+            phone_verified_at=now if number else None,
+            created_at=now,
+        )
+    )
+    session.flush()
+    record(
+        session,
+        action="account.created_by_operator",
+        actor=actor,
+        subject_id=subject.id,
+        purpose="account.management",
+    )
+    return subject.id
+
+
+def set_password(
+    session: Session, ctx: AccountContext, account_id: uuid.UUID, password: str, *, actor: str
+) -> None:
+    """Set a new password for the account (operator action, e.g. the demo); sessions end."""
+    account = require_open(session, account_id, lock=True)
+    account.password_hash = ctx.hasher.hash(password)
+    tokens.revoke_all(session, account_id, SessionEndReason.PASSWORD_CHANGED, now=ctx.clock.now())
+    record(
+        session,
+        action="account.password_set_by_operator",
         actor=actor,
         subject_id=account_id,
         purpose="account.authentication",
