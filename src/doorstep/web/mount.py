@@ -100,7 +100,11 @@ def _install_error_pages(app: FastAPI) -> None:
             if not is_page(request):
                 return await api_handler(request, exc)  # type: ignore[no-any-return]
             if isinstance(exc, SignInRequired):
-                return RedirectResponse(str(exc.fields["location"]), status_code=303)
+                location = str(exc.fields["location"])
+                if request.headers.get("hx-request") == "true":
+                    # htmx would swap the sign-in page into a fragment: send the browser there.
+                    return Response(status_code=204, headers={"HX-Redirect": location})
+                return RedirectResponse(location, status_code=303)
             status = 422 if isinstance(exc, RequestValidationError) else 500
             if isinstance(exc, DoorstepError):
                 status = exc.status
