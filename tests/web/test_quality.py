@@ -141,7 +141,7 @@ def test_every_string_of_the_public_pages_goes_through_translation(
 
 # -- labels, headings, no JavaScript, keyboard ---------------------------------------------
 
-_CHECK_PAGE = """() => {
+CHECK_PAGE = """() => {
   const problems = [];
   for (const el of document.querySelectorAll('input, select, textarea')) {
     if (el.type === 'hidden') continue;
@@ -168,7 +168,7 @@ _CHECK_PAGE = """() => {
 def _check(page: Page, path: str) -> None:
     answer = page.goto(path)
     assert answer is not None and answer.ok, path
-    assert page.evaluate(_CHECK_PAGE) == [], path
+    assert page.evaluate(CHECK_PAGE) == [], path
 
 
 def test_public_pages_have_labels_headings_and_a_language(
