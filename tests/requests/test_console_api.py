@@ -196,3 +196,27 @@ def test_the_vocabulary_names_every_refusal_code(
     vocabulary = client.get("/api/v1/console/requests-vocabulary", headers=bearer(token)).json()
     assert set(vocabulary["refusal_codes"]) == {code.value for code in RefusalCode}
     assert set(vocabulary["extension_reasons"]) == {"complexity", "number_of_requests"}
+
+
+def test_an_evidence_reference_that_is_not_an_id_is_refused_and_changes_nothing(
+    client: TestClient, db: Session, ctx: RequestContext, clock: FakeClock
+) -> None:
+    from tests.requests.conftest import new_subject
+
+    token = _signed_in(client, db, clock, "privacy_officer")
+    request_id = _request(db, ctx, new_subject(db))
+    for evidence in ("ticket 123", "a" * 101, "aa:bb:cc:dd:ee:ff"):
+        answer = client.post(
+            f"{DESK}/{request_id}/refuse",
+            json={"code": "MALICE_OR_ABUSE", "evidence": evidence},
+            headers=bearer(token),
+        )
+        assert answer.status_code == 422, evidence
+        assert answer.json()["errors"] == [{"field": "evidence", "rule": "evidence_reference"}]
+    assert svc.get(db, request_id).status is RequestStatus.IN_PROGRESS
+    done = client.post(
+        f"{DESK}/{request_id}/refuse",
+        json={"code": "MALICE_OR_ABUSE", "evidence": "TICKET-123"},
+        headers=bearer(token),
+    )
+    assert done.status_code == 200

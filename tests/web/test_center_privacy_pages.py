@@ -27,9 +27,9 @@ from doorstep.privacy.requests.codes import COMPLAINT_ROUTES, REFUSAL_TEXT, Refu
 from doorstep.privacy.requests.models import RequestKind, RequestStatus, SubjectRequest
 from doorstep.privacy.requests.services import refuse
 from doorstep.wiring import build_services
+from tests.web.checks import CHECK_PAGE, untranslated
 from tests.web.conftest import screenshot
 from tests.web.people import Person, make_subscriber
-from tests.web.test_quality import CHECK_PAGE, untranslated
 
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 STAFF = "staff:" + str(uuid.UUID(int=7))

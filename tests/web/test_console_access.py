@@ -31,7 +31,7 @@ from doorstep.staff.services import add_staff
 from doorstep.staff.signin import issue_link
 from doorstep.web._console_common import CHANNELS, KINDS, STATUSES
 from tests.requests.conftest import STAFF, new_subject
-from tests.web.test_quality import untranslated
+from tests.web.checks import untranslated
 
 CONSOLE_PAGES = (
     "/console/requests",

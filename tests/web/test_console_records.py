@@ -38,10 +38,10 @@ from doorstep.privacy.retention.sweep import run_sweeps
 from doorstep.privacy.retention.targets import targets
 from doorstep.schema import metadata
 from doorstep.web._console_devices import ELEMENTS
+from tests.web.checks import untranslated
 from tests.web.conftest import LiveServer, screenshot
 from tests.web.people import Person, make_subscriber, staff_sign_in
 from tests.web.test_console_requests import DESK, answered_banner, events, open_request
-from tests.web.test_quality import untranslated
 
 PPPOE_MARKER = b"PPPOE-CANARY-7f3a"
 

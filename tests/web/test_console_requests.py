@@ -336,7 +336,7 @@ def test_support_sees_requests_but_cannot_decide_and_an_admin_cannot_see_them(
 def test_the_console_works_by_keyboard_with_labels_and_headings(
     page: Page, context: BrowserContext, live_server: LiveServer
 ) -> None:
-    from tests.web.test_quality import CHECK_PAGE
+    from tests.web.checks import CHECK_PAGE
 
     runtime = live_server.runtime
     request_id = open_request(live_server, make_subscriber(runtime))

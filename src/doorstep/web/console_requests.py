@@ -32,8 +32,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from doorstep.audit._validate import check_name
-from doorstep.audit.exceptions import UnsafeAuditValueError
 from doorstep.audit.services import record
 from doorstep.core.errors import ConflictError, InvalidInputError, NotFoundError
 from doorstep.privacy.requests import fulfil
@@ -262,14 +260,6 @@ def refuse_request(
     code, evidence = text(form, "code"), text(form, "evidence")
 
     def work(session: Session, actor: str) -> bool:
-        if evidence:
-            try:  # the reference goes into the audit trail, which holds ids only
-                check_name("evidence", evidence)
-            except UnsafeAuditValueError:
-                raise InvalidInputError(
-                    "the evidence reference must be an id",
-                    errors=[{"field": "evidence", "rule": "evidence_reference"}],
-                ) from None
         refuse(
             session, ctx, request_id, code=code or None, reviewer=actor, evidence=evidence or None
         )

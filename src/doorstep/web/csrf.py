@@ -45,8 +45,14 @@ def _key(request: Request) -> bytes:
     return hmac.new(secret, b"doorstep.web.csrf", hashlib.sha256).digest()
 
 
-def _session_material(request: Request) -> bytes | None:
-    values = [request.cookies.get(name, "") for name in SESSION_COOKIES]
+def _session_material(request: Request, *, after: bool = False) -> bytes | None:
+    """What a token is bound to: the session cookies the browser sent, or (``after``) the
+    ones it will hold after this response, where
+    :class:`~doorstep.web.session.PageSessionMiddleware` rotates or drops one.  A form
+    is checked against the cookies it was sent with; a page's new forms get tokens for
+    the cookies the browser will send next."""
+    held = (getattr(request.state, "session_cookies", None) if after else None) or request.cookies
+    values = [held.get(name) or "" for name in SESSION_COOKIES]
     if not any(values):
         return None
     return hashlib.sha256("|".join(values).encode("utf-8")).digest()
@@ -58,7 +64,7 @@ def _sign(request: Request, material: bytes) -> str:
 
 def token_for(request: Request) -> str:
     """The token the page's forms carry (session-bound, or hour-bound before sign-in)."""
-    material = _session_material(request)
+    material = _session_material(request, after=True)
     if material is not None:
         return "s." + _sign(request, b"s:" + material)
     bucket = int(time.time()) // _HOUR

@@ -75,7 +75,8 @@ def is_page(request: Request) -> bool:
 def _error_page(request: Request, status: int, message: str) -> Response:
     from doorstep.web.templating import render
 
-    return render(request, "error.html", status_code=status, status=status, message=message)
+    template = "console/error.html" if request.url.path.startswith("/console") else "error.html"
+    return render(request, template, status_code=status, status=status, message=message)
 
 
 _MESSAGES = {

@@ -109,6 +109,14 @@ class PageSessionMiddleware(BaseHTTPMiddleware):
         found = await run_in_threadpool(_resolve, request)
         request.state.subscriber = found.subscriber
         request.state.staff = found.staff
+        # The cookies as the browser will hold them after this response: the page's
+        # CSRF token must be bound to those, not to the ones being rotated or dropped.
+        request.state.session_cookies = {
+            SUBSCRIBER_COOKIE: None
+            if found.drop_subscriber
+            else found.rotated or request.cookies.get(SUBSCRIBER_COOKIE),
+            STAFF_COOKIE: None if found.drop_staff else request.cookies.get(STAFF_COOKIE),
+        }
         response = await call_next(request)
         if found.rotated is not None:
             set_cookie(response, request, SUBSCRIBER_COOKIE, found.rotated)

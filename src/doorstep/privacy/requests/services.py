@@ -14,6 +14,7 @@ only.  The caller owns the transaction (services never commit).
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +29,7 @@ from doorstep.core.errors import (
     InvalidInputError,
     NotFoundError,
 )
+from doorstep.core.logging import scrub
 from doorstep.privacy.requests import deadlines, notices
 from doorstep.privacy.requests.codes import (
     EXTENSION_TEXT,
@@ -47,6 +49,8 @@ from doorstep.privacy.requests.models import (
 )
 
 AUDIT_PURPOSE = "privacy.rights"
+#: An evidence reference: a ticket or document id, never free text.
+_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}")
 OPEN = (
     RequestStatus.RECEIVED,
     RequestStatus.VERIFYING,
@@ -347,6 +351,9 @@ def refuse(
         raise _invalid("code", "refusal_code", "a refusal needs a known reason code") from None
     if reason in NEEDS_EVIDENCE and not evidence:
         raise _invalid("evidence", "required", "this refusal needs a reference to its evidence")
+    if evidence and (not _REFERENCE.fullmatch(evidence) or scrub(evidence) != evidence):
+        # The reference goes into the audit trail, which holds ids and names only.
+        raise _invalid("evidence", "evidence_reference", "the evidence reference must be an id")
     row = get(session, request_id, lock=True)
     row.refusal_code = reason.value
     row.reviewer = reviewer
