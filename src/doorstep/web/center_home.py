@@ -48,6 +48,11 @@ def text(form: FormData, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def _min(request: Request) -> int:
+    """The shortest password the deployment accepts (shown as a hint)."""
+    return int(services_of(request).runtime.settings.password_min_length)
+
+
 def _address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
@@ -122,7 +127,9 @@ def sign_out(request: Request, form: Form) -> Response:
 @router.get("/signup", response_class=HTMLResponse)
 def sign_up_page(request: Request) -> HTMLResponse:
     """The sign-up form."""
-    return render(request, "center/signup.html", values={}, errors={}, error=None)
+    return render(
+        request, "center/signup.html", values={}, errors={}, error=None, min_length=_min(request)
+    )
 
 
 @router.post("/signup", response_class=HTMLResponse)
@@ -146,6 +153,8 @@ def sign_up(request: Request, form: Form) -> HTMLResponse:
     outcome = attempt(request, work, keep_attempts=True)
     if not outcome.ok:
         status = outcome.error.status if outcome.error else 422
+        if "date_of_birth" in outcome.fields:  # the form asks for the age instead
+            outcome.fields["age"] = outcome.fields.pop("date_of_birth")
         return render(
             request,
             "center/signup.html",
@@ -153,6 +162,7 @@ def sign_up(request: Request, form: Form) -> HTMLResponse:
             values=values,
             errors=outcome.fields,
             error=_("Please correct what is marked below."),
+            min_length=_min(request),
         )
     return render(
         request,

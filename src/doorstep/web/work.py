@@ -37,6 +37,19 @@ RULES: dict[str, str] = {
     "refusal_code": _("Choose a reason."),
     "extension_reason": _("Choose a reason."),
     "allowed_extension": _("This extension is not allowed here."),
+    "email_or_phone_required": _("Enter an e-mail address or a mobile number."),
+    "too_short": _("This password is too short."),
+    "too_long": _("Use at most 128 characters."),
+    "common_password": _("This password is among the first ones attackers try; choose another."),
+    "contains_identifier": _("Do not use your e-mail address or mobile number in the password."),
+    "too_few_distinct_characters": _("Use at least 5 different characters."),
+    "repeated_pattern": _("Do not repeat the same few characters over and over."),
+    "age_declaration_required": _("Enter your age."),
+    "age_range": _("Enter an age between 0 and 130."),
+    "guardian_consent_required": _(
+        "Children need a parent's or guardian's consent: enter their e-mail address."
+    ),
+    "guardian_email_distinct": _("Enter your parent's or guardian's address, not your own."),
 }
 
 
