@@ -94,7 +94,13 @@ def new_account(db: Session, keys: KeyService, clock: Clock, token: str) -> uuid
 
 
 def bound_device(
-    db: Session, keys: KeyService, clock: Clock, subject: uuid.UUID, *, serial: str | None = None
+    db: Session,
+    keys: KeyService,
+    clock: Clock,
+    subject: uuid.UUID,
+    *,
+    serial: str | None = None,
+    model: str = "ZXHN H196A",
 ) -> uuid.UUID:
     """A device bound to ``subject`` with its registration record and PPPoE credentials."""
     device = uuid.uuid4()
@@ -111,9 +117,15 @@ def bound_device(
         sa.text(
             "INSERT INTO device_registrations (device_id, endpoint_id, model, serial_number, "
             "registered_at, refreshed_at, last_seen, online) "
-            "VALUES (:id, :endpoint, 'ZXHN H196A', :serial, :now, :now, :now, true)"
+            "VALUES (:id, :endpoint, :model, :serial, :now, :now, :now, true)"
         ),
-        {"id": device, "endpoint": f"os::{device.hex}", "serial": serial, "now": now},
+        {
+            "id": device,
+            "endpoint": f"os::{device.hex}",
+            "model": model,
+            "serial": serial,
+            "now": now,
+        },
     )
     db.execute(
         sa.text(

@@ -24,8 +24,10 @@ from doorstep.accounts import ratelimit
 from doorstep.accounts.context import AccountContext
 from doorstep.accounts.models import Account, AccountStatus
 from doorstep.accounts.passwords import Passwords
-from doorstep.asgi import create_app
 from doorstep.core.runtime import Runtime
+from doorstep.wiring import build_services
+from tests.requests.conftest import bound_device
+from tests.web.clients import page_client, sign_in_as, token_of
 from tests.web.conftest import LiveServer, screenshot
 from tests.web.people import Person, make_subscriber, sign_in
 
@@ -37,33 +39,10 @@ _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def bind_device(runtime: Runtime, subject: uuid.UUID, model: str) -> uuid.UUID:
-    """A device bound to ``subject`` (the rows tests/requests/conftest.py writes, committed)."""
-    device, binding = uuid.uuid4(), uuid.uuid4()
-    now = runtime.clock.now()
+    """A device bound to ``subject`` (committed), as tests/requests writes one."""
+    keys = build_services(runtime).keys
     with runtime.sessions.begin() as db:
-        db.execute(
-            sa.text(
-                "INSERT INTO devices (id, endpoint_key, secret_hash, claim_hash, provisioned_at) "
-                "VALUES (:id, :key, 'x', :claim, :now)"
-            ),
-            {"id": device, "key": device.bytes, "claim": binding.bytes, "now": now},
-        )
-        db.execute(
-            sa.text(
-                "INSERT INTO device_registrations (device_id, endpoint_id, model, "
-                "registered_at, refreshed_at, last_seen, online) "
-                "VALUES (:id, :endpoint, :model, :now, :now, :now, true)"
-            ),
-            {"id": device, "endpoint": f"os::{device.hex}", "model": model, "now": now},
-        )
-        db.execute(
-            sa.text(
-                "INSERT INTO device_bindings (id, device_id, subject_id, method, bound_at) "
-                "VALUES (:id, :device, :subject, 'manual', :now)"
-            ),
-            {"id": binding, "device": device, "subject": subject, "now": now},
-        )
-    return device
+        return bound_device(db, keys, runtime.clock, subject, model=model)
 
 
 def unbind_device(runtime: Runtime, device: uuid.UUID) -> None:
@@ -235,30 +214,13 @@ def test_deregistration_waits_for_the_devices_then_closes_the_account(
 @pytest.fixture
 def client(runtime: Runtime) -> Iterator[TestClient]:
     """The app on the test's rolled-back transaction."""
-    with TestClient(create_app(runtime), raise_server_exceptions=False) as test_client:
+    with page_client(runtime, raise_server_exceptions=False) as test_client:
         yield test_client
-
-
-def token_of(client: TestClient, path: str) -> str:
-    """The CSRF token of the forms on ``path``."""
-    found = _TOKEN.search(client.get(path).text)
-    assert found is not None
-    return found.group(1)
 
 
 def signed_in(client: TestClient, person: Person) -> str:
     """Sign ``client`` in as ``person``; the account page's CSRF token."""
-    answer = client.post(
-        "/signin",
-        data={
-            "identifier": person.email,
-            "password": person.password,
-            "next": "/account",
-            "csrf_token": token_of(client, "/signin"),
-        },
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303 and answer.headers["location"] == "/account"
+    sign_in_as(client, person, then="/account")
     return token_of(client, "/account")
 
 

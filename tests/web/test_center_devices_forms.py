@@ -23,8 +23,8 @@ from doorstep.core.runtime import Runtime
 from doorstep.privacy.purposes.services import restrict
 from doorstep.usp.agent_sim import SimAgent
 from doorstep.usp.config import UspConfig
-from tests.accounts.conftest import make_client
 from tests.devices.conftest import consent, devices_for, provision
+from tests.web.clients import page_client, sign_in_as, token_in
 from tests.web.people import Person, make_subscriber
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -34,7 +34,8 @@ WRONG = "QQQQQ-WWWWW-EEEEE-RRRRR"
 @pytest.fixture
 def client(runtime: Runtime) -> Iterator[TestClient]:
     """The app on the test's rolled-back transaction."""
-    yield from make_client(runtime)
+    with page_client(runtime) as test_client:
+        yield test_client
 
 
 @pytest.fixture
@@ -47,31 +48,14 @@ def agent(runtime: Runtime) -> SimAgent:
     return made
 
 
-def _token(html: str) -> str:
-    found = TOKEN.search(html)
-    assert found is not None, "the page has no form token"
-    return found.group(1)
-
-
 def sign_in(client: TestClient, person: Person) -> None:
     """Sign in through the form, as a browser does."""
-    form = client.get("/signin")
-    answer = client.post(
-        "/signin",
-        data={
-            "identifier": person.email,
-            "password": person.password,
-            "csrf_token": _token(form.text),
-            "next": "/devices",
-        },
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303, answer.text
+    sign_in_as(client, person, then="/devices")
 
 
 def post(client: TestClient, path: str, **data: str) -> httpx.Response:
     """POST a form of the devices pages with this browser's token."""
-    token = _token(client.get("/devices").text)
+    token = token_in(client.get("/devices").text)
     return client.post(path, data={"csrf_token": token, **data}, follow_redirects=False)
 
 

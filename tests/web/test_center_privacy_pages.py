@@ -20,7 +20,6 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from playwright.sync_api import Page
 
-from doorstep.asgi import create_app
 from doorstep.core.runtime import Runtime
 from doorstep.privacy.consent.models import ConsentEvent
 from doorstep.privacy.requests.codes import COMPLAINT_ROUTES, REFUSAL_TEXT, RefusalCode
@@ -28,6 +27,7 @@ from doorstep.privacy.requests.models import RequestKind, RequestStatus, Subject
 from doorstep.privacy.requests.services import refuse
 from doorstep.wiring import build_services
 from tests.web.checks import CHECK_PAGE, untranslated
+from tests.web.clients import page_client, sign_in_as, token_of
 from tests.web.conftest import screenshot
 from tests.web.people import Person, make_subscriber
 
@@ -77,30 +77,13 @@ def checked_screenshot(page: Page, name: str) -> None:
 @pytest.fixture
 def client(runtime: Runtime) -> Iterator[TestClient]:
     """The app on the test's rolled-back transaction (no job worker)."""
-    with TestClient(create_app(runtime), raise_server_exceptions=False) as test_client:
+    with page_client(runtime, raise_server_exceptions=False) as test_client:
         yield test_client
-
-
-def token_of(client: TestClient, path: str) -> str:
-    """The CSRF token of the forms on ``path``."""
-    found = _TOKEN.search(client.get(path).text)
-    assert found is not None, path
-    return found.group(1)
 
 
 def signed_in(client: TestClient, person: Person) -> str:
     """Sign ``client`` in as ``person``; the CSRF token of their pages."""
-    answer = client.post(
-        "/signin",
-        data={
-            "identifier": person.email,
-            "password": person.password,
-            "next": "/privacy",
-            "csrf_token": token_of(client, "/signin"),
-        },
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303 and answer.headers["location"] == "/privacy"
+    sign_in_as(client, person, then="/privacy")
     return token_of(client, "/privacy/requests")
 
 

@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from doorstep.asgi import create_app
 from doorstep.audit.services import flush_events
 from doorstep.core.clock import FakeClock
 from doorstep.core.runtime import Runtime
@@ -32,6 +31,7 @@ from doorstep.staff.signin import issue_link
 from doorstep.web._console_common import CHANNELS, KINDS, STATUSES
 from tests.requests.conftest import STAFF, new_subject
 from tests.web.checks import untranslated
+from tests.web.clients import page_client
 
 CONSOLE_PAGES = (
     "/console/requests",
@@ -46,9 +46,7 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 @pytest.fixture
 def client(runtime: Runtime) -> Iterator[TestClient]:
     """The app on the test's transaction; redirects are not followed."""
-    with TestClient(
-        create_app(runtime), base_url="http://127.0.0.1", follow_redirects=False
-    ) as test_client:
+    with page_client(runtime, follow_redirects=False) as test_client:
         yield test_client
 
 

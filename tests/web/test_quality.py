@@ -18,6 +18,7 @@ from playwright.sync_api import Page, expect
 from doorstep.asgi import create_app
 from doorstep.core.runtime import Runtime
 from tests.web.checks import CHECK_PAGE, untranslated
+from tests.web.clients import BROWSER_HEADERS
 from tests.web.conftest import LiveServer
 from tests.web.people import make_subscriber, sign_in
 
@@ -88,7 +89,7 @@ def pseudo_client(runtime: Runtime) -> Iterator[TestClient]:
     """The app, speaking the pseudo-locale that marks every translated string."""
     app = create_app(runtime)
     app.state.web_language = "x-pseudo"
-    with TestClient(app, base_url="http://127.0.0.1") as client:
+    with TestClient(app, base_url="http://127.0.0.1", headers=BROWSER_HEADERS) as client:
         yield client
 
 

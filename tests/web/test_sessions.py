@@ -2,34 +2,23 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
-from fastapi.testclient import TestClient
-
-from doorstep.asgi import create_app
 from doorstep.core.clock import FakeClock
 from doorstep.core.runtime import Runtime
+from tests.web.clients import page_client, token_in
 from tests.web.people import make_subscriber
-
-TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def _token(html: str) -> str:
-    found = TOKEN.search(html)
-    assert found, "the page has no form"
-    return found.group(1)
 
 
 def test_an_expired_access_token_is_rotated_and_the_pages_forms_still_work(
     runtime: Runtime, clock: FakeClock
 ) -> None:
     person = make_subscriber(runtime)
-    with TestClient(create_app(runtime), base_url="http://127.0.0.1") as client:
+    with page_client(runtime) as client:
         signed = client.post(
             "/signin",
             data={
-                "csrf_token": _token(client.get("/signin").text),
+                "csrf_token": token_in(client.get("/signin").text),
                 "identifier": person.email,
                 "password": person.password,
             },
@@ -38,12 +27,12 @@ def test_an_expired_access_token_is_rotated_and_the_pages_forms_still_work(
         assert signed.status_code == 303
         first = client.cookies["doorstep_session"]
         page = client.get("/account")
-        stale_form = _token(page.text)  # rendered before the access token expires
+        stale_form = token_in(page.text)  # rendered before the access token expires
         clock.advance(timedelta(seconds=runtime.settings.account_access_token_ttl_seconds + 1))
         rotated = client.get("/account")
         assert rotated.status_code == 200 and "Sign out" in rotated.text
         assert client.cookies["doorstep_session"] != first
-        fresh_form = _token(rotated.text)
+        fresh_form = token_in(rotated.text)
         assert fresh_form != stale_form
         out = client.post("/signout", data={"csrf_token": fresh_form}, follow_redirects=False)
         assert out.status_code == 303 and "doorstep_session" not in client.cookies
@@ -53,7 +42,7 @@ def test_an_expired_access_token_is_rotated_and_the_pages_forms_still_work(
 
 
 def test_a_console_error_page_keeps_the_console_navigation(runtime: Runtime) -> None:
-    with TestClient(create_app(runtime), base_url="http://127.0.0.1") as client:
+    with page_client(runtime) as client:
         page = client.get("/console/no-such-page")
     assert page.status_code == 404
     assert 'href="/console/sign-in"' in page.text and 'href="/signup"' not in page.text

@@ -32,16 +32,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from doorstep.audit.services import record
 from doorstep.core.errors import ConflictError, InvalidInputError, NotFoundError
 from doorstep.privacy.requests import fulfil
 from doorstep.privacy.requests.codes import EXTENSION_TEXT, NEEDS_EVIDENCE, REFUSAL_TEXT
-from doorstep.privacy.requests.console import DeskRequest, view
+from doorstep.privacy.requests.console import DeskRequest, queue_view, view
 from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.requests.deadlines import rule_for
 from doorstep.privacy.requests.models import RequestStatus
-from doorstep.privacy.requests.services import AUDIT_PURPOSE, OPEN, audit, extend, get, refuse
-from doorstep.privacy.requests.tracking import desk_queue
+from doorstep.privacy.requests.services import OPEN, audit, extend, get, refuse
 from doorstep.staff.permissions import StaffAction, may
 from doorstep.staff.services import Staff
 from doorstep.web import _console_signin
@@ -127,15 +125,7 @@ def queue(request: Request, staff: PageStaff, status: str = "", overdue: str = "
     def work(session: Session, actor: str) -> list[DeskRequest]:
         if errors:
             return []
-        rows = desk_queue(session, now, status=chosen, overdue_only=late_only)
-        record(
-            session,
-            action="requests.queue_viewed",
-            actor=actor,
-            purpose=AUDIT_PURPOSE,
-            details={"count": len(rows)},
-        )
-        return [view(row, now) for row in rows]
+        return queue_view(session, now, actor, status=chosen, overdue_only=late_only)
 
     rows = must(act(request, staff, StaffAction.VIEW_REQUESTS, work))
     return render(

@@ -68,8 +68,13 @@ class SecurityHeadersMiddleware(BaseHTTPMiddleware):
 
 
 def is_page(request: Request) -> bool:
-    """Whether the request is for a page (not the API or another machine endpoint)."""
-    return not request.url.path.startswith(NOT_PAGES)
+    """Whether an error should be answered with a page: a browser (it accepts HTML, or it is
+    htmx) asking for something outside the API and the other machine endpoints.  Every
+    other client gets the RFC 9457 problem document, on any path."""
+    if request.url.path.startswith(NOT_PAGES):
+        return False
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept or request.headers.get("hx-request") == "true"
 
 
 def _error_page(request: Request, status: int, message: str) -> Response:

@@ -117,6 +117,26 @@ def view(row: SubjectRequest, now: datetime) -> DeskRequest:
     )
 
 
+def queue_view(
+    session: Session,
+    now: datetime,
+    actor: str,
+    *,
+    status: RequestStatus | None = None,
+    overdue_only: bool = False,
+) -> list[DeskRequest]:
+    """The desk's queue as of ``now`` (see :func:`desk_queue`); the view is audited."""
+    rows = desk_queue(session, now, status=status, overdue_only=overdue_only)
+    record(
+        session,
+        action="requests.queue_viewed",
+        actor=actor,
+        purpose=AUDIT_PURPOSE,
+        details={"count": len(rows)},
+    )
+    return [view(row, now) for row in rows]
+
+
 def _acting(session: Session, staff: Staff, action: StaffAction) -> str:
     return require_action(session, staff.id, action).actor
 
@@ -132,15 +152,7 @@ def list_requests(
     """Open requests (or those of ``status``), overdue first, then by deadline."""
     actor = _acting(session, staff, StaffAction.VIEW_REQUESTS)
     now = services.runtime.clock.now()
-    rows = desk_queue(session, now, status=status, overdue_only=overdue)
-    record(
-        session,
-        action="requests.queue_viewed",
-        actor=actor,
-        purpose=AUDIT_PURPOSE,
-        details={"count": len(rows)},
-    )
-    return [view(row, now) for row in rows]
+    return queue_view(session, now, actor, status=status, overdue_only=overdue)
 
 
 @router.get("/requests-vocabulary", summary="Refusal codes and extension reasons")
