@@ -36,6 +36,7 @@ PURPOSE = "device.internet_access"
 USERNAME = "device_pppoe.username"
 PASSWORD = "device_pppoe.password"  # noqa: S105 - an element name, not a password
 ELEMENTS = (USERNAME, PASSWORD)
+SET_AT = "device_pppoe.set_at"
 _PRINTABLE = re.compile(r"[\x20-\x7e]{1,64}")
 
 
@@ -144,3 +145,19 @@ def read_pppoe(
         interface=row.interface,
         set_at=row.set_at,
     )
+
+
+def pppoe_set_at(
+    session: Session, gate: PurposeGate, *, subject_id: uuid.UUID, device_id: uuid.UUID
+) -> datetime | None:
+    """When the owner's PPPoE credentials were stored (None: none are); nothing is decrypted.
+
+    For pages that only say whether credentials are stored: the use of
+    ``device_pppoe.set_at`` is checked by the gate and audited, the credentials
+    themselves are never read.
+    """
+    owned = owned_device(session, subject_id, device_id)
+    use(session, gate, subject_id, [SET_AT], PURPOSE, action="devices.pppoe_state_read",
+        details={"device": str(device_id)})  # fmt: skip
+    row = session.get(DevicePppoe, owned.binding_id)
+    return None if row is None else row.set_at

@@ -7,8 +7,7 @@ Private helpers of :mod:`doorstep.web.center_devices`:
 * :func:`load_list` and :func:`load_device` read the subscriber's devices through
   :func:`doorstep.devices.page.list_devices` (gated and audited there) and, for one
   device, whether PPPoE credentials are stored and since when, through
-  :func:`doorstep.devices.pppoe.read_pppoe` (the values themselves are dropped
-  here and never reach a template);
+  :func:`doorstep.devices.pppoe.pppoe_set_at` (which decrypts nothing);
 * :func:`load_live` asks the device for its connected terminals now
   (:func:`doorstep.devices.live.live_status`); the list exists only in the
   returned :class:`LiveView` and the page rendered from it (CPE-I.iii.R6);
@@ -116,14 +115,13 @@ def load_device(request: Request, subject_id: uuid.UUID, device_id: uuid.UUID) -
         raise DeviceNotFoundError("no such device is bound to your account")
     stored = attempt(
         request,
-        lambda session: pppoe.read_pppoe(
-            session, services.gate, services.keys, subject_id=subject_id, device_id=device_id
+        lambda session: pppoe.pppoe_set_at(
+            session, services.gate, subject_id=subject_id, device_id=device_id
         ),
     )
-    found = stored.value
     if not stored.ok:
         return DeviceView(device, None, None)
-    return DeviceView(device, found is not None, found.set_at if found is not None else None)
+    return DeviceView(device, stored.value is not None, stored.value)
 
 
 async def load_live(request: Request, subject_id: uuid.UUID, device_id: uuid.UUID) -> LiveView:
