@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from doorstep.accounts._declare import auth_state, enum_type, registration
-from doorstep.core.models import Base
+from doorstep.accounts._declare import auth_state, registration
+from doorstep.core.models import Base, enum_type
 from doorstep.privacy.datamap import LegalBasis, not_personal
 
 

@@ -10,10 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from enum import StrEnum
 from typing import Any
-
-import sqlalchemy as sa
 
 from doorstep.privacy.datamap import LegalBasis, personal
 
@@ -21,11 +18,6 @@ from doorstep.privacy.datamap import LegalBasis, personal
 UNTIL_DEREGISTRATION = "until_deregistration"
 
 _ACCOUNT_PURPOSES = ("account.management", "customer.support", "privacy.rights")
-
-
-def enum_type(enum: type[StrEnum], name: str) -> sa.Enum:
-    """A PostgreSQL enum holding the members' values."""
-    return sa.Enum(enum, name=name, values_callable=lambda members: [m.value for m in members])
 
 
 def registration(

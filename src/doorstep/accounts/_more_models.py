@@ -9,8 +9,8 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from doorstep.accounts._declare import enum_type, registration
-from doorstep.core.models import Base
+from doorstep.accounts._declare import registration
+from doorstep.core.models import Base, enum_type
 from doorstep.privacy.datamap import LegalBasis, not_personal, personal
 
 

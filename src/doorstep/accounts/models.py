@@ -32,7 +32,7 @@ from doorstep.accounts._auth_models import (
     SessionEndReason,
     VerificationKind,
 )
-from doorstep.accounts._declare import enum_type, registration, tombstone
+from doorstep.accounts._declare import registration, tombstone
 from doorstep.accounts._more_models import (
     AccountProfile,
     DeregistrationOutcome,
@@ -40,7 +40,7 @@ from doorstep.accounts._more_models import (
     Guardian,
     GuardianDecision,
 )
-from doorstep.core.models import Base
+from doorstep.core.models import Base, enum_type
 from doorstep.privacy.datamap import LegalBasis, personal
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, UUID
@@ -31,3 +32,8 @@ class Base(DeclarativeBase):
         uuid.UUID: UUID(as_uuid=True),
         dict[str, object]: JSONB,
     }
+
+
+def enum_type(enum: type[StrEnum], name: str) -> sa.Enum:
+    """A PostgreSQL enum named ``name`` holding the members' values (not their names)."""
+    return sa.Enum(enum, name=name, values_callable=lambda members: [m.value for m in members])

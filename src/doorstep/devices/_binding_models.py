@@ -21,8 +21,8 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from doorstep.core.models import Base
-from doorstep.devices._declare import PPPOE_RULE, enum_type, pppoe
+from doorstep.core.models import Base, enum_type
+from doorstep.devices._declare import PPPOE_RULE, pppoe
 from doorstep.privacy.datamap import LegalBasis, not_personal, personal
 from doorstep.privacy.retention.binding import (
     DELETE,

@@ -13,10 +13,7 @@ Every column names the retention rule of the policy pack it lives under:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from enum import StrEnum
 from typing import Any
-
-import sqlalchemy as sa
 
 from doorstep.privacy.datamap import LegalBasis, personal
 
@@ -42,11 +39,6 @@ REACH_PURPOSES = (
     "device.status_query",
     "device.qr_camera",
 )
-
-
-def enum_type(enum: type[StrEnum], name: str) -> sa.Enum:
-    """A PostgreSQL enum holding the members' values."""
-    return sa.Enum(enum, name=name, values_callable=lambda members: [m.value for m in members])
 
 
 def registration(

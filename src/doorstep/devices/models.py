@@ -26,7 +26,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from doorstep.core.models import Base
+from doorstep.core.models import Base, enum_type
 from doorstep.devices._binding_models import (
     BindingEnd,
     BindMethod,
@@ -37,7 +37,6 @@ from doorstep.devices._binding_models import (
 from doorstep.devices._declare import (
     REACH_PURPOSES,
     REGISTRATION_RULE,
-    enum_type,
     registration,
 )
 from doorstep.privacy.datamap import not_personal

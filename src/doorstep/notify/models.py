@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from doorstep.core.models import Base
+from doorstep.core.models import Base, enum_type
 from doorstep.privacy.datamap import LegalBasis, not_personal, personal
 
 #: Retention rule of the outbox in the policy pack (datamap.yaml).
@@ -64,10 +64,6 @@ class Status(StrEnum):
 RECIPIENT_COLUMN = {Channel.EMAIL: "email", Channel.SMS: "phone", Channel.PUSH: "device_token"}
 
 
-def _enum(enum: type[StrEnum], name: str) -> sa.Enum:
-    return sa.Enum(enum, name=name, values_callable=lambda members: [m.value for m in members])
-
-
 def _personal(category: str, description: str) -> dict[str, object]:
     return personal(
         category,
@@ -93,7 +89,7 @@ class OutboxMessage(Base):
         info=_personal("user.unique_id.pseudonymous", "Whom the message is about; a random id."),
     )
     channel: Mapped[Channel] = mapped_column(
-        _enum(Channel, "outbox_channel"), info=not_personal("email, sms or push")
+        enum_type(Channel, "outbox_channel"), info=not_personal("email, sms or push")
     )
     template: Mapped[str] = mapped_column(
         sa.Text,
@@ -119,7 +115,7 @@ class OutboxMessage(Base):
         ),
     )
     status: Mapped[Status] = mapped_column(
-        _enum(Status, "outbox_status"),
+        enum_type(Status, "outbox_status"),
         server_default=Status.QUEUED.value,
         info=not_personal("queued, sent, failed or cancelled"),
     )

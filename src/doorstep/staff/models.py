@@ -14,7 +14,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from doorstep.core.models import Base
+from doorstep.core.models import Base, enum_type
 from doorstep.privacy.datamap import LegalBasis, not_personal, personal
 from doorstep.privacy.retention.binding import DELETE, Binding, retention_info
 
@@ -57,9 +57,7 @@ class StaffMember(Base):
         info=_staff("user.unique_id.pseudonymous", "The staff member as a data subject."),
     )
     role: Mapped[StaffRole] = mapped_column(
-        sa.Enum(
-            StaffRole, name="staff_role", values_callable=lambda members: [m.value for m in members]
-        ),
+        enum_type(StaffRole, "staff_role"),
         info=_staff("user.job_title", "support, privacy_officer or admin."),
     )
     active: Mapped[bool] = mapped_column(
@@ -124,11 +122,7 @@ class StaffToken(Base):
         info=_token("user.unique_id.pseudonymous", "The staff member the token signs in."),
     )
     kind: Mapped[StaffTokenKind] = mapped_column(
-        sa.Enum(
-            StaffTokenKind,
-            name="staff_token_kind",
-            values_callable=lambda members: [m.value for m in members],
-        ),
+        enum_type(StaffTokenKind, "staff_token_kind"),
         info=not_personal("link or session: one of two fixed kinds"),
     )
     token_hash: Mapped[bytes] = mapped_column(

@@ -19,7 +19,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from doorstep.core.models import Base
+from doorstep.core.models import Base, enum_type
 from doorstep.privacy.datamap import LegalBasis, not_personal, personal
 
 _CLAUSES = ("CPE-V.4.e", "CPE-I.iii.W", "CORP-0.3")
@@ -40,10 +40,6 @@ class Channel(StrEnum):
     WEB = "web"
     EMAIL = "email"
     SUPPORT = "support"
-
-
-def _enum(enum: type[StrEnum], name: str) -> sa.Enum:
-    return sa.Enum(enum, name=name, values_callable=lambda members: [m.value for m in members])
 
 
 def _ledger(category: str, description: str) -> dict[str, object]:
@@ -84,11 +80,11 @@ class ConsentEvent(Base):
         sa.Text, info=_ledger("user.privacy_preferences", "The purpose decided on.")
     )
     action: Mapped[ConsentAction] = mapped_column(
-        _enum(ConsentAction, "consent_action"),
+        enum_type(ConsentAction, "consent_action"),
         info=_ledger("user.privacy_preferences", "grant, refuse or withdraw."),
     )
     channel: Mapped[Channel] = mapped_column(
-        _enum(Channel, "consent_channel"),
+        enum_type(Channel, "consent_channel"),
         info=_ledger("user.privacy_preferences", "app, web, email or support."),
     )
     policy_version: Mapped[str] = mapped_column(

@@ -16,7 +16,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from doorstep.core.models import Base
+from doorstep.core.models import Base, enum_type
 from doorstep.privacy.datamap import LegalBasis, not_personal, personal
 from doorstep.privacy.retention.binding import DELETE, Binding, retention_info
 
@@ -57,10 +57,6 @@ class RequestChannel(StrEnum):
     STAFF = "staff"
 
 
-def _enum(cls: type[StrEnum], name: str) -> sa.Enum:
-    return sa.Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
-
-
 def _req(category: str, description: str) -> dict[str, object]:
     return personal(
         category,
@@ -94,13 +90,13 @@ class SubjectRequest(Base):
         info=_req("user.unique_id.pseudonymous", "The subject the request is about."),
     )
     kind: Mapped[RequestKind] = mapped_column(
-        _enum(RequestKind, "subject_request_kind"), info=_when("What the requester asked for.")
+        enum_type(RequestKind, "subject_request_kind"), info=_when("What the requester asked for.")
     )
     status: Mapped[RequestStatus] = mapped_column(
-        _enum(RequestStatus, "subject_request_status"), info=_when("Where the request stands.")
+        enum_type(RequestStatus, "subject_request_status"), info=_when("Where the request stands.")
     )
     channel: Mapped[RequestChannel] = mapped_column(
-        _enum(RequestChannel, "subject_request_channel"), info=_when("How it reached us.")
+        enum_type(RequestChannel, "subject_request_channel"), info=_when("How it reached us.")
     )
     jurisdiction: Mapped[str] = mapped_column(
         sa.Text, info=not_personal("key of a deadline rule of the settings, e.g. gdpr")

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from doorstep.core.models import Base
+from doorstep.core.models import Base, enum_type
 from doorstep.privacy.datamap import LegalBasis, not_personal, personal
 from doorstep.privacy.retention.binding import (
     DELETE,
@@ -57,10 +57,6 @@ class NoticeStatus(StrEnum):
     MANUAL = "manual"
     SKIPPED = "skipped"
     CONFIRMED = "confirmed"
-
-
-def _enum(cls: type[StrEnum], name: str) -> sa.Enum:
-    return sa.Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
 
 
 def _disclosed(category: str, description: str) -> dict[str, object]:
@@ -112,7 +108,7 @@ class Disclosure(Base):
         info=_disclosed("user.privacy_preferences", "Which elements (table.column) it held."),
     )
     basis: Mapped[DisclosureBasis] = mapped_column(
-        _enum(DisclosureBasis, "disclosure_basis"),
+        enum_type(DisclosureBasis, "disclosure_basis"),
         info=_disclosed("user.privacy_preferences", "Why the recipient holds it."),
     )
     disclosed_at: Mapped[datetime] = mapped_column(
@@ -142,10 +138,10 @@ class RecipientNotice(Base):
         sa.Text, info=not_personal("a recipient key of the policy pack")
     )
     kind: Mapped[NoticeKind] = mapped_column(
-        _enum(NoticeKind, "recipient_notice_kind"), info=not_personal("erasure or correction")
+        enum_type(NoticeKind, "recipient_notice_kind"), info=not_personal("erasure or correction")
     )
     status: Mapped[NoticeStatus] = mapped_column(
-        _enum(NoticeStatus, "recipient_notice_status"),
+        enum_type(NoticeStatus, "recipient_notice_status"),
         info=not_personal("sent, manual, skipped or confirmed"),
     )
     skip_reason: Mapped[str | None] = mapped_column(
