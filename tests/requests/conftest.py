@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ from doorstep.core.clock import Clock
 from doorstep.core.runtime import Runtime
 from doorstep.keys.services import KeyService
 from doorstep.privacy.purposes.services import restrict
+from doorstep.privacy.requests import services as svc
 from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.subjects.models import Subject, SubjectKind
 from doorstep.wiring import Services, build_services
@@ -39,6 +41,17 @@ def new_subject(session: Session) -> uuid.UUID:
     session.add(subject)
     session.flush()
     return subject.id
+
+
+def verified(
+    db: Session, ctx: RequestContext, subject: uuid.UUID, kind: str, **fields: Any
+) -> uuid.UUID:
+    """A request of ``kind`` opened by the app for ``subject``, identity proven; its id."""
+    row = svc.open_request(
+        db, ctx, subject_id=subject, kind=kind, channel="app", actor=STAFF, **fields
+    )
+    svc.verify(db, ctx, row.id, method="session", actor=STAFF)
+    return row.id
 
 
 def actions(session: Session, subject_id: uuid.UUID) -> list[str]:

@@ -20,7 +20,7 @@ from doorstep.privacy.requests.export import collect
 from doorstep.privacy.requests.models import RequestStatus
 from doorstep.privacy.subjects.models import Subject, SubjectKind
 from doorstep.schema import metadata
-from tests.requests.conftest import STAFF, bound_device, new_account
+from tests.requests.conftest import STAFF, bound_device, new_account, verified
 
 KEPT = {"audit_events", "subject_requests", "erasure_tombstones", "recipient_notices"}
 
@@ -45,17 +45,7 @@ class Killed(Exception):
 
 
 def _deletion(db: Session, ctx: RequestContext, subject: uuid.UUID) -> uuid.UUID:
-    row = svc.open_request(
-        db,
-        ctx,
-        subject_id=subject,
-        kind="deletion",
-        channel="app",
-        actor=STAFF,
-        ground="NO_LONGER_USED_OR_ACCOUNT_CANCELLED",
-    )
-    svc.verify(db, ctx, row.id, method="session", actor=STAFF)
-    return row.id
+    return verified(db, ctx, subject, "deletion", ground="NO_LONGER_USED_OR_ACCOUNT_CANCELLED")
 
 
 def test_the_plan_keeps_only_evidence() -> None:

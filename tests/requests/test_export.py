@@ -25,7 +25,7 @@ from doorstep.privacy.requests.export import SCHEMA, build, collect
 from doorstep.privacy.requests.linkage import Direct, Through, Unlinkable, link_of, unlinked
 from doorstep.privacy.requests.models import RequestExport, RequestStatus
 from doorstep.schema import metadata
-from tests.requests.conftest import STAFF, actions, bind_again, bound_device, new_account
+from tests.requests.conftest import STAFF, actions, bind_again, bound_device, new_account, verified
 
 
 def test_every_personal_table_links_to_its_subject() -> None:
@@ -57,12 +57,6 @@ def test_a_personal_table_without_a_link_is_reported() -> None:
     with pytest.raises(ValueError):
         Unlinkable("  ")
     assert Base.metadata is metadata
-
-
-def _verified(db: Session, ctx: RequestContext, subject: uuid.UUID, kind: str) -> uuid.UUID:
-    row = svc.open_request(db, ctx, subject_id=subject, kind=kind, channel="app", actor=STAFF)
-    svc.verify(db, ctx, row.id, method="session", actor=STAFF)
-    return row.id
 
 
 def _archive(db: Session, ctx: RequestContext, request_id: uuid.UUID) -> zipfile.ZipFile:
@@ -110,7 +104,7 @@ def test_an_export_is_prepared_once_completes_the_request_and_tells_the_requeste
     db: Session, ctx: RequestContext, keys: KeyService, clock: FakeClock
 ) -> None:
     mine = new_account(db, keys, clock, "token-of-A")
-    request_id = _verified(db, ctx, mine, "access")
+    request_id = verified(db, ctx, mine, "access")
     first = prepare(db, ctx, request_id, actor=STAFF)
     again = prepare(db, ctx, request_id, actor=STAFF)
     assert first.built and first.rows > 0 and not again.built
@@ -130,7 +124,7 @@ def test_a_download_after_the_export_expired_or_was_shredded_is_refused(
     db: Session, ctx: RequestContext, keys: KeyService, clock: FakeClock
 ) -> None:
     mine = new_account(db, keys, clock, "token-of-A")
-    request_id = _verified(db, ctx, mine, "access")
+    request_id = verified(db, ctx, mine, "access")
     prepare(db, ctx, request_id, actor=STAFF)
     clock.advance(timedelta(days=ctx.settings.requests_export_days) - timedelta(seconds=1))
     assert fetch(db, ctx, svc.get(db, request_id), actor=STAFF)  # one second before expiry
@@ -139,7 +133,7 @@ def test_a_download_after_the_export_expired_or_was_shredded_is_refused(
         fetch(db, ctx, svc.get(db, request_id), actor=STAFF)
     assert expired.value.fields["reason"] == "expired"
     other = new_account(db, keys, clock, "token-of-B")
-    shredded = _verified(db, ctx, other, "access")
+    shredded = verified(db, ctx, other, "access")
     prepare(db, ctx, shredded, actor=STAFF)
     keys.destroy(db, other)
     with pytest.raises(ExportNotReadyError) as erased:

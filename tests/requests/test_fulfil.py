@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -23,17 +21,9 @@ from doorstep.privacy.requests.models import RequestKind, RequestStatus
 from doorstep.privacy.requests.tasks import erase
 from doorstep.privacy.subjects.models import Subject
 from doorstep.schema import metadata
-from tests.requests.conftest import STAFF, new_subject
+from tests.requests.conftest import STAFF, new_subject, verified
 
 GATE = PurposeGate.from_datamap(metadata, default_pack())
-
-
-def _verified(
-    db: Session, ctx: RequestContext, subject: uuid.UUID, kind: RequestKind, **kw: Any
-) -> uuid.UUID:
-    row = svc.open_request(db, ctx, subject_id=subject, kind=kind, channel="app", actor=STAFF, **kw)
-    svc.verify(db, ctx, row.id, method="session", actor=STAFF)
-    return row.id
 
 
 @pytest.mark.clause("CORP-4.3")
@@ -42,7 +32,7 @@ def test_the_gate_refuses_the_purpose_from_the_moment_the_request_completes(
     db: Session, ctx: RequestContext, kind: RequestKind
 ) -> None:
     subject = new_subject(db)
-    request_id = _verified(db, ctx, subject, kind, purpose="notification.delivery")
+    request_id = verified(db, ctx, subject, kind, purpose="notification.delivery")
     element, purpose = "outbox.email", "notification.delivery"
     assert GATE.for_subject(db, subject, actor=STAFF).allows(element, purpose)
     done = approve(db, ctx, request_id, actor=STAFF)
@@ -61,7 +51,7 @@ def test_a_withdrawal_request_withdraws_the_consent(
     grant(db, subject_id=subject, purpose=purpose, channel="app", notice_text="v1", clock=clock)
     element = "account_profiles.nickname"
     assert GATE.for_subject(db, subject, actor=STAFF).allows(element, purpose)
-    request_id = _verified(db, ctx, subject, RequestKind.CONSENT_WITHDRAWAL, purpose=purpose)
+    request_id = verified(db, ctx, subject, RequestKind.CONSENT_WITHDRAWAL, purpose=purpose)
     row = svc.get(db, request_id)
     assert row.due_at == row.received_at + timedelta(days=30)
     approve(db, ctx, request_id, actor=STAFF)
@@ -72,7 +62,7 @@ def test_an_approved_deletion_is_queued_and_the_job_completes_it(
     db: Session, ctx: RequestContext, runtime: Runtime
 ) -> None:
     subject = new_subject(db)
-    request_id = _verified(
+    request_id = verified(
         db, ctx, subject, RequestKind.DELETION, ground="NO_LONGER_USED_OR_ACCOUNT_CANCELLED"
     )
     approve(db, ctx, request_id, actor=STAFF)
@@ -98,7 +88,7 @@ def test_the_periodic_job_reminds_and_escalates(
     from doorstep.privacy.requests.tasks import remind_deadlines
 
     subject = new_subject(db)
-    request_id = _verified(db, ctx, subject, RequestKind.ACCESS)
+    request_id = verified(db, ctx, subject, RequestKind.ACCESS)
     db.commit()
     clock.advance(timedelta(days=30, hours=1))
     assert remind_deadlines(JobContext(runtime, None, 1), timestamp=0) == 2

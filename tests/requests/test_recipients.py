@@ -21,7 +21,7 @@ from doorstep.privacy.requests.fulfil import approve
 from doorstep.privacy.sharing.models import NoticeStatus, RecipientNotice
 from doorstep.privacy.sharing.services import confirm_notice, open_notices, record_disclosure
 from doorstep.schema import metadata
-from tests.requests.conftest import STAFF, new_account
+from tests.requests.conftest import STAFF, new_account, verified
 
 PACK = dataclasses.replace(
     default_pack(),
@@ -88,17 +88,8 @@ def test_an_erasure_asks_every_recipient_to_erase_and_skips_those_with_their_own
         "installer",
         "regulator",
     }
-    row = svc.open_request(
-        db,
-        pctx,
-        subject_id=mine,
-        kind="deletion",
-        channel="app",
-        actor=STAFF,
-        ground="NO_PERMISSION",
-    )
-    svc.verify(db, pctx, row.id, method="session", actor=STAFF)
-    erase_for_request(db, pctx, keys, row.id, actor=STAFF)
+    request_id = verified(db, pctx, mine, "deletion", ground="NO_PERMISSION")
+    erase_for_request(db, pctx, keys, request_id, actor=STAFF)
     notices = _notices(db, mine)
     assert {key: n.status for key, n in notices.items()} == {
         "billing": NoticeStatus.SENT,
@@ -182,17 +173,8 @@ def test_the_desk_lists_and_confirms_notices_from_the_command_line(
 
     mine = new_account(db, keys, clock, "a")
     _disclose(db, clock, mine, "installer")
-    row = svc.open_request(
-        db,
-        pctx,
-        subject_id=mine,
-        kind="deletion",
-        channel="app",
-        actor=STAFF,
-        ground="NO_PERMISSION",
-    )
-    svc.verify(db, pctx, row.id, method="session", actor=STAFF)
-    erase_for_request(db, pctx, keys, row.id, actor=STAFF)
+    request_id = verified(db, pctx, mine, "deletion", ground="NO_PERMISSION")
+    erase_for_request(db, pctx, keys, request_id, actor=STAFF)
     (notice,) = open_notices(db)
     runner = CliRunner()
     with same_runtime(runtime):

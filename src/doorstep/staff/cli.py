@@ -9,12 +9,19 @@ one while it is being imported.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from typing import Annotated
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from doorstep.staff.models import StaffRole
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from doorstep.core.runtime import Runtime
 
 app = typer.Typer(
     help="Operator staff: least-privilege roles (support, privacy_officer, admin).",
@@ -66,14 +73,11 @@ def list_command(
     typer.echo(f"{len(found)} staff member(s)")
 
 
-@app.command()
-def deactivate(
-    staff_id: Annotated[str, typer.Argument(help="The staff id (a UUID).")],
-) -> None:
-    """Deactivate a staff member: every permission ends at once."""
+@contextlib.contextmanager
+def _on_staff(staff_id: str) -> Iterator[tuple[Runtime, Session, uuid.UUID]]:
+    """The runtime, an audited transaction and STAFF_ID parsed (exit 2 if not a UUID)."""
     from doorstep.cli import _runtime, _settings, fail
     from doorstep.privacy.purposes import audited_transaction
-    from doorstep.staff.services import deactivate_staff
 
     try:
         target = uuid.UUID(staff_id)
@@ -84,6 +88,17 @@ def deactivate(
         _runtime(settings, "doorstep-staff") as runtime,
         audited_transaction(runtime.sessions) as session,
     ):
+        yield runtime, session, target
+
+
+@app.command()
+def deactivate(
+    staff_id: Annotated[str, typer.Argument(help="The staff id (a UUID).")],
+) -> None:
+    """Deactivate a staff member: every permission ends at once."""
+    from doorstep.staff.services import deactivate_staff
+
+    with _on_staff(staff_id) as (runtime, session, target):
         staff = deactivate_staff(session, target, clock=runtime.clock)
     typer.echo(f"staff {staff.id} is inactive")
 
@@ -96,18 +111,8 @@ def sign_in_link(
     ] = "http://127.0.0.1:8000",
 ) -> None:
     """Print a one-time console sign-in link for STAFF_ID (valid 15 minutes, once)."""
-    from doorstep.cli import _runtime, _settings, fail
-    from doorstep.privacy.purposes import audited_transaction
     from doorstep.staff.signin import issue_link
 
-    try:
-        target = uuid.UUID(staff_id)
-    except ValueError:
-        fail("STAFF_ID must be a UUID", 2)
-    settings = _settings()
-    with (
-        _runtime(settings, "doorstep-staff") as runtime,
-        audited_transaction(runtime.sessions) as session,
-    ):
+    with _on_staff(staff_id) as (runtime, session, target):
         token = issue_link(session, target, clock=runtime.clock)
     typer.echo(f"{base_url.rstrip('/')}/console/sign-in?token={token}")
