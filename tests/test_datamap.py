@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -158,14 +159,37 @@ def test_a_missing_or_broken_pack_fails(tmp_path: Path) -> None:
         load_pack(_write_pack(tmp_path, "purposes: [unclosed\n"))
 
 
-def test_the_shipped_policy_texts_match_the_shared_originals() -> None:
-    """The default pack carries copies of ../shared/policy; they must not drift."""
-    shared = ROOT.parent / "shared" / "policy"
-    if not shared.exists():
-        pytest.skip("../shared/policy is not beside this checkout")
+def _recorded_originals() -> dict[str, str]:
+    """File name -> SHA-256 of the reference texts, as recorded in the default pack."""
+    manifest = ROOT / "src" / "doorstep" / "policy_pack" / "default" / "ORIGINALS.sha256"
+    recorded: dict[str, str] = {}
+    for line in manifest.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            digest, name = line.split(maxsplit=1)
+            recorded[name] = digest
+    return recorded
+
+
+def test_the_shipped_policy_texts_match_the_recorded_originals() -> None:
+    """The default pack carries verbatim copies of the reference policies; they must not drift.
+
+    Runs on a plain clone: the copies are checked against the digests recorded in the pack.
+    Where the shared originals lie beside the checkout, they are checked against the same
+    digests, so a change of the originals shows here too.
+    """
     pack = ROOT / "src" / "doorstep" / "policy_pack" / "default"
-    for original in shared.iterdir():
-        assert (pack / original.name).read_bytes() == original.read_bytes(), original.name
+    recorded = _recorded_originals()
+    assert set(recorded) == {
+        "clauses.yaml",
+        "cpe-privacy-policy.txt",
+        "corporate-privacy-policy.txt",
+    }
+    for name, digest in recorded.items():
+        assert hashlib.sha256((pack / name).read_bytes()).hexdigest() == digest, name
+    shared = ROOT.parent / "shared" / "policy"
+    if shared.is_dir():
+        originals = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in shared.iterdir()}
+        assert originals == recorded
 
 
 def test_a_pack_purpose_citing_an_unknown_clause_fails(tmp_path: Path) -> None:

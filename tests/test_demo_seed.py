@@ -9,7 +9,7 @@ from doorstep.accounts import signin
 from doorstep.accounts.context import AccountContext
 from doorstep.accounts.exceptions import AuthenticationFailedError
 from doorstep.core.runtime import Runtime
-from doorstep.demo import SUBSCRIBER, WAITING, seed
+from doorstep.demo import SUBSCRIBER, WAITING, banner, seed
 from doorstep.staff.signin import redeem_link
 from doorstep.usp.config import UspConfig
 from tests.devices.conftest import devices_for, provision
@@ -58,3 +58,42 @@ def test_the_demo_seeds_people_once_and_a_fresh_password_each_start(committed: R
     assert (accounts, staff, requests) == (2, 1, 1)
     with pytest.raises(AuthenticationFailedError), committed.sessions.begin() as session:
         signin.sign_in(session, ctx, SUBSCRIBER, first.password, address=None)
+
+
+def test_a_start_after_the_request_was_decided_seeds_a_new_one(committed: Runtime) -> None:
+    from doorstep.privacy.requests import services as svc
+    from doorstep.privacy.requests.context import RequestContext
+    from doorstep.wiring import build_services
+
+    seed(committed, [], base_url="http://127.0.0.1:8000")
+    ctx = RequestContext.of(build_services(committed))
+    with committed.sessions.begin() as session:
+        (decided,) = session.execute(sa.text("SELECT id FROM subject_requests")).scalars()
+        svc.refuse(session, ctx, decided, code="IMPRACTICAL", reviewer="staff:desk")
+    seed(committed, [], base_url="http://127.0.0.1:8000")
+    with committed.sessions() as session:
+        waiting = session.execute(
+            sa.text("SELECT status::text FROM subject_requests WHERE id <> :d"), {"d": decided}
+        ).scalars()
+        assert list(waiting) == ["in_progress"], "the README promises a request waiting"
+
+
+def test_the_banner_shows_claim_codes_of_unbound_devices_only(committed: Runtime) -> None:
+    agents = devices_for(UspConfig(), 3)
+    with committed.sessions.begin() as session:
+        provision(session, committed, agents)
+    seeded = seed(committed, agents, base_url="http://127.0.0.1:8000")
+    text = banner(
+        seeded,
+        agents,
+        base_url="http://127.0.0.1:8000",
+        mailbox="http://127.0.0.1:8000/demo/mailbox",
+        data="/tmp/demo (embedded PostgreSQL)",
+    )
+    assert agents[0].display_claim_code() not in text, "the bound router's code is spent"
+    assert f"bound to {SUBSCRIBER}" in text
+    for agent in agents[1:]:
+        assert agent.display_claim_code() in text
+    assert "http://127.0.0.1:8000/demo/mailbox" in text
+    assert f"doorstep staff sign-in-link {seeded.officer}" in text, "how to renew the link"
+    assert seeded.password in text and seeded.console_link in text

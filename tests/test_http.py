@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, EmailStr
+from starlette.types import Message
 
 from doorstep.asgi import create_app
+from doorstep.core.bodies import MAX_BODY_BYTES
 from doorstep.core.database import create_db_engine, make_session_factory
 from doorstep.core.errors import ConflictError, RateLimitedError
 from doorstep.core.migrations import head_revision
@@ -118,11 +122,105 @@ def test_invalid_input_names_field_and_rule_not_value(client: TestClient) -> Non
     assert "many-99" not in response.text
 
 
-def test_malformed_json_is_a_problem(client: TestClient) -> None:
+def test_malformed_json_is_a_400_that_says_where(client: TestClient) -> None:
     response = client.post(
-        "/_probe", content=b"{nope", headers={"content-type": "application/json"}
+        "/_probe", content=b'{"email": 1,\n nope', headers={"content-type": "application/json"}
     )
-    _is_problem(response, 422)
+    body = _is_problem(response, 400)
+    assert body["type"] == "https://doorstep.dev/problems/malformed-json"
+    assert "line 2, column 2" in str(body["detail"])
+    assert body["position"] == 14
+    assert "errors" not in body
+    assert "nope" not in response.text
+
+
+def test_deeply_nested_json_says_so(client: TestClient) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    response = client.post("/_probe", content=deep, headers={"content-type": "application/json"})
+    body = _is_problem(response, 400)
+    assert body["detail"] == "The JSON body is nested too deeply to be read."
+
+
+def test_a_body_that_is_not_json_is_a_415(client: TestClient) -> None:
+    for headers in ({"content-type": "text/plain"}, {}):
+        response = client.post("/api/v1/accounts/signup", content=b"hello", headers=headers)
+        body = _is_problem(response, 415)
+        assert body["title"] == "Unsupported media type"
+    # +json types are JSON.
+    typed = client.post(
+        "/api/v1/accounts/verification",
+        content=b"{}",
+        headers={"content-type": "application/merge-patch+json"},
+    )
+    assert typed.status_code == 422
+
+
+def test_a_body_over_the_limit_is_a_413_before_the_handler_runs(client: TestClient) -> None:
+    calls: list[object] = []
+    app = client.app
+    assert isinstance(app, FastAPI)
+
+    @app.post("/_counted")
+    def counted(body: dict[str, object]) -> None:
+        calls.append(body)
+
+    big = b'{"pad": "' + b"x" * MAX_BODY_BYTES + b'"}'
+    response = client.post("/_counted", content=big, headers={"content-type": "application/json"})
+    body = _is_problem(response, 413)
+    assert body["max_bytes"] == MAX_BODY_BYTES
+    assert not calls
+
+
+def test_a_streamed_body_is_refused_once_it_passes_the_limit(runtime: Runtime) -> None:
+    """Chunked, no Content-Length: the bytes are counted and reading stops at the limit."""
+    app = create_app(runtime)
+    chunk = b"x" * 65_536
+    pulled = 0
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        nonlocal pulled
+        pulled += 1
+        return {"type": "http.request", "body": chunk, "more_body": pulled < 200}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/v1/accounts/signup",
+        "raw_path": b"/api/v1/accounts/signup",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/json"),
+            (b"transfer-encoding", b"chunked"),
+        ],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+        "state": {},
+    }
+    asyncio.run(app(scope, receive, send))
+    start = next(message for message in sent if message["type"] == "http.response.start")
+    assert start["status"] == 413
+    assert (b"content-type", b"application/problem+json") in start["headers"]
+    assert pulled == MAX_BODY_BYTES // len(chunk) + 1  # not one chunk more than needed
+
+
+def test_a_page_asks_any_client_to_sign_in_with_a_redirect(client: TestClient) -> None:
+    for accept in ({}, {"accept": "application/json"}, {"accept": "text/html"}):
+        response = client.get("/devices", headers=accept, follow_redirects=False)
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/signin")
+        assert "problem" not in response.headers.get("content-type", "")
+    htmx = client.get("/devices", headers={"hx-request": "true"}, follow_redirects=False)
+    assert htmx.status_code == 204
+    assert htmx.headers["hx-redirect"].startswith("/signin")
 
 
 def test_domain_errors_carry_their_fields(client: TestClient) -> None:

@@ -17,7 +17,10 @@ from fastapi import APIRouter, FastAPI
 
 from doorstep import __version__
 from doorstep.core import health
+from doorstep.core.bodies import BodyRulesMiddleware
+from doorstep.core.openapi import install_openapi
 from doorstep.core.problems import install_problem_handlers
+from doorstep.core.proxies import install as install_proxies
 from doorstep.core.requestid import RequestIdMiddleware
 from doorstep.core.runtime import Runtime
 from doorstep.wiring import build_services
@@ -76,15 +79,22 @@ def create_app(runtime: Runtime, *, in_process_worker: bool = False) -> FastAPI:
         version=__version__,
         summary="Device cloud for home routers and gateways with an executable privacy policy.",
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's loads Swagger UI from a CDN: ours is web/api_docs.py
+        redoc_url=None,
     )
     app.state.runtime = runtime
     app.state.services = build_services(runtime)
     install_problem_handlers(app)
+    install_openapi(app)
+    app.add_middleware(BodyRulesMiddleware)  # inside RequestIdMiddleware: its 413/415 have ids
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)
     for router in area_routers():
         app.include_router(router)
+    from doorstep.web.api_docs import install as install_api_docs
     from doorstep.web.mount import install as install_pages
 
     install_pages(app)
+    install_api_docs(app)
+    install_proxies(app, runtime.settings)  # last: the outermost middleware
     return app

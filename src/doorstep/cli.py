@@ -4,29 +4,37 @@ Exit codes: 0 success; 1 the operation failed (database unreachable, data
 directory busy, migrations not current); 2 bad usage or configuration.
 Errors are one line on stderr naming what is wrong, never a secret or a
 personal-data value.
+
+Starting is cheap: this module imports only Typer; the database, settings and
+each area's command group (:mod:`doorstep._cli_commands`) are imported when a
+command runs, so ``doorstep --help`` or a usage error never loads SQLAlchemy.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import socket
 import sys
-from collections.abc import Iterator
-from typing import Annotated, NoReturn
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from doorstep import __version__
-from doorstep.core.errors import ConfigurationError, DoorstepError, InvalidInputError
-from doorstep.core.logging import configure_logging
-from doorstep.core.runtime import Runtime, open_runtime
-from doorstep.core.settings import Settings, load_settings
+from doorstep._cli_commands import Commands
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+    from doorstep.core.runtime import Runtime
+    from doorstep.core.settings import Settings
 
 app = typer.Typer(
     name="doorstep",
     help="Doorstep: a cloud for home routers and gateways whose privacy policy is executable.",
+    cls=Commands,
+    rich_markup_mode=None,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -40,6 +48,10 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def _settings(**overrides: object) -> Settings:
+    from doorstep.core.errors import ConfigurationError
+    from doorstep.core.logging import configure_logging
+    from doorstep.core.settings import load_settings
+
     try:
         settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
     except ConfigurationError as exc:
@@ -66,10 +78,41 @@ def _check_datamap(settings: Settings) -> None:
     validate_matrix(pack)
 
 
+def _join_running_demo(settings: Settings) -> Settings:
+    """``settings`` on the database of a demo running on the same data directory, if any.
+
+    Operator commands (``staff sign-in-link``, ``requests list`` …) would
+    otherwise stop at the data directory's lock while the demo runs.
+    """
+    from pydantic import SecretStr
+
+    from doorstep.core.embedded import running_connection
+
+    if not settings.uses_embedded_database:
+        return settings
+    url = running_connection(settings.data_dir)
+    if url is None:
+        return settings
+    return settings.model_copy(update={"database_url": SecretStr(url)})
+
+
 @contextlib.contextmanager
-def _runtime(settings: Settings, application_name: str) -> Iterator[Runtime]:
+def _runtime(
+    settings: Settings, application_name: str, *, join_demo: bool = True
+) -> Iterator[Runtime]:
+    """Check the declarations, open the runtime; errors become ``fail`` (2: configuration).
+
+    With ``join_demo`` (operator commands) a running demo's embedded database is
+    used; ``serve``, ``worker``, ``migrate`` and ``demo`` pass False and so are
+    refused while another process holds the data directory.
+    """
+    from doorstep.core.errors import ConfigurationError, DoorstepError, InvalidInputError
+    from doorstep.core.runtime import open_runtime
+
     try:
         _check_datamap(settings)
+        if join_demo:
+            settings = _join_running_demo(settings)
         with open_runtime(settings, application_name=application_name) as runtime:
             yield runtime
     except (ConfigurationError, InvalidInputError) as exc:
@@ -88,21 +131,37 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
-def _serve(runtime: Runtime, host: str, port: int, *, in_process_worker: bool) -> None:
+def _check_port(host: str, port: int) -> None:
+    """Stop (exit 1) when ``port`` cannot be bound: checked before anything is started."""
+    if port and not _port_free(host, port):
+        fail(f"port {port} on {host} is already in use; choose another with --port", 1)
+
+
+def _serve(
+    runtime: Runtime,
+    host: str,
+    port: int,
+    *,
+    in_process_worker: bool,
+    extra_routers: Sequence[APIRouter] = (),
+) -> None:
     import uvicorn
 
     from doorstep.asgi import create_app
 
-    if port and not _port_free(host, port):
-        fail(f"port {port} on {host} is already in use; choose another with --port", 1)
+    _check_port(host, port)  # again: it may have been taken meanwhile
+    application = create_app(runtime, in_process_worker=in_process_worker)
+    for router in extra_routers:
+        application.include_router(router)
     config = uvicorn.Config(
-        create_app(runtime, in_process_worker=in_process_worker),
+        application,
         host=host,
         port=port,
         log_config=None,
         access_log=False,
         server_header=False,
         lifespan="on",
+        proxy_headers=False,  # the app reads them, from trusted proxies only (core.proxies)
     )
     # Uvicorn shuts down gracefully on SIGINT/SIGTERM and then re-raises the
     # signal; a requested stop is a success, so the re-raised interrupt is not an error.
@@ -136,7 +195,8 @@ def serve(
     from doorstep.core import migrations
 
     settings = _settings(host=host, port=port)
-    with _runtime(settings, "doorstep-serve") as runtime:
+    _check_port(settings.host, settings.port)
+    with _runtime(settings, "doorstep-serve", join_demo=False) as runtime:
         if migrate or settings.uses_embedded_database:
             migrations.upgrade(runtime.engine, lock_timeout_ms=settings.migration_lock_timeout_ms)
         elif not migrations.is_current(runtime.engine):
@@ -150,11 +210,13 @@ def worker(
     queue: Annotated[list[str] | None, typer.Option(help="Queues to take jobs from.")] = None,
 ) -> None:
     """Run a job worker until interrupted (Ctrl-C stops it after running jobs finish)."""
+    import asyncio
+
     from doorstep.core import migrations
     from doorstep.jobs.worker import run_worker
 
     settings = _settings(worker_concurrency=concurrency)
-    with _runtime(settings, "doorstep-worker") as runtime:
+    with _runtime(settings, "doorstep-worker", join_demo=False) as runtime:
         if not migrations.is_current(runtime.engine):
             fail("the database schema is not current; run `doorstep migrate` first")
         with contextlib.suppress(KeyboardInterrupt):
@@ -173,7 +235,7 @@ def migrate(
     from doorstep.core import migrations
 
     settings = _settings()
-    with _runtime(settings, "doorstep-migrate") as runtime:
+    with _runtime(settings, "doorstep-migrate", join_demo=False) as runtime:
         current = migrations.current_revision(runtime.engine)
         head = migrations.head_revision()
         if check:
@@ -192,72 +254,52 @@ def migrate(
 def demo(
     port: Annotated[int | None, typer.Option(help="Port to serve on.")] = None,
 ) -> None:
-    """Run everything in one process on the embedded database; Ctrl-C stops it all."""
+    """Run everything in one process on the embedded database; Ctrl-C stops it all.
+
+    Every precondition is checked before anything starts: the settings, the
+    port, the data map, then the data directory's lock.  While it runs, the
+    embedded database's connection is published in the data directory, so the
+    operator commands join it, and e-mail and SMS go to the demo mailbox page.
+    """
     from doorstep.core import migrations
+    from doorstep.core.embedded import publish_connection
+    from doorstep.demo import banner, seed
+    from doorstep.devices.demo import demo_agents
+    from doorstep.notify import demo_mailbox
 
     settings = _settings(port=port)
-    with _runtime(settings, "doorstep-demo") as runtime:
+    _check_port(settings.host, settings.port)
+    with (
+        _runtime(settings, "doorstep-demo", join_demo=False) as runtime,
+        contextlib.ExitStack() as stack,
+    ):
         migrations.upgrade(runtime.engine, lock_timeout_ms=settings.migration_lock_timeout_ms)
         where = "embedded PostgreSQL" if settings.uses_embedded_database else "external database"
-        from doorstep.demo import seed
-        from doorstep.devices.demo import demo_agents, describe
-
+        if settings.uses_embedded_database:
+            stack.enter_context(publish_connection(settings.data_dir, runtime.database_url))
+        mailbox = demo_mailbox.install(runtime)
         base = f"http://{settings.host}:{settings.port}"
-        with demo_agents(runtime, url=f"ws://{settings.host}:{settings.port}/usp") as agents:
-            seeded = seed(runtime, agents, base_url=base)
-            typer.echo(
-                f"\n  Doorstep {__version__} demo\n"
-                f"  privacy center  {base}/\n"
-                f"                  sign in as {seeded.email}, password {seeded.password}\n"
-                f"  console         {seeded.console_link}\n"
-                f"                  (a privacy officer; the link works once, for 15 minutes)\n"
-                f"  API docs        {base}/docs\n"
-                f"  data            {settings.data_dir} ({where})\n"
-                f"  stop            Ctrl-C\n"
+        agents = stack.enter_context(
+            demo_agents(runtime, url=f"ws://{settings.host}:{settings.port}/usp")
+        )
+        seeded = seed(runtime, agents, base_url=base)
+        typer.echo(
+            banner(
+                seeded,
+                agents,
+                base_url=base,
+                mailbox=f"{base}{demo_mailbox.PATH}",
+                data=f"{settings.data_dir} ({where})",
             )
-            typer.echo(
-                f"  simulated devices ({seeded.bound} bound to {seeded.email}; "
-                "bind the others on the My devices page)"
-            )
-            typer.echo("\n".join(describe(agents)) + "\n")
-            _serve(runtime, settings.host, settings.port, in_process_worker=True)
-        typer.echo("doorstep: demo stopped")
-
-
-def _add_area_commands() -> None:
-    """Mount each area's command group (``doorstep datamap …``, ``doorstep audit …``).
-
-    An area exposes ``app: typer.Typer`` in its ``cli`` module; groups whose
-    module does not exist yet are simply absent.
-    """
-    import importlib
-
-    for name, module in AREA_COMMANDS.items():
-        try:
-            area = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            # Absent area (or its parent package): skip.  Anything else is a real error.
-            if exc.name is None or not (module + ".").startswith(exc.name + "."):
-                raise
-            continue
-        app.add_typer(area.app, name=name)
-
-
-AREA_COMMANDS = {
-    "datamap": "doorstep.privacy.datamap.cli",
-    "audit": "doorstep.audit.cli",
-    "keys": "doorstep.keys.cli",
-    "consent": "doorstep.privacy.consent.cli",
-    "staff": "doorstep.staff.cli",
-    "accounts": "doorstep.accounts.cli",
-    "notify": "doorstep.notify.cli",
-    "controller": "doorstep.usp.cli",
-    "agent-sim": "doorstep.usp.agent_sim.cli",
-    "devices": "doorstep.devices.cli",
-    "requests": "doorstep.privacy.requests.cli",
-    "retention": "doorstep.privacy.retention.cli",
-}
-_add_area_commands()
+        )
+        _serve(
+            runtime,
+            settings.host,
+            settings.port,
+            in_process_worker=True,
+            extra_routers=[demo_mailbox.router(mailbox)],
+        )
+    typer.echo("doorstep: demo stopped")
 
 
 def main() -> None:

@@ -4,12 +4,14 @@
   start (printed once; the demo data directory is the only place it works);
 * the first simulated router bound to that subscriber (the others are left for
   binding by hand, with their claim codes printed);
-* a second subscriber whose restriction request waits for the privacy desk;
+* a second subscriber whose restriction request waits for the privacy desk
+  (a new one at a start that finds none open, e.g. after it was decided);
 * a privacy officer, and a one-time console sign-in link for them.
 
 Everything goes through the services the pages and the API use (accounts,
 binding, requests, staff), so the demo's data is shaped as real data is, and
 every step is audited.  Seeding twice is harmless: existing people are reused.
+:func:`banner` is what the demo prints once it is seeded.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from doorstep import __version__
 from doorstep.accounts.admin import create_verified, set_password
 from doorstep.accounts.context import AccountContext
 from doorstep.accounts.models import Account
@@ -31,6 +34,8 @@ from doorstep.devices.inventory import installation_key
 from doorstep.privacy.purposes import audited_transaction, system_actor
 from doorstep.privacy.requests import intake
 from doorstep.privacy.requests.context import RequestContext
+from doorstep.privacy.requests.models import SubjectRequest
+from doorstep.privacy.requests.services import OPEN
 from doorstep.staff.models import StaffMember, StaffRole
 from doorstep.staff.services import add_staff
 from doorstep.staff.signin import issue_link
@@ -46,12 +51,16 @@ WAITING_PHONE = "+4915100000002"
 
 @dataclass(frozen=True, slots=True)
 class Seeded:
-    """What the demo prints: who to sign in as, and the console link."""
+    """What the demo prints: who to sign in as, the console link and whose it is.
+
+    ``bound`` is how many of the agents (the first ones) are bound to ``email``.
+    """
 
     email: str
     password: str
     console_link: str
     bound: int
+    officer: uuid.UUID
 
 
 def _account(
@@ -98,8 +107,13 @@ def seed(runtime: Runtime, agents: list[SimAgent], *, base_url: str) -> Seeded:
                 now=runtime.clock.now(),
             )
             bound = 1
-        waiting, created = _account(session, ctx, WAITING, WAITING_PHONE)
-        if created:
+        waiting, _ = _account(session, ctx, WAITING, WAITING_PHONE)
+        open_request = session.scalar(
+            sa.select(SubjectRequest.id)
+            .where(SubjectRequest.subject_id == waiting, SubjectRequest.status.in_(OPEN))
+            .limit(1)
+        )
+        if open_request is None:
             intake.submit_signed_in(
                 session,
                 RequestContext.of(services),
@@ -107,6 +121,47 @@ def seed(runtime: Runtime, agents: list[SimAgent], *, base_url: str) -> Seeded:
                 kind="restriction",
                 purpose="customer.support",
             )
-        token = issue_link(session, _privacy_officer(session, runtime), clock=runtime.clock)
+        officer = _privacy_officer(session, runtime)
+        token = issue_link(session, officer, clock=runtime.clock)
     link = f"{base_url.rstrip('/')}/console/sign-in?token={token}"
-    return Seeded(SUBSCRIBER, password, link, bound)
+    return Seeded(SUBSCRIBER, password, link, bound, officer)
+
+
+def banner(
+    seeded: Seeded, agents: list[SimAgent], *, base_url: str, mailbox: str, data: str
+) -> str:
+    """What the demo prints once seeded: where to go, who to be, the devices to bind.
+
+    Only the agents not bound yet show their claim codes (the first ``seeded.bound``
+    are bound); ``mailbox`` is the demo mailbox's URL, ``data`` where the data lives.
+    """
+    from doorstep.devices.demo import describe
+
+    base = base_url.rstrip("/")
+    bound = [
+        f"  {agent.profile.product_class:<8} bound to {seeded.email}"
+        for agent in agents[: seeded.bound]
+    ]
+    devices = describe(agents[seeded.bound :])
+    lines = [
+        "",
+        f"  Doorstep {__version__} demo",
+        f"  privacy center  {base}/",
+        f"                  sign in as {seeded.email}, password {seeded.password}",
+        f"  console         {seeded.console_link}",
+        "                  (a privacy officer; the link works once, for 15 minutes; a new one:",
+        f"                  doorstep staff sign-in-link {seeded.officer} --base-url {base})",
+        f"  mailbox         {mailbox}",
+        "                  (the e-mail and SMS the demo sends, sign-up codes included)",
+        f"  API docs        {base}/docs",
+        f"  data            {data}",
+        "  operator        every `doorstep` command (requests list, staff sign-in-link …)",
+        "                  joins this demo's database while it runs",
+        "  stop            Ctrl-C",
+        "",
+        "  simulated devices" + (" (bind these on the My devices page)" if devices else ""),
+        *bound,
+        *devices,
+        "",
+    ]
+    return "\n".join(lines)

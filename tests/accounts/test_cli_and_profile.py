@@ -29,7 +29,6 @@ from tests.privacy.test_consent_cli import doorstep
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 
-@pytest.mark.slow
 def test_show_lock_and_unlock_print_ids_and_states_only(committed: Runtime) -> None:
     email, phone = unique_email(), unique_phone()
     for client in make_client(committed):

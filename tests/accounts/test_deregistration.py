@@ -125,6 +125,7 @@ def test_registration_data_is_kept_while_the_account_lives_and_goes_at_deregistr
             "accounts.email",
             "accounts.phone",
             "accounts.password_hash",
+            "accounts.password_changed_at",
             "accounts.email_verified_at",
             "accounts.phone_verified_at",
         }

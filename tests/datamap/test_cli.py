@@ -1,13 +1,11 @@
-"""``doorstep datamap …`` through a real process: output, files, exit codes, errors."""
+"""``doorstep datamap …`` as run by an operator (in this process): output, files, exit codes."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,26 +16,19 @@ from fideslang.parse import load_manifests_into_taxonomy
 from doorstep.privacy.datamap.pack import DEFAULT_PACK
 from doorstep.privacy.datamap.registry import collect, personal_elements
 from doorstep.schema import metadata
+from tests.cli_run import doorstep
 
 
 def datamap(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m doorstep datamap ARGS`` with no database configured at all."""
-    clean = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DOORSTEP_POLICY_PACK", "DOORSTEP_DATABASE_URL"}
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "doorstep", "datamap", *args],
+    """Run ``doorstep datamap ARGS`` (in this process) with no reachable database at all."""
+    return doorstep(
+        "datamap",
+        *args,
         env={
-            **clean,
+            "DOORSTEP_POLICY_PACK": None,
             "DOORSTEP_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
             **(env or {}),
         },
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
     )
 
 
@@ -163,13 +154,7 @@ def test_a_pack_without_a_controller_cannot_make_documents(tmp_path: Path) -> No
 
 
 def test_the_group_is_mounted() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "doorstep", "datamap", "--help"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = doorstep("datamap", "--help")
     assert result.returncode == 0
     for command in ("check", "ropa", "export", "notice"):
         assert command in result.stdout

@@ -156,6 +156,8 @@ def test_the_json_document_has_a_stable_shape(
         "encrypted",
         "products",
         "clauses",
+        "export",
+        "export_reason",
     }
     assert set(document["elements"][0]["retention"]) == {
         "rule",

@@ -166,21 +166,60 @@ def test_guessing_claim_codes_locks_the_subscriber_out(
     assert _actions(db, guesser).count("devices.claim_failed") == LIMITS.subscriber_max
 
 
-@pytest.mark.clause("CPE-I.ii.2.b")
-def test_guessing_one_devices_code_from_many_accounts_locks_the_device(
-    db: Session, runtime: Runtime
-) -> None:
-    target, other = _devices(db, runtime, 2)
-    for _ in range(LIMITS.device_max):
+def _strangers_guess(db: Session, runtime: Runtime, target: SimAgent, count: int) -> None:
+    """``count`` fresh accounts each scan a forged payload naming ``target`` once."""
+    for _ in range(count):
         guesser, _token = add_subscriber(db, runtime)
         consent(db, runtime, guesser, "device.qr_camera")
         forged = claims.encode_payload(target.endpoint_id, _wrong_code(target))
         with pytest.raises(ClaimRejectedError):
             _bind(db, runtime, guesser, Claim(qr_payload=forged))
+
+
+def _device_failures(db: Session, runtime: Runtime, agent: SimAgent) -> int:
+    query = "SELECT claim_failures FROM devices WHERE id = :id"
+    return int(db.execute(sa.text(query), {"id": device_id_of(db, runtime, agent)}).scalar_one())
+
+
+@pytest.mark.clause("CPE-I.ii.2.b")
+def test_strangers_guessing_a_devices_code_do_not_block_its_owner(
+    db: Session, runtime: Runtime
+) -> None:
+    typed, scanned = _devices(db, runtime, 2)
+    for target in (typed, scanned):  # each device's lock is reached, from many accounts
+        _strangers_guess(db, runtime, target, LIMITS.device_max)
     owner, _ = add_subscriber(db, runtime)
+    assert _bind(db, runtime, owner, Claim(claim_code=typed.claim_code)).created
+    consent(db, runtime, owner, "device.qr_camera")
+    assert _bind(db, runtime, owner, Claim(qr_payload=scanned.claim_payload())).created
+    assert _device_failures(db, runtime, typed) == 0  # a success clears the count
+
+
+@pytest.mark.clause("CPE-I.ii.2.b")
+def test_a_locked_device_refuses_claimants_who_already_guessed_wrong(
+    db: Session, runtime: Runtime
+) -> None:
+    target, other = _devices(db, runtime, 2)
+    guesser, _ = add_subscriber(db, runtime)
+    consent(db, runtime, guesser, "device.qr_camera")
+    with pytest.raises(ClaimRejectedError):  # one wrong guess of its own
+        wrong = claims.encode_payload(other.endpoint_id, _wrong_code(other))
+        _bind(db, runtime, guesser, Claim(qr_payload=wrong))
+    _strangers_guess(db, runtime, target, LIMITS.device_max)
+    with pytest.raises(ClaimLockedError) as locked:  # even the right payload
+        _bind(db, runtime, guesser, Claim(qr_payload=target.claim_payload()))
+    assert 0 < locked.value.fields["retry_after"] <= LIMITS.window.total_seconds()
+    # Guessing stays bounded: each further account gets one judged guess, then is refused.
+    _strangers_guess(db, runtime, target, 3)
+    assert _device_failures(db, runtime, target) == LIMITS.device_max + 3
+    late, _ = add_subscriber(db, runtime)
+    consent(db, runtime, late, "device.qr_camera")
+    forged = claims.encode_payload(target.endpoint_id, _wrong_code(target))
+    with pytest.raises(ClaimRejectedError):
+        _bind(db, runtime, late, Claim(qr_payload=forged))
     with pytest.raises(ClaimLockedError):
-        _bind(db, runtime, owner, Claim(claim_code=target.claim_code))
-    assert _bind(db, runtime, owner, Claim(claim_code=other.claim_code)).created  # others fine
+        _bind(db, runtime, late, Claim(qr_payload=forged))
+    assert _device_failures(db, runtime, target) == LIMITS.device_max + 4
 
 
 @pytest.mark.clause("CPE-I.ii.2.c")

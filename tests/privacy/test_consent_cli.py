@@ -3,38 +3,27 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
-
-import pytest
 
 from doorstep.core.runtime import Runtime
 from doorstep.core.settings import Settings
 from doorstep.privacy.consent import grant, withdraw
+from tests import cli_run
 from tests.conftest import database_url_of
 from tests.privacy.conftest import CAMERA_NOTICE, NOTICE, audit_rows, new_subject
 
 
 def doorstep(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``doorstep ARGS`` in this process on the database and data dir of ``settings``."""
     env = {
-        **os.environ,
         "DOORSTEP_ENV": "test",
         "DOORSTEP_DATABASE_URL": database_url_of(settings),
         "DOORSTEP_DATA_DIR": str(settings.data_dir),
     }
-    return subprocess.run(
-        [sys.executable, "-m", "doorstep", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return cli_run.doorstep(*args, env=env)
 
 
-@pytest.mark.slow
 def test_show_lists_the_state_by_purpose_and_is_audited(committed: Runtime) -> None:
     clock = committed.clock
     with committed.sessions.begin() as session:
@@ -70,7 +59,6 @@ def test_show_lists_the_state_by_purpose_and_is_audited(committed: Runtime) -> N
     assert {row.purpose for row in rows} == {"consent.management"}
 
 
-@pytest.mark.slow
 def test_show_refuses_bad_and_unknown_subjects(committed: Runtime) -> None:
     bad = doorstep(committed.settings, "consent", "show", "not-a-uuid")
     assert bad.returncode == 2
@@ -82,7 +70,6 @@ def test_show_refuses_bad_and_unknown_subjects(committed: Runtime) -> None:
     assert "unknown_subject" in unknown.stderr
 
 
-@pytest.mark.slow
 def test_a_receipt_round_trips_through_the_cli_and_a_tampered_one_fails(
     committed: Runtime, tmp_path: Path
 ) -> None:

@@ -106,3 +106,32 @@ def test_tombstones_are_listed_and_replayed_after_a_restore(
     assert "erased again: 1" in replayed.output
     db.expire_all()
     assert db.get(Subject, subject) is None
+
+
+def test_the_list_lines_its_columns_up_under_its_header(
+    run: CliRunner, db: Session, ctx: RequestContext
+) -> None:
+    subject = new_subject(db)
+    for kind in ("access", "portability"):
+        svc.open_request(db, ctx, subject_id=subject, kind=kind, channel="post", actor=STAFF)
+    db.commit()
+    listed = run.invoke(cli.app, ["list"])
+    assert listed.exit_code == 0, listed.output
+    header, *rows = listed.output.splitlines()
+    assert header.split() == ["id", "kind", "status", "received", "due", "flags"]
+    assert len(rows) == 2
+    for column in ("kind", "status", "received", "due", "flags"):
+        start = header.index(column)
+        for row in rows:
+            assert row[start - 2 : start] == "  " and row[start] != " ", (column, row)
+
+
+def test_a_failing_list_prints_no_header() -> None:
+    from tests.cli_run import doorstep
+
+    failed = doorstep(
+        "requests", "list", env={"DOORSTEP_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    )
+    assert failed.returncode == 1
+    assert "cannot connect to PostgreSQL" in failed.stderr
+    assert failed.stdout == ""

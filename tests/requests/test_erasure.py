@@ -33,8 +33,9 @@ def left_of(db: Session, keys: KeyService, subject: uuid.UUID) -> set[str]:
     own retention; its content is blanked once sent).
     """
     found = collect(db, keys, metadata, subject)
-    for message in found.get("outbox", []):
-        assert message["params"] is None or set(message["params"]) == {"reference"}
+    params = db.execute(sa.text("SELECT params FROM outbox WHERE subject_id = :s"), {"s": subject})
+    for (message,) in params:  # exports omit params (one-time codes): read them here
+        assert message is None or set(message) == {"reference"}
     left = set(found) - {"outbox"}
     assert left <= KEPT
     return left
@@ -171,7 +172,7 @@ def test_a_subject_with_a_bound_device_is_exported_and_erased_through_the_bindin
     found = collect(db, keys, metadata, mine)
     (pppoe,) = found["device_pppoe"]
     assert pppoe["username"] == f"username-of-{mine}"
-    assert pppoe["password"] == f"password-of-{mine}"
+    assert pppoe["password"].startswith("A PPPoE password is stored")
     assert str(other) not in str(found)
     erase_for_request(db, ctx, keys, _deletion(db, ctx, mine), actor=STAFF)
     db.expire_all()

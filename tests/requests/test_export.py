@@ -88,13 +88,18 @@ def test_the_export_holds_all_the_subjects_data_and_none_of_a_look_alike(
         "subject_requests",
     } <= set(tables)
     assert "request_exports" not in tables  # an export never holds earlier exports
-    assert tables["account_identities"][0]["access_token"] == "token-of-A"
+    identity = tables["account_identities"][0]
+    assert identity["access_token"].startswith("An access token from the provider is held")
+    assert identity["provider_subject"] == "nick-token-of-A"
     text = archive.read("data.json").decode()
     assert str(other) not in text and "token-of-B" not in text
+    assert '"token-of-A"' not in text  # the access token (its holder's name is nick-token-of-A)
     rows = list(csv.DictReader(io.StringIO(archive.read("csv/restrictions.csv").decode())))
     assert rows[0]["purpose"] == "account.profile"
     readme = archive.read("README.md").decode()
     assert "**access_token**" in readme and "legal basis" in readme and "retention:" in readme
+    assert "in this export: a sentence saying whether it is set, never the value" in readme
+    assert "**proof_hash**" in readme and "in this export: not included (a credential" in readme
     assert "account_rate_limits" in readme  # left out, with its reason
     assert "request_exports" in readme
 
@@ -145,9 +150,13 @@ def test_an_export_after_crypto_shredding_reads_secrets_as_null(
     db: Session, ctx: RequestContext, keys: KeyService, clock: FakeClock
 ) -> None:
     mine = new_account(db, keys, clock, "token-of-A")
+    bound_device(db, keys, clock, mine)
+    assert collect(db, keys, metadata, mine)["device_pppoe"][0]["username"] == (
+        f"username-of-{mine}"
+    )
     keys.destroy(db, mine)
     made = build(db, keys, metadata, ctx.policy, mine, now=clock.now())
-    assert made.data["tables"]["account_identities"][0]["access_token"] is None
+    assert made.data["tables"]["device_pppoe"][0]["username"] is None
 
 
 @pytest.mark.clause("CPE-V.1.d")

@@ -1,6 +1,8 @@
-"""`doorstep retention plan | run | report`, as an operator runs them (in a process of their own).
+"""`doorstep retention plan | run | report`, as an operator runs them.
 
-The commands use the wall clock, so rows are planted relative to it.
+The commands run in the test process (:mod:`tests.cli_run`); only the Ctrl-C
+test runs one in a process of its own, to interrupt it.  The commands use the
+wall clock, so rows are planted relative to it.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from doorstep.privacy.datamap.pack import default_pack
 from tests.conftest import database_url_of
 from tests.test_cli import doorstep
 
-_ENTRY = "from doorstep.privacy.retention.cli import app; app(prog_name='doorstep retention')"
 _OUTBOX = """
     INSERT INTO outbox (id, subject_id, channel, template, locale, email, status, created_at,
                         sent_at, finished_at)
@@ -31,18 +32,9 @@ _OUTBOX = """
 """
 
 
-def retention(
-    *args: str, env: dict[str, str], timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    """Run ``doorstep retention ARGS`` (the group, until the lead mounts it in doorstep.cli)."""
-    return subprocess.run(
-        [sys.executable, "-c", _ENTRY, *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+def retention(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run ``doorstep retention ARGS`` in this process."""
+    return doorstep("retention", *args, env=env)
 
 
 def _env(runtime: Runtime, **extra: str) -> dict[str, str]:
@@ -96,7 +88,7 @@ def test_bad_usage_and_bad_settings_exit_2_naming_them(committed: Runtime) -> No
 def test_ctrl_c_stops_a_run_that_a_second_run_finishes(committed: Runtime) -> None:
     _outbox(committed, 60_000, timedelta(days=40))
     child = subprocess.Popen(
-        [sys.executable, "-c", _ENTRY, "run", "--batch-size", "50"],
+        [sys.executable, "-m", "doorstep", "retention", "run", "--batch-size", "50"],
         env={**os.environ, **_env(committed)},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -17,7 +17,10 @@
   uncaught JavaScript error or on a request to anything but loopback.
 * When a test fails, a full-page screenshot and the HTML of each of its open pages
   go to its ``tmp_path``; the report names the files.
-* :func:`screenshot` writes ``docs/screenshots/<name>.png`` (for the docs).
+* :func:`screenshot` writes ``<name>.png`` to :func:`screenshot_dir`: the ignored
+  ``.test-screenshots/`` on an ordinary run, the documentation's
+  ``docs/screenshots/`` only when ``DOORSTEP_REFRESH_SCREENSHOTS=1`` asks for it
+  (``DOORSTEP_REFRESH_SCREENSHOTS=1 python3 dev.py test tests/web``, see docs/pages.md).
 
 Inside these tests never call ``asyncio.run``: run coroutines on the server's loop
 with :meth:`LiveServer.run`.
@@ -53,7 +56,12 @@ from tests.usp_net.conftest import free_port, net_config
 
 T = TypeVar("T")
 
+#: The documentation's screenshots: written only when refreshing them on purpose.
 SCREENSHOTS = ROOT / "docs" / "screenshots"
+#: Where an ordinary test run puts its screenshots (ignored by git, see .gitignore).
+TEST_SCREENSHOTS = ROOT / ".test-screenshots"
+#: ``DOORSTEP_REFRESH_SCREENSHOTS=1`` sends the screenshots to :data:`SCREENSHOTS`.
+REFRESH_SWITCH = "DOORSTEP_REFRESH_SCREENSHOTS"
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 #: What this machine needs: no setuid sandbox (root, containers), no GPU, and none of
 #: Chromium's own traffic (the closed network refuses it, which slows every page).
@@ -357,19 +365,30 @@ def page(context: BrowserContext) -> Page:
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.-]*")
 
 
+def screenshot_dir() -> Path:
+    """Where :func:`screenshot` writes: the docs only when refreshing them on purpose.
+
+    An ordinary run never touches tracked files: its screenshots go to the ignored
+    :data:`TEST_SCREENSHOTS`.  ``DOORSTEP_REFRESH_SCREENSHOTS=1`` (exactly ``1``)
+    sends them to :data:`SCREENSHOTS`, the images docs/pages.md shows.
+    """
+    return SCREENSHOTS if os.environ.get(REFRESH_SWITCH) == "1" else TEST_SCREENSHOTS
+
+
 def screenshot(page: Page, name: str) -> Path:
-    """Write a full-page screenshot to ``docs/screenshots/<name>.png``; return its path.
+    """Write a full-page screenshot to ``<screenshot_dir()>/<name>.png``; return its path.
 
     ``name`` is a plain file name (``console-requests``).  An unchanged image is not
-    rewritten, so the file stays as committed when the page looks the same.
+    rewritten, so a refreshed file stays as committed when the page looks the same.
     """
     if not _NAME.fullmatch(name):
         raise ValueError(f"screenshot name must match {_NAME.pattern}: {name!r}")
     image = page.screenshot(full_page=True, animations="disabled", caret="hide")
-    path = SCREENSHOTS / f"{name}.png"
+    directory = screenshot_dir()
+    path = directory / f"{name}.png"
     if path.exists() and path.read_bytes() == image:
         return path
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{name}.{os.getpid()}.png")
     partial.write_bytes(image)
     partial.replace(path)  # atomic: parallel test processes never see half a file

@@ -157,7 +157,7 @@ def test_restriction_and_objection_name_a_purpose_in_words(
     person = make_subscriber(runtime)
     token = signed_in(client, person)
     page = client.get("/privacy/requests").text
-    assert "Configure the Internet access" in page  # purposes in words, not keys
+    assert "Set up the Internet access" in page  # purposes in words, not keys
     assert 'value="privacy.rights"' not in page  # a legal obligation cannot be restricted
     assert 'value="device.qr_camera"' not in page  # consents are withdrawn elsewhere
     missing = client.post(
@@ -192,7 +192,7 @@ def test_restriction_and_objection_name_a_purpose_in_words(
         ("objection", "device.internet_access", RequestStatus.IN_PROGRESS),
     }
     one = client.get(f"/privacy/requests/{rows[0].id}").text
-    assert "Configure the Internet access" in one
+    assert "Set up the Internet access" in one
 
 
 def test_a_bad_correction_is_marked_and_files_nothing(client: TestClient, runtime: Runtime) -> None:

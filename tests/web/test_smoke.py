@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.web.conftest import SCREENSHOTS, screenshot
+from tests.web.conftest import screenshot, screenshot_dir
 
 
 def test_landing_page_in_chromium(page: Page) -> None:
@@ -15,7 +15,7 @@ def test_landing_page_in_chromium(page: Page) -> None:
     assert "Doorstep" in page.title()
     expect(page.locator('a[href="/docs"]')).to_be_visible()
     path = screenshot(page, "landing")
-    assert path == SCREENSHOTS / "landing.png"
+    assert path == screenshot_dir() / "landing.png"
     assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 

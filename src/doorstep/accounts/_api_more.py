@@ -6,11 +6,10 @@ import base64
 import binascii
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Query, Response
 
 from doorstep.accounts import children, profile, signup, thirdparty, tokens
-from doorstep.accounts._transaction import attempt_session
+from doorstep.accounts._transaction import AttemptSession
 from doorstep.accounts.auth import CurrentSubscriber
 from doorstep.accounts.context import AccountContext
 from doorstep.accounts.deregistration import deregister
@@ -29,11 +28,11 @@ from doorstep.accounts.schemas import (
     TokensOut,
 )
 from doorstep.core.errors import NotFoundError
+from doorstep.core.problems import problem_responses
 from doorstep.privacy.purposes import subject_actor
 from doorstep.wiring import ServicesDep, SessionDep
 
 router = APIRouter()
-AttemptSession = Annotated[Session, Depends(attempt_session)]
 
 
 def tokens_out(issued: tokens.IssuedTokens) -> TokensOut:
@@ -125,7 +124,11 @@ def guardian_decision(
     return GuardianDecisionOut(decision=body.decision, consent_event=event_id)
 
 
-@router.post("/oidc/{provider}/start", summary="Start a third-party sign-in or link")
+@router.post(
+    "/oidc/{provider}/start",
+    summary="Start a third-party sign-in or link",
+    responses=problem_responses(502),  # the provider failed
+)
 def oidc_start(
     provider: str,
     body: OidcStartRequest,
@@ -139,7 +142,11 @@ def oidc_start(
     return OidcStartOut(authorization_url=url)
 
 
-@router.post("/me/providers/{provider}", summary="Link a sign-in provider")
+@router.post(
+    "/me/providers/{provider}",
+    summary="Link a sign-in provider",
+    responses=problem_responses(502),  # the provider failed
+)
 def oidc_link(
     provider: str,
     body: OidcStartRequest,
@@ -158,7 +165,11 @@ def oidc_link(
     return OidcStartOut(authorization_url=url)
 
 
-@router.get("/oidc/{provider}/callback", summary="Where the provider sends the browser back")
+@router.get(
+    "/oidc/{provider}/callback",
+    summary="Where the provider sends the browser back",
+    responses=problem_responses(502),  # the provider failed
+)
 def oidc_callback(
     provider: str,
     *,

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from doorstep.accounts._declare import auth_state, registration
 from doorstep.core.models import Base, enum_type
-from doorstep.privacy.datamap import LegalBasis, not_personal
+from doorstep.privacy.datamap import LegalBasis, described, not_personal
 
 
 class VerificationKind(StrEnum):
@@ -101,7 +101,7 @@ class AccountSession(Base):
     )
     end_reason: Mapped[SessionEndReason | None] = mapped_column(
         enum_type(SessionEndReason, "account_session_end_reason"),
-        info=not_personal("a fixed reason code (signed_out, rotated, …)"),
+        info=not_personal("a fixed reason code (signed_out, rotated, …)", export=True),
     )
 
     __table_args__ = (
@@ -118,12 +118,12 @@ class AccountVerification(Base):
     __tablename__ = "account_verifications"
 
     id: Mapped[uuid.UUID] = mapped_column(
-        primary_key=True, info=not_personal("random id of the code record")
+        primary_key=True, info=not_personal("random id of the code record", export=True)
     )
     account_id: Mapped[uuid.UUID] = _account_fk(_CODE)
     kind: Mapped[VerificationKind] = mapped_column(
         enum_type(VerificationKind, "account_verification_kind"),
-        info=not_personal("verify_email, verify_phone or password_reset"),
+        info=not_personal("verify_email, verify_phone or password_reset", export=True),
     )
     code_hash: Mapped[bytes] = mapped_column(
         sa.LargeBinary,
@@ -134,12 +134,16 @@ class AccountVerification(Base):
         ),
     )
     attempts: Mapped[int] = mapped_column(
-        sa.Integer, server_default="0", info=not_personal("wrong guesses so far")
+        sa.Integer, server_default="0", info=not_personal("wrong guesses so far", export=True)
     )
-    created_at: Mapped[datetime] = mapped_column(info=not_personal("when the code was made"))
-    expires_at: Mapped[datetime] = mapped_column(info=not_personal("when the code stops working"))
+    created_at: Mapped[datetime] = mapped_column(
+        info=not_personal("when the code was made", export=True)
+    )
+    expires_at: Mapped[datetime] = mapped_column(
+        info=not_personal("when the code stops working", export=True)
+    )
     consumed_at: Mapped[datetime | None] = mapped_column(
-        info=not_personal("when the code was used or replaced")
+        info=not_personal("when the code was used or replaced", export=True)
     )
 
     __table_args__ = (
@@ -184,7 +188,9 @@ class OidcFlow(Base):
     state_hash: Mapped[bytes] = mapped_column(
         sa.LargeBinary, primary_key=True, info=not_personal("SHA-256 of a random state value")
     )
-    provider: Mapped[str] = mapped_column(sa.Text, info=not_personal("configured provider name"))
+    provider: Mapped[str] = mapped_column(
+        sa.Text, info=not_personal("configured provider name", export=True)
+    )
     account_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("accounts.id", ondelete="CASCADE"),
         index=True,
@@ -197,9 +203,10 @@ class OidcFlow(Base):
     nonce: Mapped[str] = mapped_column(sa.Text, info=not_personal("random nonce"))
     code_verifier: Mapped[str] = mapped_column(sa.Text, info=not_personal("random PKCE verifier"))
     share_with: Mapped[list[str]] = mapped_column(
-        ARRAY(sa.Text), info=not_personal("names of Doorstep services from the settings")
+        ARRAY(sa.Text),
+        info=not_personal("names of Doorstep services from the settings", export=True),
     )
-    expires_at: Mapped[datetime] = mapped_column(info=not_personal("end of the flow"))
+    expires_at: Mapped[datetime] = mapped_column(info=not_personal("end of the flow", export=True))
 
 
 _LINK_PURPOSES = ("account.authentication", "account.token_sharing", "privacy.rights")
@@ -212,7 +219,7 @@ class AccountIdentity(Base):
     __tablename__ = "account_identities"
 
     id: Mapped[uuid.UUID] = mapped_column(
-        primary_key=True, info=not_personal("random id of the link")
+        primary_key=True, info=not_personal("random id of the link", export=True)
     )
     account_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("accounts.id", ondelete="CASCADE"),
@@ -242,6 +249,10 @@ class AccountIdentity(Base):
             purposes=("account.token_sharing",),
             clauses=_LINK_CLAUSES,
             secret=True,
+            export=described(
+                "An access token from the provider is held, valid until {token_expires_at}.",
+                reason="a credential: whoever holds it can act at the provider in your name",
+            ),
         ),
     )
     refresh_token: Mapped[bytes | None] = mapped_column(
@@ -252,6 +263,10 @@ class AccountIdentity(Base):
             purposes=("account.token_sharing",),
             clauses=_LINK_CLAUSES,
             secret=True,
+            export=described(
+                "A refresh token from the provider is held.",
+                reason="a credential: whoever holds it can get new access tokens in your name",
+            ),
         ),
     )
     token_expires_at: Mapped[datetime | None] = mapped_column(

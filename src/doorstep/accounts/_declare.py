@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from doorstep.privacy.datamap import LegalBasis, personal
+from doorstep.privacy.datamap import ExportDecision, LegalBasis, personal
 
 #: Retention rule of registration data (datamap.yaml).
 UNTIL_DEREGISTRATION = "until_deregistration"
@@ -28,6 +28,7 @@ def registration(
     clauses: Sequence[str] = ("CPE-I.i.1.a", "CPE-I.i.1.d"),
     secret: bool = False,
     subject: str = "customer",
+    export: ExportDecision | None = None,
 ) -> dict[str, Any]:
     """``info=`` of a column deleted when the account is deregistered."""
     return personal(
@@ -39,6 +40,7 @@ def registration(
         clauses=list(clauses),
         secret=secret,
         description=description,
+        export=export,
     )
 
 

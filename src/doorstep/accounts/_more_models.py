@@ -43,7 +43,7 @@ class AccountProfile(Base):
         sa.LargeBinary, info=_profile("user.content.self_image", "A small picture (PNG or JPEG).")
     )
     avatar_type: Mapped[str | None] = mapped_column(
-        sa.Text, info=not_personal("image/png or image/jpeg")
+        sa.Text, info=not_personal("image/png or image/jpeg", export=True)
     )
     date_of_birth: Mapped[date | None] = mapped_column(
         sa.Date, info=_profile("user.demographic.date_of_birth", "Shown in the profile only.")
@@ -138,7 +138,7 @@ class DeregistrationRequest(Base):
     __tablename__ = "account_deregistration_requests"
 
     id: Mapped[uuid.UUID] = mapped_column(
-        primary_key=True, info=not_personal("random id of the request")
+        primary_key=True, info=not_personal("random id of the request", export=True)
     )
     account_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("accounts.id", ondelete="SET NULL"),
@@ -149,17 +149,19 @@ class DeregistrationRequest(Base):
         info=_request("user.account", "When customer service received the request.")
     )
     due_at: Mapped[datetime] = mapped_column(
-        info=not_personal("the answer's deadline, from received_at and the business calendar")
+        info=not_personal(
+            "the answer's deadline, from received_at and the business calendar", export=True
+        )
     )
     closed_at: Mapped[datetime | None] = mapped_column(
         info=_request("user.account", "When the request was answered.")
     )
     outcome: Mapped[DeregistrationOutcome | None] = mapped_column(
         enum_type(DeregistrationOutcome, "account_deregistration_outcome"),
-        info=not_personal("completed or refused"),
+        info=not_personal("completed or refused", export=True),
     )
     refusal_reason: Mapped[str | None] = mapped_column(
-        sa.Text, info=not_personal("a reason code such as devices_bound")
+        sa.Text, info=not_personal("a reason code such as devices_bound", export=True)
     )
 
     __table_args__ = (

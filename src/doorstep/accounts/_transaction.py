@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.accounts.exceptions import keeps_changes
@@ -53,3 +54,10 @@ def attempt_session(request: Request) -> Iterator[Session]:
 
     with attempt_transaction(services_of(request).runtime.sessions) as session:
         yield session
+
+
+#: The dependency to use.  ``scope="function"``: the transaction commits before the
+#: response is sent, so a token, code or ticket the response hands out is visible to
+#: the client's very next request on any replica (FastAPI's default scope would
+#: commit only after the response has gone out, and the next request could race it).
+AttemptSession = Annotated[Session, Depends(attempt_session, scope="function")]

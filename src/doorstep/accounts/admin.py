@@ -176,6 +176,7 @@ def create_verified(
             email=address.value,
             phone=number.value if number else None,
             password_hash=ctx.hasher.hash(password),
+            password_changed_at=now,
             email_verified_at=now,
             phone_verified_at=now if number else None,
             created_at=now,
@@ -198,6 +199,7 @@ def set_password(
     """Set a new password for the account (operator action, e.g. the demo); sessions end."""
     account = require_open(session, account_id, lock=True)
     account.password_hash = ctx.hasher.hash(password)
+    account.password_changed_at = ctx.clock.now()
     tokens.revoke_all(session, account_id, SessionEndReason.PASSWORD_CHANGED, now=ctx.clock.now())
     record(
         session,

@@ -8,16 +8,13 @@ passed to the rate limiter only (it keeps a keyed hash), never logged or stored.
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request, Response, status
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Request, Response, status
 
 from doorstep.accounts import deregistration, signin, signup, tokens, view
 from doorstep.accounts._api_more import router as more_router
 from doorstep.accounts._api_more import tokens_out
 from doorstep.accounts._lookup import require_open
-from doorstep.accounts._transaction import attempt_session
+from doorstep.accounts._transaction import AttemptSession
 from doorstep.accounts.auth import CurrentSubscriber
 from doorstep.accounts.context import AccountContext
 from doorstep.accounts.models import DeregistrationReason
@@ -40,15 +37,18 @@ from doorstep.accounts.schemas import (
     TokensOut,
     VerifyRequest,
 )
+from doorstep.core.problems import problem_responses
+from doorstep.core.proxies import client_address
 from doorstep.privacy.purposes import subject_actor
+from doorstep.privacy.requests.api import FILE_REQUEST_ROUTE
 from doorstep.wiring import ServicesDep, SessionDep
 
-router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])
-AttemptSession = Annotated[Session, Depends(attempt_session)]
-
-
-def _address(request: Request) -> str | None:
-    return request.client.host if request.client else None
+router = APIRouter(
+    prefix="/api/v1/accounts",
+    tags=["accounts"],
+    # Wrong password or code, not allowed, no such thing, state, attempt limits.
+    responses=problem_responses(401, 403, 404, 409, 429),
+)
 
 
 @router.post("/signup", status_code=status.HTTP_202_ACCEPTED, summary="Create an account")
@@ -61,7 +61,7 @@ def sign_up(
     is told instead); every invalid field is named with its rule.
     """
     ctx = AccountContext.of(services)
-    count_address(session, ctx, _address(request))
+    count_address(session, ctx, client_address(request))
     signup.sign_up(session, ctx, signup.SignUpForm(**body.model_dump()))
     return Accepted(status="verification_sent")
 
@@ -72,7 +72,7 @@ def verify(
 ) -> AccountStatusOut:
     """Redeem the one-time code; the account is active once everything is proven."""
     ctx = AccountContext.of(services)
-    count_address(session, ctx, _address(request))
+    count_address(session, ctx, client_address(request))
     result = signup.verify(session, ctx, body.identifier, body.code)
     return AccountStatusOut(status=result.value)
 
@@ -83,7 +83,7 @@ def resend(
 ) -> Accepted:
     """Send a new code to an unproven identifier (the same answer for unknown ones)."""
     ctx = AccountContext.of(services)
-    count_address(session, ctx, _address(request))
+    count_address(session, ctx, client_address(request))
     signup.resend(session, ctx, body.identifier)
     return Accepted(status="accepted")
 
@@ -94,7 +94,9 @@ def sign_in(
 ) -> TokensOut:
     """Open a session; 401 for a wrong identifier or password, 429 during a lockout."""
     ctx = AccountContext.of(services)
-    issued = signin.sign_in(session, ctx, body.identifier, body.password, address=_address(request))
+    issued = signin.sign_in(
+        session, ctx, body.identifier, body.password, address=client_address(request)
+    )
     return tokens_out(issued)
 
 
@@ -144,12 +146,14 @@ def me(subscriber: CurrentSubscriber, services: ServicesDep, session: SessionDep
 
 
 @router.patch("/me", summary="Edit account data (refused: see password)", status_code=204)
-def edit_me(body: dict[str, object], subscriber: CurrentSubscriber) -> Response:
+def edit_me(body: dict[str, object], subscriber: CurrentSubscriber, request: Request) -> Response:
     """Registration data other than the password is not edited directly (CPE-V.2.a).
 
-    Always 403 with a link to the correction request; use PUT /me/password.
+    Always 403 with a link to the correction request (built from that route, by
+    its name); use PUT /me/password.
     """
-    signin.refuse_direct_edit(sorted(body))
+    link = request.app.url_path_for(FILE_REQUEST_ROUTE)
+    signin.refuse_direct_edit(sorted(body), correction_request=str(link))
     return Response(status_code=204)  # pragma: no cover - refuse_direct_edit always raises
 
 
@@ -178,7 +182,7 @@ def request_reset(
 ) -> Accepted:
     """Send a reset code; the same answer for identifiers that are not registered."""
     signin.request_reset(
-        session, AccountContext.of(services), body.identifier, address=_address(request)
+        session, AccountContext.of(services), body.identifier, address=client_address(request)
     )
     return Accepted(status="accepted")
 
@@ -194,7 +198,7 @@ def confirm_reset(
         body.identifier,
         body.code,
         body.new_password,
-        address=_address(request),
+        address=client_address(request),
     )
     return Response(status_code=204)
 

@@ -41,7 +41,7 @@ from doorstep.accounts._more_models import (
     GuardianDecision,
 )
 from doorstep.core.models import Base, enum_type
-from doorstep.privacy.datamap import LegalBasis, personal
+from doorstep.privacy.datamap import LegalBasis, described, personal
 
 
 class AccountStatus(StrEnum):
@@ -117,7 +117,14 @@ class Account(Base):
             "argon2id hash of the password (PHC string); the password itself is never stored.",
             purposes=("account.authentication",),
             clauses=_CLAUSES,
+            export=described(
+                "A password is set, last changed on {password_changed_at}.",
+                reason="a credential: the hash could be attacked to guess the password",
+            ),
         ),
+    )
+    password_changed_at: Mapped[datetime | None] = mapped_column(
+        info=registration("user.account", "When the password was last set or changed."),
     )
     email_verified_at: Mapped[datetime | None] = mapped_column(
         info=registration("user.account", "When a one-time code proved the e-mail address."),

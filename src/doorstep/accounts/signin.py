@@ -193,6 +193,7 @@ def _set_password(
     access = ctx.gate.for_subject(session, account.id, actor=subject_actor(account.id))
     access.check("accounts.password_hash", AUTHENTICATION, audit=True)
     account.password_hash = ctx.hasher.hash(new)
+    account.password_changed_at = now
     ended = tokens.revoke_all(session, account.id, reason, now=now, keep=keep)
     record(
         session,
@@ -259,14 +260,18 @@ def confirm_reset(
     _set_password(session, ctx, account, new, SessionEndReason.PASSWORD_RESET, keep=None)
 
 
-def refuse_direct_edit(fields: list[str]) -> None:
-    """Only the password is edited directly (CPE-V.2.a); other corrections are requests."""
+def refuse_direct_edit(fields: list[str], *, correction_request: str) -> None:
+    """Only the password is edited directly (CPE-V.2.a); other corrections are requests.
+
+    ``correction_request`` is the path where a correction request is filed (the
+    caller builds it from the routes, so the link follows them).
+    """
     if not fields:
         raise invalid(("body", "nothing_to_change"))
     raise SelfServiceEditError(
         "Only the password can be changed in the app. To correct other account data, "
         "send a correction request.",
         fields=sorted(fields),
-        correction_request="/api/v1/privacy/requests",
+        correction_request=correction_request,
         reason="self_service_edit_limited",
     )

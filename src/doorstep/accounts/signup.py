@@ -165,6 +165,7 @@ def sign_up(session: Session, ctx: AccountContext, form: SignUpForm) -> None:
         email=valid.email,
         phone=valid.phone,
         password_hash=password_hash,
+        password_changed_at=now,
         child_until=valid.age.child_until,
         created_at=now,
     )

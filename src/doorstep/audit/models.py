@@ -51,11 +51,13 @@ class AuditEvent(Base):
         sa.BigInteger,
         sa.Identity(always=True),
         primary_key=True,
-        info=not_personal("database-assigned sequence number of the event"),
+        info=not_personal("database-assigned sequence number of the event", export=True),
     )
     at: Mapped[datetime] = mapped_column(
         server_default=sa.func.now(),
-        info=not_personal("the instant of the event; identifies nobody without subject_id"),
+        info=not_personal(
+            "the instant of the event; identifies nobody without subject_id", export=True
+        ),
     )
     actor: Mapped[str] = mapped_column(
         sa.Text,
@@ -65,20 +67,21 @@ class AuditEvent(Base):
         ),
     )
     action: Mapped[str] = mapped_column(
-        sa.Text, info=not_personal("name of the action from the code's fixed vocabulary")
+        sa.Text,
+        info=not_personal("name of the action from the code's fixed vocabulary", export=True),
     )
     purpose: Mapped[str | None] = mapped_column(
-        sa.Text, info=not_personal("key of a purpose of the policy pack")
+        sa.Text, info=not_personal("key of a purpose of the policy pack", export=True)
     )
     element: Mapped[str | None] = mapped_column(
-        sa.Text, info=not_personal("name of a data-map element (table.column)")
+        sa.Text, info=not_personal("name of a data-map element (table.column)", export=True)
     )
     subject_id: Mapped[uuid.UUID | None] = mapped_column(
         index=True,
         info=_pseudonymous_id("The data subject whose data was used; a random id."),
     )
     outcome: Mapped[str] = mapped_column(
-        sa.Text, info=not_personal("ok, refused, failed …: a fixed vocabulary")
+        sa.Text, info=not_personal("ok, refused, failed …: a fixed vocabulary", export=True)
     )
     details: Mapped[dict[str, object]] = mapped_column(
         info=_pseudonymous_id(

@@ -6,12 +6,19 @@ docs/decisions/0002-embedded-postgresql.md).  The cluster lives in
 the network.  A process that starts it holds an exclusive lock on the data
 directory for its whole life: a second Doorstep on the same directory is told
 which process holds it and stops, and never touches the first one's files.
+
+While it runs, ``doorstep demo`` publishes its server's connection (a Unix-socket
+URL without a password) in ``<data_dir>/connection.json``, readable by the same
+user only; :func:`running_connection` lets the operator commands (``doorstep
+staff sign-in-link``, ``requests list`` …) join that server instead of stopping
+at the lock.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import logging
 import os
 import warnings
@@ -59,6 +66,62 @@ def data_dir_lock(data_dir: Path) -> Iterator[None]:
         yield
     finally:
         handle.close()  # closing releases the lock
+
+
+CONNECTION_FILE = "connection.json"
+
+
+def _lock_holder(data_dir: Path) -> int | None:
+    """The pid holding ``data_dir``'s lock, or None when nobody holds it (nothing is written)."""
+    path = data_dir / "doorstep.lock"
+    try:
+        handle = path.open("r")
+    except FileNotFoundError:
+        return None
+    with handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            text = handle.read().strip()
+            return int(text) if text.isdigit() else None
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return None
+
+
+@contextlib.contextmanager
+def publish_connection(data_dir: Path, url: str) -> Iterator[None]:
+    """Publish ``url`` (the running embedded server) for this user's other commands meanwhile.
+
+    Call it while holding the data-directory lock.  The file is created 0600 and
+    removed on exit; a file left by a killed process is ignored, because the
+    lock it names is free.
+    """
+    path = data_dir / CONNECTION_FILE
+    temporary = path.with_suffix(".tmp")
+    temporary.unlink(missing_ok=True)
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump({"pid": os.getpid(), "url": url}, handle)
+    temporary.replace(path)
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def running_connection(data_dir: Path) -> str | None:
+    """The URL a running demo published in ``data_dir``, if its process still holds the lock."""
+    holder = _lock_holder(data_dir)
+    if holder is None:
+        return None
+    try:
+        published = json.loads((data_dir / CONNECTION_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(published, dict) or published.get("pid") != holder:
+        return None
+    url = published.get("url")
+    return url if isinstance(url, str) else None
 
 
 def start_embedded(pgdata: Path, database: str = DATABASE_NAME) -> str:

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from doorstep import __version__
 from doorstep.core.errors import DatabaseUnavailableError
 from doorstep.core.migrations import current_revision, head_revision
+from doorstep.core.problems import problem_responses
 from doorstep.core.runtime import Runtime
 
 router = APIRouter(tags=["health"])
@@ -24,7 +25,7 @@ def healthz() -> dict[str, str]:
     return {"status": "ok", "version": __version__}
 
 
-@router.get("/readyz", summary="The process can serve requests")
+@router.get("/readyz", summary="The process can serve requests", responses=problem_responses(503))
 def readyz(request: Request) -> JSONResponse:
     """200 when the database answers and migrations are current, else a 503 problem."""
     runtime: Runtime = request.app.state.runtime

@@ -123,8 +123,10 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
     access.handlers.clear()
     access.propagate = False
     access.disabled = True
-    # Procrastinate logs job arguments at debug level; arguments are ids, but keep it quiet.
-    logging.getLogger("procrastinate").setLevel(max(root.level, logging.INFO))
+    # Procrastinate logs every job's deferral, start and end at INFO, each with the whole
+    # job record: routine, so shown only at DEBUG (its own DEBUG lines never; warnings always).
+    routine = logging.INFO if root.level <= logging.DEBUG else logging.WARNING
+    logging.getLogger("procrastinate").setLevel(routine)
     # The WebSocket stacks dump whole handshakes (headers with device secrets) at debug.
     for name in ("websockets", "uvicorn.protocols", "uvicorn.protocols.websockets"):
         logging.getLogger(name).setLevel(max(root.level, logging.INFO))

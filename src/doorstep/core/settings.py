@@ -10,11 +10,19 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyNetwork,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from doorstep.core.errors import ConfigurationError
 
@@ -75,6 +83,12 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address `serve` and `demo` bind to.")
     port: int = Field(default=8000, ge=0, le=65535, description="Port `serve` and `demo` use.")
+    trusted_proxies: Annotated[tuple[IPvAnyNetwork, ...], NoDecode] = Field(
+        default=(),
+        description="Addresses or CIDR networks of the reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed (comma-separated, e.g. 10.0.0.0/8,192.0.2.7). Empty "
+        "(the default): none; the client address (rate limits, audit) is the TCP peer's.",
+    )
     log_level: str = Field(default="INFO", description="Root log level.")
     log_format: LogFormat | None = Field(
         default=None, description="json or console; default: json in production, else console."
@@ -257,7 +271,10 @@ class Settings(BaseSettings):
         default=5, ge=1, description="Wrong device codes per subscriber before a lockout."
     )
     device_claim_device_max_failures: int = Field(
-        default=10, ge=1, description="Wrong codes for one device, from anyone, before a lockout."
+        default=10,
+        ge=1,
+        description="Wrong scanned codes for one device, from anyone, before the device is "
+        "locked; its lock refuses only claimants who already failed, never a first attempt.",
     )
     device_claim_lockout_seconds: int = Field(
         default=900, ge=1, description="Device-code lockout, and the window failures count in."
@@ -317,6 +334,14 @@ class Settings(BaseSettings):
         description="Days a prepared export can be downloaded (at most the pack's "
         "export_download rule).",
     )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        """The environment gives one comma-separated string; code may pass a sequence."""
+        if isinstance(value, str):
+            return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
 
     @model_validator(mode="after")
     def _stalled_after_heartbeats(self) -> Settings:

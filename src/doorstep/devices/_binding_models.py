@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from doorstep.core.models import Base, enum_type
 from doorstep.devices._declare import PPPOE_RULE, pppoe
-from doorstep.privacy.datamap import LegalBasis, not_personal, personal
+from doorstep.privacy.datamap import LegalBasis, described, not_personal, personal
 from doorstep.privacy.retention.binding import (
     DELETE,
     Binding,
@@ -69,7 +69,9 @@ class DeviceBinding(Base):
     __tablename__ = "device_bindings"
 
     id: Mapped[uuid.UUID] = mapped_column(
-        primary_key=True, default=uuid.uuid4, info=not_personal("random id of the ledger row")
+        primary_key=True,
+        default=uuid.uuid4,
+        info=not_personal("random id of the ledger row", export=True),
     )
     device_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("devices.id"),
@@ -91,7 +93,7 @@ class DeviceBinding(Base):
     )
     end_reason: Mapped[BindingEnd | None] = mapped_column(
         enum_type(BindingEnd, "device_binding_end"),
-        info=not_personal("unbound or anonymised: one of two fixed reasons"),
+        info=not_personal("unbound or anonymised: one of two fixed reasons", export=True),
     )
 
     __table_args__ = (
@@ -125,12 +127,14 @@ class DevicePppoe(Base):
         info=pppoe("user.unique_id.pseudonymous", "The binding (device and owner) they belong to."),
     )
     interface: Mapped[int] = mapped_column(
-        info=not_personal("instance number of Device.PPP.Interface the credentials are set on")
+        info=not_personal(
+            "instance number of Device.PPP.Interface the credentials are set on", export=True
+        )
     )
     username: Mapped[bytes] = mapped_column(
         sa.LargeBinary,
         info=pppoe(
-            "user.authorization.credentials",
+            "user.account.username",
             "Your PPPoE account name, encrypted with your own key.",
             secret=True,
         ),
@@ -141,6 +145,11 @@ class DevicePppoe(Base):
             "user.authorization.credentials",
             "Your PPPoE password, encrypted with your own key.",
             secret=True,
+            export=described(
+                "A PPPoE password is stored, set on {set_at}.",
+                reason="a credential: never shown back, so that a copy of your data cannot be "
+                "used to reach the Internet in your name",
+            ),
         ),
     )
     set_at: Mapped[datetime] = mapped_column(
@@ -174,11 +183,13 @@ class DeviceClaimLimit(Base):
         ),
     )
     window_start: Mapped[datetime] = mapped_column(
-        info=not_personal("start of the counting window")
+        info=not_personal("start of the counting window", export=True)
     )
-    failures: Mapped[int] = mapped_column(info=not_personal("wrong codes in the window"))
+    failures: Mapped[int] = mapped_column(
+        info=not_personal("wrong codes in the window", export=True)
+    )
     locked_until: Mapped[datetime | None] = mapped_column(
-        info=not_personal("binding is refused to the subscriber until then")
+        info=not_personal("binding is refused to the subscriber until then", export=True)
     )
 
     __table_args__ = (

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from doorstep.privacy.datamap import LegalBasis, personal
+from doorstep.privacy.datamap import ExportDecision, LegalBasis, personal
 
 REGISTRATION_RULE = "device_registration"
 PPPOE_RULE = "pppoe_credentials"
@@ -59,7 +59,13 @@ def registration(
     )
 
 
-def pppoe(category: str, description: str, *, secret: bool = False) -> dict[str, Any]:
+def pppoe(
+    category: str,
+    description: str,
+    *,
+    secret: bool = False,
+    export: ExportDecision | None = None,
+) -> dict[str, Any]:
     """``info=`` of a PPPoE column, deleted when the device is unbound."""
     return personal(
         category,
@@ -69,4 +75,5 @@ def pppoe(category: str, description: str, *, secret: bool = False) -> dict[str,
         clauses=["CPE-I.iii.R1", "CPE-I.iii.R2", "CPE-I.iii.G"],
         secret=secret,
         description=description,
+        export=export,
     )

@@ -1,18 +1,32 @@
-"""Brute-force lockout of claim codes, per subscriber and per device.
+"""Brute-force protection of claim codes that a stranger cannot turn against the owner.
 
-Wrong codes are counted in a window of ``device_claim_lockout_seconds``: per
-subscriber (``device_claim_limits``, at most ``device_claim_max_failures``) and, when
-the attempt named a device (a scanned payload names its endpoint id), per device
-(``devices.claim_failures``, at most ``device_claim_device_max_failures``, from any
-account).  Reaching the limit locks for the same period; a lock refuses every attempt,
-the right code included, with :class:`ClaimLockedError` (429, ``retry_after``).  A
-success clears both counters.  Rows are locked ``FOR UPDATE``, so concurrent attempts
-of one subscriber or on one device are counted one after the other.
+Wrong codes are counted in a window of ``device_claim_lockout_seconds``, in two places:
 
-A malformed input (not a code at all) is not counted: it guesses nothing.  The
-counters are written in the caller's transaction, which must commit although the
-attempt failed (the API answers the refusal itself instead of raising through the
-request's transaction).
+* **per claimant** (``device_claim_limits``): at ``device_claim_max_failures`` wrong
+  codes the account is locked for the window; its lock refuses all its attempts, the
+  right code included.  Only the claimant's own failures lead there.
+* **per device** (``devices.claim_failures``), only for scanned payloads, which name the
+  device: at ``device_claim_device_max_failures`` wrong payloads, from any accounts, the
+  device is locked for the window.  Its lock refuses only claimants who have already
+  guessed wrong in their own window; a claimant with no failure still gets each attempt
+  judged, so the owner scanning the label (or typing its code) binds at once however
+  many strangers guessed.  A typed code names no device (it is looked up by its
+  digest), so a device lock never applies to it: a wrong typed code is a guess at every
+  device alike, bounded per claimant.
+
+The bound on guessing one device's secret in one window: ``device_max`` wrong payloads,
+plus at most one more from each account that had no failure yet (a wrong one gives it
+a failure, and it is refused from then on while the device is locked), each account
+at most ``subscriber_max`` in all; accounts take verified identifiers and sign-ups are
+rate-limited per address.  Against 100-bit secrets that bound is ample; it only stops
+one claimant from blocking another.
+
+A success clears the claimant's and the device's counters.  Rows are locked ``FOR
+UPDATE``, so concurrent attempts of one subscriber or on one device are counted one
+after the other.  A malformed input (not a code at all) is not counted: it guesses
+nothing.  The counters are written in the caller's transaction, which must commit
+although the attempt failed (the API answers the refusal itself instead of raising
+through the request's transaction).
 """
 
 from __future__ import annotations
@@ -55,22 +69,39 @@ def _locked(until: datetime | None, now: datetime) -> None:
         raise ClaimLockedError("too many wrong device codes; try again later", retry_after=seconds)
 
 
-def check_subscriber(session: Session, subject_id: uuid.UUID, now: datetime) -> None:
-    """ClaimLockedError while the subscriber is locked out (takes the row's lock)."""
-    until = session.execute(
-        sa.select(DeviceClaimLimit.locked_until)
+def check_subscriber(session: Session, limits: Limits, subject_id: uuid.UUID, now: datetime) -> int:
+    """The subscriber's wrong codes in the current window (0 when none or expired).
+
+    Raises ClaimLockedError while the subscriber is locked out.  Takes the row's lock.
+    """
+    row = session.execute(
+        sa.select(
+            DeviceClaimLimit.locked_until,
+            DeviceClaimLimit.window_start,
+            DeviceClaimLimit.failures,
+        )
         .where(DeviceClaimLimit.subject_id == subject_id)
         .with_for_update()
-    ).scalar_one_or_none()
-    _locked(until, now)
+    ).one_or_none()
+    if row is None:
+        return 0
+    _locked(row.locked_until, now)
+    return 0 if row.window_start <= now - limits.window else int(row.failures)
 
 
-def check_device(session: Session, device_id: uuid.UUID, now: datetime) -> None:
-    """ClaimLockedError while the device is locked (takes the row's lock)."""
+def check_device(
+    session: Session, device_id: uuid.UUID, now: datetime, *, claimant_failures: int
+) -> None:
+    """ClaimLockedError while the device is locked, for a claimant who already failed.
+
+    A claimant with no failure in its window (``claimant_failures == 0``) is never
+    refused here: strangers' guesses must not block the owner.  Takes the row's lock.
+    """
     until = session.execute(
         sa.select(Device.claim_locked_until).where(Device.id == device_id).with_for_update()
     ).scalar_one()
-    _locked(until, now)
+    if claimant_failures:
+        _locked(until, now)
 
 
 def count_failure(
@@ -80,7 +111,11 @@ def count_failure(
     device_id: uuid.UUID | None,
     now: datetime,
 ) -> int:
-    """Count one wrong code; return how many attempts the subscriber has left."""
+    """Count one wrong code; return how many attempts the subscriber has left.
+
+    ``device_id`` is the device a scanned payload named (None for a typed code, or a
+    payload naming no known device): only then does the device's counter move.
+    """
     stale = now - limits.window
     current = DeviceClaimLimit.__table__.c
     restart = current.window_start <= stale

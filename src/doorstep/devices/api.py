@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 
 from doorstep.accounts.auth import CurrentSubscriber
 from doorstep.core.errors import NotFoundError
-from doorstep.core.problems import problem_response
+from doorstep.core.problems import problem_response, problem_responses
 from doorstep.devices import binding, live, page, pppoe, wifi
 from doorstep.devices._limits import Limits
 from doorstep.devices.exceptions import ClaimLockedError, ClaimRejectedError
@@ -29,9 +29,9 @@ from doorstep.devices.inventory import installation_key
 from doorstep.devices.mount import device_link, lifespan
 from doorstep.devices.remote import DeviceLink
 from doorstep.devices.schemas import (
-    Accepted,
     BindingOut,
     BindRequest,
+    CommandAccepted,
     DeviceList,
     DeviceOut,
     NetworkOut,
@@ -44,7 +44,13 @@ from doorstep.devices.schemas import (
 )
 from doorstep.wiring import ServicesDep, SessionDep
 
-router = APIRouter(prefix="/api/v1/devices", tags=["devices"], lifespan=lifespan)
+router = APIRouter(
+    prefix="/api/v1/devices",
+    tags=["devices"],
+    lifespan=lifespan,
+    # Not yours or not there; bound elsewhere; claim attempts; the device's own answers.
+    responses=problem_responses(403, 404, 409, 429, 502, 503, 504),
+)
 LinkDep = Annotated[DeviceLink, Depends(device_link)]
 
 
@@ -154,15 +160,15 @@ async def set_pppoe(
         now=services.runtime.clock.now(),
     )
     return PppoeOut(
-        username=body.username, password=body.password, interface=body.interface, set_at=set_at
+        username=body.username, password_set=True, interface=body.interface, set_at=set_at
     )
 
 
-@router.get("/{device_id}/pppoe", summary="Read the PPPoE credentials")
+@router.get("/{device_id}/pppoe", summary="Read the PPPoE settings (never the password)")
 def read_pppoe(
     device_id: uuid.UUID, subscriber: CurrentSubscriber, services: ServicesDep, session: SessionDep
 ) -> PppoeOut:
-    """The PPPoE account and password stored for my device."""
+    """The PPPoE account name stored for my device, whether a password is stored, and when."""
     found = pppoe.read_pppoe(
         session, services.gate, services.keys, subject_id=subscriber.subject_id, device_id=device_id
     )
@@ -170,7 +176,7 @@ def read_pppoe(
         raise NotFoundError("no PPPoE credentials are stored for this device")
     return PppoeOut(
         username=found.username,
-        password=found.password,
+        password_set=found.password_set,
         interface=found.interface,
         set_at=found.set_at,
     )
@@ -253,9 +259,9 @@ async def reboot(
     services: ServicesDep,
     session: SessionDep,
     link: LinkDep,
-) -> Accepted:
+) -> CommandAccepted:
     """Ask my device to reboot; it comes back on its own."""
     await live.reboot(
         session, services.gate, link, subject_id=subscriber.subject_id, device_id=device_id
     )
-    return Accepted()
+    return CommandAccepted()

@@ -9,7 +9,9 @@ Two ways to prove holding the device, both needing the claim secret from its lab
   is live (CPE-I.ii.2.c, CPE-V.4.a); a refusal names the manual path.
 * **Manual** — the subscriber types the claim code; always available (CPE-V.4.b).
 
-Wrong codes count toward the lockout (:mod:`._limits`).  The first account to bind
+Wrong codes count toward the lockout (:mod:`._limits`): per claimant, and per device
+for scanned payloads; a device's lock never refuses a claimant who has not failed, so
+strangers guessing cannot block the owner.  The first account to bind
 owns the device: a partial unique index allows one open binding per device, so of two
 concurrent claims exactly one wins and the other gets 409.  Binding again to the same
 account changes nothing.  Unbinding ends the open ledger row and deletes the PPPoE
@@ -94,7 +96,7 @@ def bind(
             "send either the scanned QR payload or the typed claim code",
             errors=[{"field": "qr_payload", "rule": "exactly one of qr_payload, claim_code"}],
         )
-    _limits.check_subscriber(session, subject_id, now)
+    failures = _limits.check_subscriber(session, limits, subject_id, now)
     device_id: uuid.UUID | None
     if claim.qr_payload is not None:
         payload = parse_payload(claim.qr_payload)
@@ -114,16 +116,15 @@ def bind(
         ).one_or_none()
         device_id = None if row is None else row.id
         if device_id is not None:
-            _limits.check_device(session, device_id, now)
+            _limits.check_device(session, device_id, now, claimant_failures=failures)
         matched = row is not None and hmac.compare_digest(row.claim_hash, digest)
     else:
         assert claim.claim_code is not None
         method, digest = BindMethod.MANUAL, claim_digest(normalise_claim_code(claim.claim_code))
+        # Found only by the right code, which no device lock refuses (see ``_limits``).
         device_id = session.execute(
             sa.select(Device.id).where(Device.claim_hash == digest)
         ).scalar_one_or_none()
-        if device_id is not None:
-            _limits.check_device(session, device_id, now)
         matched = device_id is not None
     if not matched or device_id is None:
         left = _limits.count_failure(session, limits, subject_id, device_id, now)

@@ -174,7 +174,9 @@ class DeviceRegistration(Base):
     device_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("devices.id"),
         primary_key=True,
-        info=not_personal("the inventory id of the unit the record describes (see devices.id)"),
+        info=not_personal(
+            "the inventory id of the unit the record describes (see devices.id)", export=True
+        ),
     )
     endpoint_id: Mapped[str | None] = mapped_column(
         sa.Text,
@@ -186,7 +188,8 @@ class DeviceRegistration(Base):
         ),
     )
     mtp: Mapped[str | None] = mapped_column(
-        sa.Text, info=not_personal("mqtt or websocket: which transport the device last used")
+        sa.Text,
+        info=not_personal("mqtt or websocket: which transport the device last used", export=True),
     )
     mqtt_topic: Mapped[str | None] = mapped_column(
         sa.Text,
@@ -197,7 +200,8 @@ class DeviceRegistration(Base):
         ),
     )
     mqtt_v5: Mapped[bool] = mapped_column(
-        server_default=sa.true(), info=not_personal("whether the device speaks MQTT 5")
+        server_default=sa.true(),
+        info=not_personal("whether the device speaks MQTT 5", export=True),
     )
     model: Mapped[str | None] = mapped_column(
         sa.Text, info=registration("user.device", "The device model (DeviceInfo.ModelName).")
@@ -222,7 +226,9 @@ class DeviceRegistration(Base):
     )
     product_type: Mapped[ProductType | None] = mapped_column(
         enum_type(ProductType, "device_product_type"),
-        info=not_personal("router or gateway (unknown until read): one of two product names"),
+        info=not_personal(
+            "router or gateway (unknown until read): one of two product names", export=True
+        ),
     )
     registered_at: Mapped[datetime] = mapped_column(
         info=registration("user.device", "When the device first registered.")
@@ -234,7 +240,9 @@ class DeviceRegistration(Base):
         info=registration("user.device", "When the device last sent anything.")
     )
     online: Mapped[bool] = mapped_column(
-        info=not_personal("whether the unit is connected now; a flag without the identifiers")
+        info=not_personal(
+            "whether the unit is connected now; a flag without the identifiers", export=True
+        )
     )
     offline_since: Mapped[datetime | None] = mapped_column(
         info=registration(
@@ -242,7 +250,9 @@ class DeviceRegistration(Base):
         )
     )
     anonymised_at: Mapped[datetime | None] = mapped_column(
-        info=not_personal("when the record was anonymised (only its non-identifying part remains)")
+        info=not_personal(
+            "when the record was anonymised (only its non-identifying part remains)", export=True
+        )
     )
 
     __table_args__ = (

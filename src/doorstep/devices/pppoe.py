@@ -11,8 +11,10 @@ attempt is still audited (it carries its :class:`AuditEntry`, which
 ``audited_transaction`` writes after the rollback).
 
 The credentials live under the binding they were set in and are deleted when it
-ends (:func:`doorstep.devices.binding.end_binding`).  :func:`read_pppoe` gives them
-back to the owner for the device page.  Neither function logs a value.
+ends (:func:`doorstep.devices.binding.end_binding`).  The password is never given
+back, not even to the owner (the data map describes it, never exports it):
+:func:`read_pppoe` returns the account name, whether a password is stored and
+when it was set, and decrypts the account name only.  No function here logs a value.
 """
 
 from __future__ import annotations
@@ -37,15 +39,17 @@ USERNAME = "device_pppoe.username"
 PASSWORD = "device_pppoe.password"  # noqa: S105 - an element name, not a password
 ELEMENTS = (USERNAME, PASSWORD)
 SET_AT = "device_pppoe.set_at"
+#: What :func:`read_pppoe` uses: the password is never read back.
+READ_ELEMENTS = (USERNAME, SET_AT)
 _PRINTABLE = re.compile(r"[\x20-\x7e]{1,64}")
 
 
 @dataclass(frozen=True, slots=True)
-class PppoeCredentials:
-    """The PPPoE credentials stored for a device, decrypted for its owner."""
+class PppoeSettings:
+    """The PPPoE settings stored for a device as its owner sees them: never the password."""
 
     username: str = field(repr=False)
-    password: str = field(repr=False)
+    password_set: bool = True
     interface: int = 1
     set_at: datetime | None = None
 
@@ -131,17 +135,20 @@ def read_pppoe(
     *,
     subject_id: uuid.UUID,
     device_id: uuid.UUID,
-) -> PppoeCredentials | None:
-    """The stored credentials of the owner's device, decrypted; None when none are stored."""
+) -> PppoeSettings | None:
+    """The owner's PPPoE account name (decrypted), whether a password is stored and when.
+
+    None when nothing is stored.  The password is neither decrypted nor returned.
+    """
     owned = owned_device(session, subject_id, device_id)
-    use(session, gate, subject_id, ELEMENTS, PURPOSE, action="devices.pppoe_read",
+    use(session, gate, subject_id, READ_ELEMENTS, PURPOSE, action="devices.pppoe_read",
         details={"device": str(device_id)})  # fmt: skip
     row = session.get(DevicePppoe, owned.binding_id)
     if row is None:
         return None
-    return PppoeCredentials(
+    return PppoeSettings(
         username=keys.decrypt(session, subject_id, row.username, context=USERNAME).decode(),
-        password=keys.decrypt(session, subject_id, row.password, context=PASSWORD).decode(),
+        password_set=bool(row.password),
         interface=row.interface,
         set_at=row.set_at,
     )

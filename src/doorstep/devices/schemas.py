@@ -3,7 +3,7 @@
 Requests refuse unknown fields (``extra_forbidden``): a field the policy does not
 let Doorstep collect is named in the problem, never stored (CPE-I.ii.2.a).  Secrets
 (claim codes, PPPoE and Wi-Fi passwords) are plain strings here and go no further
-than the service that hashes, seals or sends them.
+than the service that hashes, seals or sends them; no response body carries one.
 """
 
 from __future__ import annotations
@@ -75,12 +75,14 @@ class PppoeRequest(_Request):
 
 
 class PppoeOut(BaseModel):
-    """The PPPoE credentials stored for the device (decrypted for its owner)."""
+    """The PPPoE settings stored for the device: the account name, never the password."""
 
-    username: str
-    password: str
+    username: str = Field(description="The PPPoE account name, decrypted for its owner.")
+    password_set: bool = Field(
+        description="Whether a password is stored; the password itself is never returned."
+    )
     interface: int
-    set_at: datetime | None
+    set_at: datetime | None = Field(description="When the credentials were set on the device.")
 
 
 class WifiRequest(_Request):
@@ -121,7 +123,7 @@ class StatusOut(BaseModel):
     terminals: list[TerminalOut]
 
 
-class Accepted(BaseModel):
+class CommandAccepted(BaseModel):
     """The device accepted the command."""
 
     status: Literal["accepted"] = "accepted"

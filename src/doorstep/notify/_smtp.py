@@ -75,6 +75,8 @@ class SmtpMailer:
     AUTH after TLS.
     """
 
+    outlet = "sent over SMTP"
+
     def __init__(
         self,
         *,

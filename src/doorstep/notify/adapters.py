@@ -13,7 +13,11 @@ An adapter's ``send`` returns when the message was handed over, or raises
 :class:`~doorstep.notify.exceptions.DeliveryError` with a code and whether a
 retry can help.  Console adapters log the outbox id and the template key only:
 never an address, a number, a token or text.  The message objects hide their
-personal fields from ``repr`` so that a careless log call shows ids only.
+personal fields from ``repr`` so that a careless log call shows ids only.  An
+adapter's ``outlet`` says what handing a message over means ("not sent: console
+backend", "sent over SMTP"); the delivery's log line uses it, so the log says
+what happened.  The demo keeps its messages in a mailbox of its own
+(:mod:`doorstep.notify.demo_mailbox`).
 
 :func:`from_settings` picks the adapters the settings name
 (``DOORSTEP_MAIL_BACKEND=smtp|console``, ``DOORSTEP_SMS_BACKEND=console``,
@@ -112,6 +116,8 @@ def _log_unsent(kind: str, message: Message) -> None:
 class ConsoleMailer:
     """Development mailer: logs ``outbox_id`` and ``template`` only."""
 
+    outlet = "not sent: console backend"
+
     def send(self, email: Email) -> None:
         """Log that ``email`` would be sent."""
         _log_unsent("e-mail", email)
@@ -120,6 +126,8 @@ class ConsoleMailer:
 class ConsoleSms:
     """Development SMS sender: logs ``outbox_id`` and ``template`` only."""
 
+    outlet = "not sent: console backend"
+
     def send(self, sms: Sms) -> None:
         """Log that ``sms`` would be sent."""
         _log_unsent("sms", sms)
@@ -127,6 +135,8 @@ class ConsoleSms:
 
 class ConsolePush:
     """Development push sender: logs ``outbox_id`` and ``template`` only."""
+
+    outlet = "not sent: console backend"
 
     def send(self, push: Push) -> None:
         """Log that ``push`` would be sent."""
@@ -173,6 +183,12 @@ class Adapters:
     mailer: Mailer
     sms: SmsSender
     push: PushSender
+
+
+def outlet_of(adapter: object) -> str:
+    """What handing a message to ``adapter`` means, for the log ("sent" unless it says)."""
+    outlet = getattr(adapter, "outlet", "sent")
+    return outlet if isinstance(outlet, str) else "sent"
 
 
 def is_loopback(host: str) -> bool:

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 
 from doorstep.core.clock import Clock
 from doorstep.core.runtime import Runtime
-from doorstep.notify.adapters import Adapters, Email, Push, Sms
+from doorstep.notify.adapters import Adapters, Email, Push, Sms, outlet_of
 from doorstep.notify.exceptions import DeliveryError, TemplateError, UnknownTemplateError
 from doorstep.notify.models import Channel, OutboxMessage, Status
 from doorstep.notify.services import DELIVER_TASK, audit_message
@@ -155,6 +155,13 @@ def deliver(
                 message.params = None
             session.flush()
             audit_message(session, message, "notify.sent", actor=ACTOR)
-            log.info("notification sent", extra={**kind, "attempt": message.attempts})
+            adapter = {
+                Channel.EMAIL: adapters.mailer,
+                Channel.SMS: adapters.sms,
+                Channel.PUSH: adapters.push,
+            }[message.channel]
+            log.info(
+                "notification %s", outlet_of(adapter), extra={**kind, "attempt": message.attempts}
+            )
             return Outcome.SENT
     raise DeliveryDeferred(deferred)

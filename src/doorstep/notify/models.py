@@ -82,18 +82,22 @@ class OutboxMessage(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(
         primary_key=True,
-        info=not_personal("random id of the message; job arguments and audit records name it"),
+        info=not_personal(
+            "random id of the message; job arguments and audit records name it", export=True
+        ),
     )
     subject_id: Mapped[uuid.UUID] = mapped_column(
         index=True,
         info=_personal("user.unique_id.pseudonymous", "Whom the message is about; a random id."),
     )
     channel: Mapped[Channel] = mapped_column(
-        enum_type(Channel, "outbox_channel"), info=not_personal("email, sms or push")
+        enum_type(Channel, "outbox_channel"), info=not_personal("email, sms or push", export=True)
     )
     template: Mapped[str] = mapped_column(
         sa.Text,
-        info=not_personal("key of a template from a fixed catalogue (account.verify_email)"),
+        info=not_personal(
+            "key of a template from a fixed catalogue (account.verify_email)", export=True
+        ),
     )
     locale: Mapped[str] = mapped_column(
         sa.Text, info=_personal("user.demographic.language", "The language the message is in.")
@@ -117,22 +121,27 @@ class OutboxMessage(Base):
     status: Mapped[Status] = mapped_column(
         enum_type(Status, "outbox_status"),
         server_default=Status.QUEUED.value,
-        info=not_personal("queued, sent, failed or cancelled"),
+        info=not_personal("queued, sent, failed or cancelled", export=True),
     )
     attempts: Mapped[int] = mapped_column(
-        sa.Integer, server_default="0", info=not_personal("delivery attempts made so far")
+        sa.Integer,
+        server_default="0",
+        info=not_personal("delivery attempts made so far", export=True),
     )
     last_error: Mapped[str | None] = mapped_column(
-        sa.Text, info=not_personal("an error code such as smtp_unavailable; never reply text")
+        sa.Text,
+        info=not_personal("an error code such as smtp_unavailable; never reply text", export=True),
     )
     created_at: Mapped[datetime] = mapped_column(
-        info=not_personal("when the message was queued; identifies nobody without subject_id")
+        info=not_personal(
+            "when the message was queued; identifies nobody without subject_id", export=True
+        )
     )
     sent_at: Mapped[datetime | None] = mapped_column(
-        info=not_personal("when the message was handed to the provider")
+        info=not_personal("when the message was handed to the provider", export=True)
     )
     finished_at: Mapped[datetime | None] = mapped_column(
-        info=not_personal("when the message reached sent, failed or cancelled")
+        info=not_personal("when the message reached sent, failed or cancelled", export=True)
     )
 
     __table_args__ = (

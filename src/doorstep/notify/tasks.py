@@ -3,8 +3,9 @@
 * ``doorstep.notify.deliver(outbox_id)`` — enqueued by ``queue_*`` with the
   change that causes it.  A passing failure is retried with exponential backoff
   (2, 4, 8 … 4096 seconds; :data:`DELIVERY_ATTEMPTS` attempts, about two
-  hours and a quarter in all), then the message ends ``failed``.  The adapters are built
-  from the worker's settings for each run (cheap: no connection is opened).
+  hours and a quarter in all), then the message ends ``failed``.  The adapters are the
+  process's (:func:`doorstep.wiring.services_for`, built once from its settings; the
+  demo puts its mailbox there).
 * ``doorstep.notify.purge`` — every five minutes, blanks the content of sent and
   cancelled messages older than ``notify_purge_after_seconds`` (when it is not
   0, delivery blanks at once) and of failed ones older than
@@ -20,7 +21,7 @@ from datetime import timedelta
 
 from doorstep.core.runtime import Runtime
 from doorstep.jobs.registry import JobContext, job, periodic
-from doorstep.notify.adapters import from_settings
+from doorstep.notify.adapters import Adapters
 from doorstep.notify.delivery import deliver
 from doorstep.notify.services import DELIVER_TASK, purge_content
 
@@ -34,7 +35,10 @@ DELIVERY_BACKOFF_SECONDS = 2
 @job(DELIVER_TASK, max_attempts=DELIVERY_ATTEMPTS, backoff_seconds=DELIVERY_BACKOFF_SECONDS)
 def deliver_message(ctx: JobContext, outbox_id: str) -> str:
     """Deliver one outbox message (idempotent); return the outcome's name."""
-    adapters = from_settings(ctx.runtime.settings)
+    from doorstep.wiring import services_for
+
+    services = services_for(ctx.runtime)
+    adapters = Adapters(mailer=services.mailer, sms=services.sms, push=services.push)
     outcome = deliver(
         ctx.runtime,
         uuid.UUID(outbox_id),

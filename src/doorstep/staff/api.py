@@ -10,11 +10,16 @@ from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
 
+from doorstep.core.problems import problem_responses
 from doorstep.staff.auth import CurrentStaff, bearer_scheme, token_of
 from doorstep.staff.signin import redeem_link, sign_out
 from doorstep.wiring import ServicesDep, SessionDep
 
-router = APIRouter(prefix="/api/v1/console", tags=["console"])
+router = APIRouter(
+    prefix="/api/v1/console",
+    tags=["console"],
+    responses=problem_responses(409),  # the staff member was deactivated
+)
 
 
 class LinkIn(BaseModel):

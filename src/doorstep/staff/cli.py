@@ -33,7 +33,7 @@ app = typer.Typer(
 def add(
     role: Annotated[StaffRole, typer.Option(help="The staff member's role.", case_sensitive=False)],
 ) -> None:
-    """Add a staff member with ROLE; prints the new staff id."""
+    """Add a staff member with ROLE; prints only the new staff id (SID=$(doorstep staff add …))."""
     from doorstep.cli import _runtime, _settings
     from doorstep.privacy.purposes import audited_transaction
     from doorstep.staff.services import add_staff
@@ -44,7 +44,8 @@ def add(
         audited_transaction(runtime.sessions) as session,
     ):
         staff = add_staff(session, role=role, clock=runtime.clock)
-    typer.echo(f"staff {staff.id} added with role {staff.role.value}")
+    typer.echo(str(staff.id))
+    typer.echo(f"doorstep: staff member added with role {staff.role.value}", err=True)
 
 
 @app.command("list")

@@ -114,7 +114,9 @@ class StaffToken(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(
-        primary_key=True, default=uuid.uuid4, info=not_personal("random id of the token")
+        primary_key=True,
+        default=uuid.uuid4,
+        info=not_personal("random id of the token", export=True),
     )
     staff_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("staff_members.id", ondelete="CASCADE"),
@@ -123,7 +125,7 @@ class StaffToken(Base):
     )
     kind: Mapped[StaffTokenKind] = mapped_column(
         enum_type(StaffTokenKind, "staff_token_kind"),
-        info=not_personal("link or session: one of two fixed kinds"),
+        info=not_personal("link or session: one of two fixed kinds", export=True),
     )
     token_hash: Mapped[bytes] = mapped_column(
         sa.LargeBinary,

@@ -133,8 +133,8 @@ def restrictable_purposes(gate: PurposeGate, pack: PolicyPack) -> list[tuple[str
         if declaration is not None and declaration.subject == CUSTOMER:
             bases.setdefault(purpose, set()).add(basis)
     return [
-        (key, purpose.description)
-        for key, purpose in pack.purposes.items()
+        (key, words.purpose(pack, key))
+        for key in pack.purposes
         if key in bases
         and key not in gate.consent_purposes
         and LegalBasis.LEGAL_OBLIGATION not in bases[key]

@@ -35,7 +35,6 @@ from doorstep.privacy.consent.receipts import issue_receipt, verify_receipt
 from doorstep.privacy.consent.signing import signer_for
 from doorstep.privacy.consent.terms import ConsentPurpose, default_terms
 from doorstep.privacy.datamap.pack import default_pack
-from doorstep.privacy.datamap.taxonomy import category_name
 from doorstep.privacy.purposes import subject_actor
 from doorstep.web import _privacy_words as words
 from doorstep.web._privacy_common import run
@@ -86,11 +85,11 @@ class Notice:
 def notice_of(item: ConsentPurpose, gettext: Callable[[str], str]) -> Notice:
     """The notice of ``item`` in the language of ``gettext`` (already translated)."""
     pack = default_pack()
-    uses = ", ".join(gettext(category_name(key)) for key in item.categories)
+    uses = ", ".join(gettext(words.category(key)) for key in item.categories)
     return Notice(
         title=gettext(item.function),
         lines=(
-            (gettext(_("What it does")), gettext(pack.purposes[item.key].description)),
+            (gettext(_("What it does")), gettext(words.purpose(pack, item.key))),
             (gettext(_("What it uses")), uses or gettext(_("Nothing we store"))),
             (gettext(_("Without it")), gettext(item.manual_path)),
             (
@@ -228,7 +227,7 @@ def receipt_page(request: Request, event_id: uuid.UUID, subscriber: PageSubscrib
         ),
         channel=words.CHANNELS.get(claims["collectionMethod"], claims["collectionMethod"]),
         title=titles.get(purpose["purposeKey"], purpose["purposeKey"]),
-        categories=[category_name(key) for key in purpose["piiCategory"]],
+        categories=[words.category(key) for key in purpose["piiCategory"]],
         token=token,
         kid=signer.kid,
         jwks=signer.jwks(),

@@ -40,6 +40,7 @@ from doorstep.accounts.context import AccountContext
 from doorstep.accounts.identifiers import normalise_email
 from doorstep.accounts.ratelimit import count_address
 from doorstep.core.errors import NotFoundError
+from doorstep.core.proxies import client_address
 from doorstep.privacy.consent.terms import default_terms
 from doorstep.privacy.requests import intake
 from doorstep.privacy.requests.api import out
@@ -116,10 +117,6 @@ def new_request_page(request: Request) -> HTMLResponse:
     return _form(request)
 
 
-def _address(request: Request) -> str | None:
-    return request.client.host if request.client else None
-
-
 @router.post("/requests/new", response_class=HTMLResponse)
 def file_public(request: Request, form: Form) -> Response:
     """Take the form; the same redirect to a ticket whether or not an account holds the address."""
@@ -136,7 +133,7 @@ def file_public(request: Request, form: Form) -> Response:
     ctx, accounts = context_of(request), AccountContext.of(services)
 
     def work(session: Session) -> uuid.UUID:
-        count_address(session, accounts, _address(request))
+        count_address(session, accounts, client_address(request))
         return intake.submit_public(
             session,
             ctx,

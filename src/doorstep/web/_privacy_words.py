@@ -1,4 +1,5 @@
-"""The words of the "My privacy" pages: request kinds, states, grounds, elements, purposes.
+"""The words of the "My privacy" pages: request kinds, states, grounds, elements, purposes,
+kinds of data.
 
 Every label here is an English message id marked with ``_()``; templates
 translate it when they render (``{{ _(label) }}``).  Codes (kinds, statuses,
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from doorstep.privacy.consent.models import ConsentAction
 from doorstep.privacy.datamap.pack import PolicyPack
+from doorstep.privacy.datamap.taxonomy import category_name
 from doorstep.privacy.requests.codes import REFUSAL_TEXT, ErasureGround, RefusalCode
 from doorstep.privacy.requests.models import RequestKind, RequestStatus
 from doorstep.web.i18n import _
@@ -78,6 +80,67 @@ GROUNDS: tuple[tuple[str, str], ...] = (
 ELEMENTS: dict[str, str] = {
     "accounts.email": _("E-mail address"),
     "accounts.phone": _("Mobile number"),
+}
+
+#: What each purpose of the default pack is for, said to the subscriber ("you", "your").
+#: The pack's own descriptions are the record of processing's words (third person:
+#: "the subscriber"); a purpose a replaced pack adds falls back to its description.
+PURPOSES: dict[str, str] = {
+    "account.management": _("Keep your account, so the app and its services work."),
+    "account.authentication": _("Sign you in and keep your account secure."),
+    "device.registration": _("Register your router or gateway when it connects to our cloud."),
+    "device.binding": _("Link your router or gateway to your account (QR code or claim code)."),
+    "device.product_functions": _(
+        "Show your devices on the device page and do what you ask of them (a restart)."
+    ),
+    "device.internet_access": _(
+        "Set up the Internet access of your router or gateway (PPPoE user name and password)."
+    ),
+    "device.wireless_config": _(
+        "Set your Wi-Fi network name and password, and show the networks your router sees."
+    ),
+    "device.status_query": _(
+        "Show you, when you ask, which devices are connected to your router or gateway."
+    ),
+    "privacy.rights": _("Answer your privacy requests and keep the proof the law asks for."),
+    "security.audit": _("Keep a tamper-evident record of every use of your personal data."),
+    "security.key_management": _(
+        "Keep a key of your own, so your secret data is stored encrypted and can be destroyed."
+    ),
+    "consent.management": _("Keep a record of every consent you give or withdraw."),
+    "customer.support": _("Answer your questions to our support or after-sales service."),
+    "staff.administration": _("Manage our staff's accounts and what each may do."),
+    "notification.delivery": _(
+        "Send you the messages the service needs (codes, password resets, confirmations) "
+        "by e-mail, SMS or push."
+    ),
+    "account.token_sharing": _(
+        "Keep, encrypted, what a sign-in service you chose gave us, so you are not asked again."
+    ),
+    "account.child_protection": _(
+        "Ask a child's parent or guardian before the child's account is used."
+    ),
+    "account.guardian_consent": _("Use a child's account as the parent or guardian agreed."),
+    "account.profile": _("Show the profile you chose to add (picture, nickname, date of birth)."),
+    "device.qr_camera": _(
+        "Scan your router's QR code with your phone's camera to fill in its details."
+    ),
+    "wifi.location_scan": _(
+        "Use your phone's location permission to list nearby Wi-Fi networks during setup."
+    ),
+}
+
+#: The kinds of data an optional function uses, in the subscriber's words (the data
+#: map's category names, such as "Precise Subject Location", are for the record).
+CATEGORIES: dict[str, str] = {
+    "user.account.username": _("your nickname"),
+    "user.childrens": _("a child's data"),
+    "user.contact.email": _("your e-mail address"),
+    "user.contact.phone_number": _("your mobile number"),
+    "user.content.self_image": _("your profile picture"),
+    "user.demographic.date_of_birth": _("your date of birth"),
+    "user.device.device_id": _("your router's identifier"),
+    "user.location.precise": _("your phone's precise location"),
 }
 
 DECISIONS: dict[str, str] = {
@@ -147,8 +210,15 @@ def refusal(code: str | None) -> str:
 
 
 def purpose(pack: PolicyPack, key: str | None) -> str:
-    """A purpose in words: the pack's description of it (the key when unknown)."""
+    """A purpose in the subscriber's words; else the pack's description (the key when unknown)."""
     if not key:
         return ""
+    if key in PURPOSES:
+        return PURPOSES[key]
     found = pack.purposes.get(key)
     return found.description if found is not None else key
+
+
+def category(key: str) -> str:
+    """A kind of data in the subscriber's words; else the data map's name of it."""
+    return CATEGORIES.get(key) or category_name(key)

@@ -20,15 +20,19 @@ from doorstep.accounts import signin, signup
 from doorstep.accounts.context import AccountContext
 from doorstep.accounts.models import AccountStatus
 from doorstep.accounts.ratelimit import count_address
+from doorstep.core.proxies import client_address
 from doorstep.web import cookies
 from doorstep.web.csrf import checked_form
 from doorstep.web.i18n import _
+from doorstep.web.numbers import whole_number
 from doorstep.web.session import SUBSCRIBER_COOKIE, cookie_value, safe_next
 from doorstep.web.templating import DONE, render
-from doorstep.web.work import attempt, services_of
+from doorstep.web.work import RULES, attempt, services_of
 
 router = APIRouter(include_in_schema=False)
 Form = Annotated[FormData, Depends(checked_form)]
+#: The oldest age the sign-up form takes (the accounts area's age gate says the same).
+MAX_AGE = 130
 DONE.update(
     {
         "signed_out": _("You are signed out."),
@@ -53,10 +57,6 @@ def _min(request: Request) -> int:
     return int(services_of(request).runtime.settings.password_min_length)
 
 
-def _address(request: Request) -> str | None:
-    return request.client.host if request.client else None
-
-
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request) -> HTMLResponse:
     """The privacy center's start page."""
@@ -78,7 +78,7 @@ def sign_in(request: Request, form: Form) -> Response:
     outcome = attempt(
         request,
         lambda session: signin.sign_in(
-            session, ctx, identifier, str(password or ""), address=_address(request)
+            session, ctx, identifier, str(password or ""), address=client_address(request)
         ),
         keep_attempts=True,
     )
@@ -132,22 +132,39 @@ def sign_up_page(request: Request) -> HTMLResponse:
     )
 
 
+def _sign_up_refused(
+    request: Request, status: int, values: dict[str, str], errors: dict[str, str]
+) -> HTMLResponse:
+    """The sign-up form again, with what was typed and what is wrong, field by field."""
+    return render(
+        request,
+        "center/signup.html",
+        status_code=status,
+        values=values,
+        errors=errors,
+        error=_("Please correct what is marked below."),
+        min_length=_min(request),
+    )
+
+
 @router.post("/signup", response_class=HTMLResponse)
 def sign_up(request: Request, form: Form) -> HTMLResponse:
     """Create a pending account; the codes go to the e-mail address and the mobile number."""
     values = {name: text(form, name) for name in ("email", "phone", "age", "guardian_email")}
     ctx = AccountContext.of(services_of(request))
-    age = values["age"]
+    age = whole_number(values["age"], maximum=MAX_AGE)
+    if values["age"] and age is None:  # not an age at all: nothing is tried or counted
+        return _sign_up_refused(request, 422, values, {"age": RULES["age_range"]})
     sign_up_form = signup.SignUpForm(
         password=str(form.get("password") or ""),
         email=values["email"] or None,
         phone=values["phone"] or None,
-        age=int(age) if age.isdigit() else None,
+        age=age,
         guardian_email=values["guardian_email"] or None,
     )
 
     def work(session: object) -> None:
-        count_address(session, ctx, _address(request))  # type: ignore[arg-type]
+        count_address(session, ctx, client_address(request))  # type: ignore[arg-type]
         signup.sign_up(session, ctx, sign_up_form)  # type: ignore[arg-type]
 
     outcome = attempt(request, work, keep_attempts=True)
@@ -155,15 +172,7 @@ def sign_up(request: Request, form: Form) -> HTMLResponse:
         status = outcome.error.status if outcome.error else 422
         if "date_of_birth" in outcome.fields:  # the form asks for the age instead
             outcome.fields["age"] = outcome.fields.pop("date_of_birth")
-        return render(
-            request,
-            "center/signup.html",
-            status_code=status,
-            values=values,
-            errors=outcome.fields,
-            error=_("Please correct what is marked below."),
-            min_length=_min(request),
-        )
+        return _sign_up_refused(request, status, values, outcome.fields)
     return render(
         request,
         "center/verify.html",

@@ -9,7 +9,8 @@
   never a value of the subject's data; a correction names its element only)
   and, for a role that may decide, three forms: approve, refuse (a reason code
   and, for the codes that need one, an evidence reference), extend (months and a
-  reason code).
+  reason code).  While a worker carries an approved export or erasure out the
+  forms give way to a note saying so; the request closes when the job is done.
 * ``POST /console/requests/{id}/approve|refuse|extend`` — ``decide_requests``:
   :func:`~doorstep.privacy.requests.fulfil.approve`,
   :func:`~doorstep.privacy.requests.services.refuse` and
@@ -54,6 +55,7 @@ from doorstep.web._console_common import (
     text,
 )
 from doorstep.web.i18n import _
+from doorstep.web.numbers import whole_number
 from doorstep.web.session import PageStaff
 from doorstep.web.templating import DONE, render
 from doorstep.web.work import Outcome, services_of
@@ -103,6 +105,9 @@ CONFLICTS: dict[str, str] = {
     ),
 }
 CLOSED = frozenset(status.value for status in RequestStatus if status not in OPEN)
+#: The most months the extend form takes (as the console API); the jurisdiction's rule
+#: then decides how many it allows.
+MAX_EXTENSION_MONTHS = 12
 
 
 def _context(request: Request) -> RequestContext:
@@ -143,14 +148,15 @@ def queue(request: Request, staff: PageStaff, status: str = "", overdue: str = "
     )
 
 
-def _show(request: Request, staff: Staff, request_id: uuid.UUID) -> DeskRequest:
-    """The desk's view of one request, as of now; the view is audited."""
+def _show(request: Request, staff: Staff, request_id: uuid.UUID) -> tuple[DeskRequest, bool]:
+    """The desk's view of one request as of now (audited), and whether a worker is
+    carrying it out at the moment (an approved export or erasure)."""
     now = _context(request).clock.now()
 
-    def work(session: Session, actor: str) -> DeskRequest:
+    def work(session: Session, actor: str) -> tuple[DeskRequest, bool]:
         row = get(session, request_id)
         audit(session, row, "viewed", actor)
-        return view(row, now)
+        return view(row, now), fulfil.being_carried_out(session, request_id)
 
     return must(act(request, staff, StaffAction.VIEW_REQUESTS, work))
 
@@ -166,14 +172,17 @@ def _page(
     values: dict[str, str] | None = None,
 ) -> HTMLResponse:
     """The request page: its facts and, where the role may decide, the forms."""
-    desk = _show(request, staff, request_id)
+    desk, working = _show(request, staff, request_id)
     settings = services_of(request).runtime.settings
     return render(
         request,
         "console/request.html",
         status_code=status_code,
         desk=desk,
-        decide=may(staff.role, StaffAction.DECIDE_REQUESTS) and desk.status not in CLOSED,
+        working=working and desk.status not in CLOSED,
+        decide=may(staff.role, StaffAction.DECIDE_REQUESTS)
+        and desk.status not in CLOSED
+        and not working,
         refusal_codes=[(code.value, REFUSAL_TEXT[code]) for code in REFUSAL_TEXT],
         needs_evidence=sorted(code.value for code in NEEDS_EVIDENCE),
         extension_reasons=[(reason.value, words) for reason, words in EXTENSION_TEXT.items()],
@@ -271,11 +280,12 @@ def extend_request(
     months, reason = text(form, "months"), text(form, "reason")
 
     def work(session: Session, actor: str) -> bool:
-        if not months.isdigit():
+        number = whole_number(months, minimum=1, maximum=MAX_EXTENSION_MONTHS)
+        if number is None:
             raise InvalidInputError(
                 "choose a number of months", errors=[{"field": "months", "rule": "months"}]
             )
-        extend(session, ctx, request_id, months=int(months), reason=reason, actor=actor)
+        extend(session, ctx, request_id, months=number, reason=reason, actor=actor)
         return True
 
     outcome = act(request, staff, StaffAction.DECIDE_REQUESTS, work)

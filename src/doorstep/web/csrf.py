@@ -26,6 +26,7 @@ from fastapi import Request
 from starlette.datastructures import FormData
 
 from doorstep.core.errors import PermissionDeniedError
+from doorstep.web.numbers import whole_number
 
 FIELD = "csrf_token"
 HEADER = "x-csrf-token"
@@ -91,13 +92,11 @@ def valid(request: Request, token: str) -> bool:
         return hmac.compare_digest(token, "s." + _sign(request, b"s:" + material))
     kind, _, rest = token.partition(".")
     bucket_text, _, signature = rest.partition(".")
-    if kind != "a" or not bucket_text.isdigit():
-        return False
-    bucket = int(bucket_text)
     now = int(time.time()) // _HOUR
-    return now - 1 <= bucket <= now and hmac.compare_digest(
-        signature, _sign(request, f"a:{bucket}".encode())
-    )
+    bucket = whole_number(bucket_text, minimum=max(now - 1, 0), maximum=now)
+    if kind != "a" or bucket is None:
+        return False
+    return hmac.compare_digest(signature, _sign(request, f"a:{bucket}".encode()))
 
 
 async def checked_form(request: Request) -> FormData:

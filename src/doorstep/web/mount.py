@@ -103,14 +103,16 @@ def _install_error_pages(app: FastAPI) -> None:
         api_handler = handlers[kind]
 
         async def handle(request: Request, exc: Exception) -> Response:
-            if not is_page(request):
-                return await api_handler(request, exc)  # type: ignore[no-any-return]
             if isinstance(exc, SignInRequired):
+                # A redirect for every client of a page path (curl included), never a
+                # 303 problem without a Location.
                 location = str(exc.fields["location"])
                 if request.headers.get("hx-request") == "true":
                     # htmx would swap the sign-in page into a fragment: send the browser there.
                     return Response(status_code=204, headers={"HX-Redirect": location})
                 return RedirectResponse(location, status_code=303)
+            if not is_page(request):
+                return await api_handler(request, exc)  # type: ignore[no-any-return]
             status = 422 if isinstance(exc, RequestValidationError) else 500
             if isinstance(exc, DoorstepError):
                 status = exc.status

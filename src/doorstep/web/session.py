@@ -20,7 +20,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
@@ -153,8 +153,18 @@ PageStaff = Annotated[Staff, Depends(page_staff)]
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """A local path to go back to after signing in (never another site)."""
+    """A local path (query included) to go back to after a form; ``default`` otherwise.
+
+    Never another site: only ``/path?query`` of this one.  Refused: ``//host``,
+    backslashes (``/\\host``), and any whitespace or control character, which
+    browsers strip from a ``Location`` (``/\\t/host`` would become ``//host``).
+    """
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    if any(char.isspace() or not char.isprintable() for char in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
         return default
     return target
 

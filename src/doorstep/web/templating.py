@@ -4,7 +4,7 @@ Templates live in ``web/templates`` (``center/`` for the privacy center,
 ``console/`` for the operator console); they autoescape, and every string a
 person reads is marked for translation.  :func:`render` gives each template the
 page context: who is signed in, the CSRF token of its forms, the cookie
-banner's state and the language.
+banner's state, the language and the page's own URL (``here``).
 """
 
 from __future__ import annotations
@@ -51,6 +51,13 @@ def language_of(request: Request) -> str:
     return negotiate(request.headers.get("accept-language"), cookies.preferred_language(request))
 
 
+def here(request: Request) -> str:
+    """The page's own local URL, query included: where a form that only changes a
+    setting (the cookie banner's) sends the browser back (``safe_next`` checks it)."""
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
 def render(
     request: Request, template: str, *, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
@@ -66,6 +73,7 @@ def render(
         "subscriber": getattr(request.state, "subscriber", None),
         "staff": getattr(request.state, "staff", None),
         "done": DONE.get(request.query_params.get("done", "")),
+        "here": here(request),
         **context,
     }
     html = environment(language).get_template(template).render(page)

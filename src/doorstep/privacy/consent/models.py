@@ -70,7 +70,9 @@ class ConsentEvent(Base):
         sa.BigInteger,
         sa.Identity(always=True),
         unique=True,
-        info=not_personal("a counter that orders ledger entries; says nothing about anyone"),
+        info=not_personal(
+            "a counter that orders ledger entries; says nothing about anyone", export=True
+        ),
     )
     subject_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("subjects.id", ondelete="CASCADE"),

@@ -115,10 +115,12 @@ def check(pack: PackOption = None) -> None:
                 f"{item.element:<{width}}  personal      {declaration.category}  "
                 f"subject={declaration.subject}  "
                 f"purposes={','.join(sorted(declaration.purposes))}  "
-                f"basis={declaration.legal_basis.value}  retention={declaration.retention}"
+                f"basis={declaration.legal_basis.value}  retention={declaration.retention}  "
+                f"export={declaration.export.how.value}"
             )
         elif declaration is not None:
-            typer.echo(f"{item.element:<{width}}  not personal  {declaration.reason}")
+            exported = "  (exported as context)" if declaration.exported else ""
+            typer.echo(f"{item.element:<{width}}  not personal  {declaration.reason}{exported}")
     typer.echo(
         f"data map valid: {len(items)} columns in {len(metadata.tables)} tables, "
         f"{personal} personal elements"

@@ -7,6 +7,12 @@ Every mapped column carries exactly one declaration in ``Column.info["privacy"]`
   the policy it serves;
 * :class:`NotPersonal` — it cannot, and says why (so the claim is reviewable).
 
+Each personal element also says what an access or portability export shows of
+it (``export=``, :mod:`.export_decisions`): its value, a sentence, or nothing;
+a column that is not personal may be included in exports as context
+(``not_personal(..., export=True)``: the ids and times that make rows join and
+mean something).
+
 The registry test fails for any column with neither.  Later areas add fields
 here (e.g. ``secret`` drives envelope encryption) rather than new mechanisms.
 """
@@ -16,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from doorstep.privacy.datamap.export_decisions import VALUE, ExportDecision, default_for
 
 INFO_KEY = "privacy"
 
@@ -38,7 +46,8 @@ class PersonalData:
     ``category`` and ``subject`` are fideslang keys; ``purposes``, ``retention``,
     ``region`` and ``recipients`` are keys of the policy pack; ``clauses`` are ids
     from clauses.yaml.  ``secret`` marks fields stored encrypted with the
-    subject's data key.
+    subject's data key.  ``export`` says what exports show of it (see
+    :mod:`.export_decisions`).
     """
 
     category: str
@@ -51,13 +60,19 @@ class PersonalData:
     clauses: tuple[str, ...] = ()
     secret: bool = False
     description: str = ""
+    export: ExportDecision = VALUE
 
 
 @dataclass(frozen=True, slots=True)
 class NotPersonal:
-    """Declaration that a column cannot hold personal data, with the reason."""
+    """Declaration that a column cannot hold personal data, with the reason.
+
+    ``exported``: exports include the column as context of the subject's rows
+    (an id, a time, an action), described in their README by ``reason``.
+    """
 
     reason: str
+    exported: bool = False
 
 
 Declaration = PersonalData | NotPersonal
@@ -75,9 +90,14 @@ def personal(
     clauses: tuple[str, ...] | list[str] = (),
     secret: bool = False,
     description: str = "",
+    export: ExportDecision | None = None,
     **column_info: Any,
 ) -> dict[str, Any]:
-    """``info=`` for a column holding personal data (see :class:`PersonalData`)."""
+    """``info=`` for a column holding personal data (see :class:`PersonalData`).
+
+    ``export`` defaults to the value, or to omitted for a credential
+    (:func:`~.export_decisions.default_for`).
+    """
     declaration = PersonalData(
         category=category,
         subject=subject,
@@ -89,15 +109,20 @@ def personal(
         clauses=tuple(clauses),
         secret=secret,
         description=description,
+        export=default_for(category) if export is None else export,
     )
     return {INFO_KEY: declaration, **column_info}
 
 
-def not_personal(reason: str, **column_info: Any) -> dict[str, Any]:
-    """``info=`` for a column that cannot hold personal data; ``reason`` says why."""
+def not_personal(reason: str, *, export: bool = False, **column_info: Any) -> dict[str, Any]:
+    """``info=`` for a column that cannot hold personal data; ``reason`` says why.
+
+    ``export=True`` includes it in exports as context (ids and times that make
+    the subject's rows join and mean something; never a secret).
+    """
     if not reason.strip():
         raise ValueError("a not_personal declaration needs a reason")
-    return {INFO_KEY: NotPersonal(reason=reason), **column_info}
+    return {INFO_KEY: NotPersonal(reason=reason, exported=export), **column_info}
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from doorstep.privacy.datamap.declarations import (
     NotPersonal,
     PersonalData,
 )
+from doorstep.privacy.datamap.export_decisions import ExportAs, is_credential
 from doorstep.privacy.datamap.pack import PolicyPack
 from doorstep.privacy.datamap.taxonomy import data_categories, data_subjects
 
@@ -47,8 +48,44 @@ def personal_elements(metadata: sa.MetaData) -> list[tuple[str, PersonalData]]:
     ]
 
 
+def _in_export(declaration: PersonalData | NotPersonal | None) -> bool:
+    """Whether exports hold the column's own value (a personal value or context)."""
+    if isinstance(declaration, PersonalData):
+        return declaration.export.how is ExportAs.VALUE
+    return isinstance(declaration, NotPersonal) and declaration.exported
+
+
+def export_problems(declarations: Iterable[ColumnDeclaration]) -> list[str]:
+    """Export decisions that would leak a credential or describe with a missing column.
+
+    A credential (``user.authorization…``) is never exported as its value; a
+    described element's sentence names only columns of its table that exports hold.
+    """
+    items = list(declarations)
+    exported = {(item.table, item.column) for item in items if _in_export(item.declaration)}
+    found: list[str] = []
+    for item in items:
+        declaration = item.declaration
+        if not isinstance(declaration, PersonalData):
+            continue
+        decision = declaration.export
+        if decision.how is ExportAs.VALUE and is_credential(declaration.category):
+            found.append(
+                f"{item.element}: a credential ({declaration.category}) is never exported as "
+                "its value; declare export=omitted(...) or described(...)"
+            )
+        found.extend(
+            f"{item.element}: the export sentence names {name!r}, which is not an exported "
+            f"column of {item.table}"
+            for name in decision.fields
+            if (item.table, name) not in exported
+        )
+    return found
+
+
 def problems(declarations: Iterable[ColumnDeclaration], pack: PolicyPack) -> list[str]:
     """Every reason the declarations do not fit the taxonomy and the pack."""
+    declarations = list(declarations)
     found: list[str] = []
     for item in declarations:
         declaration = item.declaration
@@ -83,7 +120,7 @@ def problems(declarations: Iterable[ColumnDeclaration], pack: PolicyPack) -> lis
                 for clause in declaration.clauses
                 if clause not in pack.clause_ids
             )
-    return found
+    return found + export_problems(declarations)
 
 
 def secret_type_problems(metadata: sa.MetaData) -> list[str]:

@@ -20,6 +20,10 @@ Art. 30(1) point by point:
 * (f) time limits for erasure — the elements' retention rules;
 * (g) security measures — the pack's ``security_measures:`` plus per-element
   encryption with the subject's own key.
+
+Each element also records what access and portability exports show of it
+(``export``: value, description or omitted, with ``export_reason``; see
+:mod:`.export_decisions`).
 """
 
 from __future__ import annotations
@@ -94,6 +98,8 @@ class ElementRecord:
     encrypted: bool
     products: tuple[str, ...]
     clauses: tuple[str, ...]
+    export: str
+    export_reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +177,8 @@ def _element(item: ColumnDeclaration, declaration: PersonalData, pack: PolicyPac
         encrypted=declaration.secret,
         products=_products(declaration, pack),
         clauses=tuple(sorted(set(declaration.clauses))),
+        export=declaration.export.how.value,
+        export_reason=declaration.export.reason,
     )
 
 

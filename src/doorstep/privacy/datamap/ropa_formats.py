@@ -47,6 +47,8 @@ CSV_COLUMNS = (
     "controller",
     "controller_contact",
     "dpo_contact",
+    "export",
+    "export_reason",
 )
 
 _SEP = "; "
@@ -97,6 +99,8 @@ def _csv_row(activity: Activity, element: ElementRecord, ropa: Ropa) -> dict[str
             Contact(controller.name, controller.email, controller.address)
         ),
         "dpo_contact": _contact(controller.dpo),
+        "export": element.export,
+        "export_reason": element.export_reason,
     }
 
 
@@ -187,6 +191,7 @@ def to_markdown(ropa: Ropa) -> str:
                 "Region",
                 "Recipients",
                 "Encrypted",
+                "In exports",
             ),
             [
                 (
@@ -199,6 +204,7 @@ def to_markdown(ropa: Ropa) -> str:
                     e.region.key,
                     ", ".join(r.key for r in e.recipients) or "—",
                     "yes" if e.encrypted else "no",
+                    e.export if e.export == "value" else f"{e.export}: {e.export_reason}",
                 )
                 for e in ropa.elements
             ],

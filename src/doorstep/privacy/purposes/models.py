@@ -50,7 +50,9 @@ class Restriction(Base):
     id: Mapped[uuid.UUID] = mapped_column(
         primary_key=True,
         default=uuid.uuid4,
-        info=not_personal("random id of the restriction; personal only through subject_id"),
+        info=not_personal(
+            "random id of the restriction; personal only through subject_id", export=True
+        ),
     )
     subject_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("subjects.id", ondelete="CASCADE"),

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from doorstep.accounts._transaction import attempt_session
+from doorstep.accounts._transaction import AttemptSession
 from doorstep.accounts.auth import CurrentSubscriber
 from doorstep.core.errors import NotFoundError
+from doorstep.core.problems import problem_responses
 from doorstep.privacy.purposes import subject_actor
 from doorstep.privacy.requests import intake
 from doorstep.privacy.requests.codes import complaint_route
@@ -29,8 +29,13 @@ from doorstep.privacy.requests.models import RequestExport, RequestStatus, Subje
 from doorstep.privacy.requests.services import get
 from doorstep.wiring import ServicesDep, SessionDep
 
-router = APIRouter(tags=["requests"])
-AttemptSession = Annotated[Session, Depends(attempt_session)]
+router = APIRouter(
+    tags=["requests"],
+    # Refused by the gate, not yours, the request's state, attempt limits on codes.
+    responses=problem_responses(403, 404, 409, 429),
+)
+#: The name of the route where the signed-in subscriber files a request (links use it).
+FILE_REQUEST_ROUTE = "requests.file"
 
 
 class RequestIn(BaseModel):
@@ -40,7 +45,15 @@ class RequestIn(BaseModel):
     kind: str = Field(description="access, portability, correction, deletion, restriction, …")
     purpose: str | None = Field(default=None, description="For restriction/objection/withdrawal.")
     ground: str | None = Field(default=None, description="For deletion (CPE-V.3.b).")
-    jurisdiction: str | None = Field(default=None, description="Deadline rule, e.g. gdpr.")
+    jurisdiction: str | None = Field(
+        default=None,
+        max_length=32,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description=(
+            "Deadline rule: a key of the deployment's requests_periods (default: default, "
+            "gdpr); absent, the configured default. Another answers 422 naming this field."
+        ),
+    )
     element: str | None = Field(
         default=None, description="For correction: the element, e.g. accounts.email."
     )
@@ -118,7 +131,12 @@ def out(row: SubjectRequest, stored: RequestExport | None = None, *, now: dateti
     )
 
 
-@router.post("/api/v1/me/requests", status_code=status.HTTP_201_CREATED, summary="File a request")
+@router.post(
+    "/api/v1/me/requests",
+    status_code=status.HTTP_201_CREATED,
+    summary="File a request",
+    name=FILE_REQUEST_ROUTE,
+)
 def file_request(
     body: RequestIn, subscriber: CurrentSubscriber, services: ServicesDep, session: SessionDep
 ) -> RequestOut:

@@ -60,7 +60,7 @@ def _id(value: str) -> uuid.UUID:
         fail("the id must be a UUID", 2)
 
 
-def _line(row: SubjectRequest) -> str:
+def _cells(row: SubjectRequest) -> tuple[str, ...]:
     flags = ",".join(
         name
         for name, on in (
@@ -71,9 +71,22 @@ def _line(row: SubjectRequest) -> str:
         if on
     )
     return (
-        f"{row.id}  {row.kind.value:<18}  {row.status.value:<11}  "
-        f"{row.received_at.isoformat()}  {row.due_at.isoformat()}  {flags or '-'}"
+        str(row.id),
+        row.kind.value,
+        row.status.value,
+        row.received_at.isoformat(),
+        row.due_at.isoformat(),
+        flags or "-",
     )
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    """``header`` and ``rows`` as lines, each column as wide as its widest cell."""
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in (header, *rows)
+    ]
 
 
 @app.command("list")
@@ -91,12 +104,12 @@ def list_requests(
     except ValueError:
         fail(f"--status must be one of {', '.join(s.value for s in RequestStatus)}", 2)
 
-    def work(session: Session, ctx: RequestContext, runtime: Runtime) -> list[str]:
+    def work(session: Session, ctx: RequestContext, runtime: Runtime) -> list[tuple[str, ...]]:
         rows = desk_queue(session, ctx.clock.now(), status=wanted, overdue_only=overdue)
-        return [_line(row) for row in rows]
+        return [_cells(row) for row in rows]
 
-    typer.echo("id  kind  status  received  due  flags")
-    for line in _in_transaction(work):
+    rows = _in_transaction(work)  # the header only once the rows are there
+    for line in _table(("id", "kind", "status", "received", "due", "flags"), rows):
         typer.echo(line)
 
 
@@ -177,18 +190,23 @@ def recipients() -> None:
     """Erasure and correction notices to recipients still waiting for confirmation."""
     from doorstep.privacy.sharing.services import open_notices
 
-    def work(session: Session, ctx: RequestContext, runtime: Runtime) -> list[str]:
+    def work(session: Session, ctx: RequestContext, runtime: Runtime) -> list[tuple[str, ...]]:
         return [
-            f"{n.id}  {n.kind.value:<10}  {n.status.value:<6}  {n.recipient}  "
-            f"request {n.request_id or '-'}  {n.created_at.isoformat()}"
+            (
+                str(n.id),
+                n.kind.value,
+                n.status.value,
+                n.recipient,
+                str(n.request_id or "-"),
+                n.created_at.isoformat(),
+            )
             for n in open_notices(session)
         ]
 
-    lines = _in_transaction(work)
-    typer.echo("id  kind  status  recipient  request  issued")
-    for line in lines:
+    rows = _in_transaction(work)
+    for line in _table(("id", "kind", "status", "recipient", "request", "issued"), rows):
         typer.echo(line)
-    typer.echo(f"{len(lines)} notice(s) waiting for confirmation")
+    typer.echo(f"{len(rows)} notice(s) waiting for confirmation")
 
 
 @app.command("recipient-confirmed")

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from doorstep.audit.services import record
+from doorstep.core.problems import problem_responses
 from doorstep.privacy.requests import fulfil
 from doorstep.privacy.requests.codes import (
     EXTENSION_TEXT,
@@ -36,7 +37,11 @@ from doorstep.staff.permissions import StaffAction
 from doorstep.staff.services import Staff, require_action
 from doorstep.wiring import ServicesDep, SessionDep
 
-router = APIRouter(prefix="/api/v1/console", tags=["console"])
+router = APIRouter(
+    prefix="/api/v1/console",
+    tags=["console"],
+    responses=problem_responses(403, 404, 409),  # the role, no such request, its state
+)
 
 
 class DeskRequest(BaseModel):

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from doorstep.accounts.business_days import BusinessCalendar
-from doorstep.core.errors import ConfigurationError
+from doorstep.core.errors import ConfigurationError, InvalidInputError
 from doorstep.core.settings import Settings
 
 _PERIOD = re.compile(r"^P(?:(?P<months>\d+)M)?(?:(?P<days>\d+)D)?$")
@@ -66,6 +66,22 @@ def add_months(instant: datetime, months: int) -> datetime:
     year, month = instant.year + index // 12, index % 12 + 1
     day = min(instant.day, calendar.monthrange(year, month)[1])
     return instant.replace(year=year, month=month, day=day)
+
+
+def check_jurisdiction(settings: Settings, jurisdiction: str | None) -> None:
+    """Refuse a requester's ``jurisdiction`` the deployment has no rule for.
+
+    A caller's choice, so a 422 naming the field (rule ``known_jurisdiction``),
+    never a configuration error; the detail lists the known keys of
+    ``requests_periods`` and never repeats what was sent.  ``None`` (the
+    configured default) always passes.
+    """
+    if jurisdiction is not None and jurisdiction not in settings.requests_periods:
+        known = ", ".join(sorted(settings.requests_periods))
+        raise InvalidInputError(
+            f"unknown jurisdiction: use one of {known}",
+            errors=[{"field": "jurisdiction", "rule": "known_jurisdiction"}],
+        )
 
 
 def rule_for(settings: Settings, jurisdiction: str | None, kind: str = "") -> DeadlineRule:

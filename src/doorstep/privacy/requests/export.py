@@ -3,20 +3,26 @@
 The ZIP holds
 
 * ``data.json`` — ``{"format": "doorstep.export/1", "subject", "generated_at",
-  "tables": {table: [row, …]}}``; rows hold the table's *personal* columns only,
-  keys sorted, values as JSON strings, numbers, booleans, null, or (JSON columns)
-  objects and arrays (schema: ``schema.json``, CORP-4.4);
+  "tables": {table: [row, …]}}``; rows hold what the data map's export
+  decisions say (:mod:`.export_fields`): each personal element's value, or a
+  sentence in place of a credential ("A password is set, last changed on …"), never a secret,
+  and the ids and times that make a row join and mean something (declared
+  ``not_personal(..., export=True)``); keys sorted, values as JSON strings,
+  numbers, booleans, null, or (JSON columns) objects and arrays (schema:
+  ``schema.json``, CORP-4.4);
 * ``csv/<table>.csv`` — the same rows, one file per table with rows;
 * ``README.md`` — each field's meaning, purposes, legal basis, recipients and
-  retention, and the tables left out with the recorded reason (CPE-V.1.d).
+  retention, what the export shows of it, the elements and tables left out with
+  the recorded reason (CPE-V.1.d).
 
 Collection is one statement per subject (:func:`collect`): for every linked
 personal table a ``json_agg`` of the subject's rows, all in one round trip, so
 an export costs the same few milliseconds whether the schema has ten personal
 tables or fifty.  The statement is built once per schema from the links of
 :mod:`.linkage` and cached.  Instants come out as RFC 3339 in UTC, bytes as hex.
-Secret fields are decrypted with the subject's data key; once that key is
-destroyed they read as null.
+Secret fields exported as values are decrypted with the subject's data key;
+once that key is destroyed they read as null.  Described elements are never
+read, decrypted or hashed: the statement selects only whether they are set.
 """
 
 from __future__ import annotations
@@ -36,11 +42,12 @@ from sqlalchemy.orm import Session
 from doorstep.core.memo import by_identity
 from doorstep.keys.exceptions import DecryptionError, KeyDestroyedError, SubjectKeyNotFoundError
 from doorstep.keys.services import KeyService
+from doorstep.privacy.datamap.export_decisions import ExportDecision
 from doorstep.privacy.datamap.pack import PolicyPack
+from doorstep.privacy.requests.export_fields import Shown, fields, sentence
 from doorstep.privacy.requests.linkage import (
     Unlinkable,
     link_of,
-    personal_columns,
     personal_tables,
     rows_of,
 )
@@ -91,13 +98,16 @@ class _Plan:
     statement: sa.Select[Any]
     tables: tuple[str, ...]
     secrets: dict[str, tuple[str, ...]]
+    described: dict[str, tuple[tuple[str, ExportDecision], ...]]
     left_out: dict[str, str]
 
 
 SUBJECT = "subject"
 
 
-def _value(column: sa.Column[Any]) -> sa.ColumnElement[Any]:
+def _value(column: sa.Column[Any], shown: Shown) -> sa.ColumnElement[Any]:
+    if shown is Shown.DESCRIBED:  # whether it is set, never the value
+        return column.is_not(None).label(column.name)
     if isinstance(column.type, sa.LargeBinary):
         return sa.func.encode(column, "hex").label(column.name)
     return column.label(column.name)
@@ -109,6 +119,7 @@ def _plan(metadata: sa.MetaData) -> _Plan:
     aggregates: list[sa.Label[Any]] = []
     tables: list[str] = []
     secrets: dict[str, tuple[str, ...]] = {}
+    described: dict[str, tuple[tuple[str, ExportDecision], ...]] = {}
     left_out: dict[str, str] = {}
     for table in personal_tables(metadata):
         name = str(table.name)
@@ -122,10 +133,10 @@ def _plan(metadata: sa.MetaData) -> _Plan:
         where = rows_of(metadata, table, subject)
         if where is None:  # pragma: no cover - unlinked tables fail the test suite
             continue
-        columns = personal_columns(table)
-        order = list(table.primary_key.columns) or [columns[0][0]]
+        shown = fields(table)
+        order = list(table.primary_key.columns) or [shown[0].column]
         rows = (
-            sa.select(*(_value(column) for column, _ in columns))
+            sa.select(*(_value(field.column, field.shown) for field in shown))
             .where(where)
             .order_by(*order)
             .subquery(f"r_{name}")
@@ -133,10 +144,17 @@ def _plan(metadata: sa.MetaData) -> _Plan:
         aggregate = sa.select(sa.func.json_agg(rows.table_valued())).scalar_subquery()
         aggregates.append(aggregate.label(name))
         tables.append(name)
-        secret = tuple(column.name for column, declaration in columns if declaration.secret)
+        secret = tuple(field.name for field in shown if field.secret)
         if secret:
             secrets[name] = secret
-    return _Plan(sa.select(*aggregates), tuple(tables), secrets, left_out)
+        sentences = tuple(
+            (field.name, field.decision)
+            for field in shown
+            if field.shown is Shown.DESCRIBED and field.decision is not None
+        )
+        if sentences:
+            described[name] = sentences
+    return _Plan(sa.select(*aggregates), tuple(tables), secrets, described, left_out)
 
 
 def _open(
@@ -154,7 +172,11 @@ def _open(
 def collect(
     session: Session, keys: KeyService, metadata: sa.MetaData, subject_id: uuid.UUID
 ) -> dict[str, list[dict[str, Any]]]:
-    """Every personal element of the subject, per table (tables without rows left out)."""
+    """What exports hold of the subject, per table (tables without rows left out).
+
+    Each row holds the table's exported fields (:func:`.export_fields.fields`):
+    values, sentences in place of described elements, context ids and times.
+    """
     plan = _plan(metadata)
     result = session.execute(plan.statement, {SUBJECT: subject_id}).one()
     found: dict[str, list[dict[str, Any]]] = {}
@@ -165,6 +187,9 @@ def collect(
             context = f"{name}.{column}"
             for row in rows:
                 row[column] = _open(session, keys, subject_id, row[column], context)
+        for column, decision in plan.described.get(name, ()):
+            for row in rows:
+                row[column] = sentence(decision, row) if row[column] else None
         found[name] = [dict(sorted(row.items())) for row in rows]
     return found
 

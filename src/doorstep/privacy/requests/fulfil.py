@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import uuid
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -106,6 +107,22 @@ def approve(
     elif row.kind is RequestKind.DEREGISTRATION:
         return _deregister(session, ctx, row, actor=actor)
     return complete(session, ctx, row.id, actor=actor)
+
+
+_WORKING = sa.text(
+    "SELECT EXISTS (SELECT 1 FROM procrastinate_jobs "
+    "WHERE queueing_lock = ANY(:locks) AND status IN ('todo', 'doing'))"
+)
+
+
+def being_carried_out(session: Session, request_id: uuid.UUID) -> bool:
+    """Whether a worker job carrying the request out (export, erasure) waits or runs.
+
+    Such a request is approved already: the desk has nothing more to decide
+    until the job completes it (or fails, when it may be approved again).
+    """
+    locks = [f"{task}:{request_id}" for task in sorted(set(_JOBS.values()))]
+    return bool(session.scalar(_WORKING, {"locks": locks}))
 
 
 def _queue_once(session: Session, task: str, request_id: uuid.UUID) -> None:

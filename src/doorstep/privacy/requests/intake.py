@@ -26,7 +26,7 @@ from doorstep.accounts.models import Account, AccountStatus
 from doorstep.core.errors import InvalidInputError
 from doorstep.notify.services import queue_email
 from doorstep.privacy.purposes import subject_actor, system_actor
-from doorstep.privacy.requests import corrections, fulfil, notices
+from doorstep.privacy.requests import corrections, deadlines, fulfil, notices
 from doorstep.privacy.requests import services as svc
 from doorstep.privacy.requests.codes import ErasureGround
 from doorstep.privacy.requests.context import RequestContext
@@ -123,10 +123,11 @@ def submit_public(
 
     The ticket looks the same whether or not an account holds ``email``; only
     when one does is a request opened and a code sent to that address.
-    Malformed input (kind, ground, purpose) is refused before the look-up, so
-    validation errors do not depend on the address either.
+    Malformed input (kind, ground, purpose, jurisdiction) is refused before the
+    look-up, so validation errors do not depend on the address either.
     """
     _check_shape(ctx, kind=kind, purpose=purpose, ground=ground, element=element, value=value)
+    deadlines.check_jurisdiction(ctx.settings, jurisdiction)
     address = normalise_email(email).value
     account = None
     if address is not None:

@@ -83,7 +83,9 @@ class SubjectRequest(Base):
     id: Mapped[uuid.UUID] = mapped_column(
         primary_key=True,
         default=uuid.uuid4,
-        info=not_personal("random reference of the request; personal only through subject_id"),
+        info=not_personal(
+            "random reference of the request; personal only through subject_id", export=True
+        ),
     )
     subject_id: Mapped[uuid.UUID] = mapped_column(
         index=True,
@@ -99,7 +101,7 @@ class SubjectRequest(Base):
         enum_type(RequestChannel, "subject_request_channel"), info=_when("How it reached us.")
     )
     jurisdiction: Mapped[str] = mapped_column(
-        sa.Text, info=not_personal("key of a deadline rule of the settings, e.g. gdpr")
+        sa.Text, info=not_personal("key of a deadline rule of the settings, e.g. gdpr", export=True)
     )
     purpose: Mapped[str | None] = mapped_column(
         sa.Text, info=_when("Purpose objected to, restricted or withdrawn (a pack key).")
@@ -197,7 +199,7 @@ class ErasureTombstone(Base):
         info=_req("user.unique_id.pseudonymous", "The erased subject (an id, nothing else)."),
     )
     request_id: Mapped[uuid.UUID | None] = mapped_column(
-        info=not_personal("reference of the request that asked for the erasure")
+        info=not_personal("reference of the request that asked for the erasure", export=True)
     )
     erased_at: Mapped[datetime] = mapped_column(info=_when("When the subject was erased."))
 

@@ -157,6 +157,7 @@ def open_request(
         from doorstep.privacy.requests import corrections
 
         correction = corrections.check(ctx.settings, element, value)
+    deadlines.check_jurisdiction(ctx.settings, jurisdiction)
     rule = deadlines.rule_for(ctx.settings, jurisdiction, kind.value)
     fee_due = _is_repeated(session, ctx, subject_id, kind, received)
     row = SubjectRequest(

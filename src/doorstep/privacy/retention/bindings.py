@@ -46,6 +46,7 @@ ACCOUNT_REGISTRATION = Anonymise(
         "email": None,
         "phone": None,
         "password_hash": None,
+        "password_changed_at": None,
         "email_verified_at": None,
         "phone_verified_at": None,
         "child_until": None,

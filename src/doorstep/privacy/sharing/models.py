@@ -90,7 +90,9 @@ class Disclosure(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(
-        primary_key=True, default=uuid.uuid4, info=not_personal("random id of the disclosure")
+        primary_key=True,
+        default=uuid.uuid4,
+        info=not_personal("random id of the disclosure", export=True),
     )
     subject_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("subjects.id", ondelete="CASCADE"),
@@ -125,27 +127,30 @@ class RecipientNotice(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(
-        primary_key=True, default=uuid.uuid4, info=not_personal("random id of the notice")
+        primary_key=True,
+        default=uuid.uuid4,
+        info=not_personal("random id of the notice", export=True),
     )
     subject_id: Mapped[uuid.UUID] = mapped_column(
         index=True,
         info=_noticed("user.unique_id.pseudonymous", "The subject the notice is about."),
     )
     request_id: Mapped[uuid.UUID | None] = mapped_column(
-        info=not_personal("reference of the request the notice follows")
+        info=not_personal("reference of the request the notice follows", export=True)
     )
     recipient: Mapped[str] = mapped_column(
-        sa.Text, info=not_personal("a recipient key of the policy pack")
+        sa.Text, info=not_personal("a recipient key of the policy pack", export=True)
     )
     kind: Mapped[NoticeKind] = mapped_column(
-        enum_type(NoticeKind, "recipient_notice_kind"), info=not_personal("erasure or correction")
+        enum_type(NoticeKind, "recipient_notice_kind"),
+        info=not_personal("erasure or correction", export=True),
     )
     status: Mapped[NoticeStatus] = mapped_column(
         enum_type(NoticeStatus, "recipient_notice_status"),
-        info=not_personal("sent, manual, skipped or confirmed"),
+        info=not_personal("sent, manual, skipped or confirmed", export=True),
     )
     skip_reason: Mapped[str | None] = mapped_column(
-        sa.Text, info=not_personal("the disclosure basis that exempts the recipient")
+        sa.Text, info=not_personal("the disclosure basis that exempts the recipient", export=True)
     )
     created_at: Mapped[datetime] = mapped_column(
         info=_noticed("user.privacy_preferences", "When the notice was issued.")

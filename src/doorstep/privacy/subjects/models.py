@@ -44,7 +44,7 @@ class Subject(Base):
     )
     kind: Mapped[SubjectKind] = mapped_column(
         sa.Enum(SubjectKind, name="subject_kind", values_callable=lambda e: [m.value for m in e]),
-        info=not_personal("one of a few fixed roles; says nothing about the person"),
+        info=not_personal("one of a few fixed roles; says nothing about the person", export=True),
     )
     created_at: Mapped[datetime] = mapped_column(
         server_default=sa.func.now(),

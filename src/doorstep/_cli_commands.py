@@ -1,0 +1,133 @@
+"""The ``doorstep`` command's root group: lazily imported area groups, plain help.
+
+:class:`Commands` lists the core commands and every area group of
+:data:`AREA_COMMANDS`, importing an area's module only when its group is used,
+so ``doorstep --help`` or a usage error never loads SQLAlchemy.  Help is click's
+plain style: a value's placeholder is its name in capitals (``--port PORT``), a
+flag has none, a choice lists its values.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import typer
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
+
+#: Each area's command group: name -> (module exposing ``app: typer.Typer``, one-line help).
+#: The help is repeated here so that ``doorstep --help`` needs no area imported;
+#: tests/test_cli.py checks it matches each group's own.
+AREA_COMMANDS: dict[str, tuple[str, str]] = {
+    "datamap": (
+        "doorstep.privacy.datamap.cli",
+        "The data map: check declarations; generate the record of processing, the Fides "
+        "export and the privacy notice's 'what we collect' section.",
+    ),
+    "audit": (
+        "doorstep.audit.cli",
+        "Audit trail: verify the hash chain, seal recorded events, take checkpoints.",
+    ),
+    "keys": (
+        "doorstep.keys.cli",
+        "Per-subject data keys: keyring status, KEK rotation and retirement.",
+    ),
+    "consent": (
+        "doorstep.privacy.consent.cli",
+        "Consent ledger: current state by purpose, signed receipts and their verification.",
+    ),
+    "staff": (
+        "doorstep.staff.cli",
+        "Operator staff: least-privilege roles (support, privacy_officer, admin).",
+    ),
+    "accounts": (
+        "doorstep.accounts.cli",
+        "Subscriber accounts: show, lock, unlock; manual deregistration requests.",
+    ),
+    "notify": (
+        "doorstep.notify.cli",
+        "Notification outbox: list messages, retry failed ones, cancel queued ones.",
+    ),
+    "controller": ("doorstep.usp.cli", "Run the USP controller over MQTT until Ctrl-C."),
+    "agent-sim": (
+        "doorstep.usp.agent_sim.cli",
+        "Run simulated USP routers and gateways (agents).",
+    ),
+    "devices": ("doorstep.devices.cli", "Device inventory: import factory files, sweep presence."),
+    "requests": (
+        "doorstep.privacy.requests.cli",
+        "Data-subject requests: the queue, decisions, deadlines.",
+    ),
+    "retention": (
+        "doorstep.privacy.retention.cli",
+        "Retention: plan, run and report the storage periods of the policy pack.",
+    ),
+}
+
+
+class _PlainArgument(TyperArgument):
+    """An argument whose help shows its name only (``REVISION``, not ``REVISION <str>``)."""
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None
+
+
+def _plain_help(command: TyperCommand | TyperGroup) -> TyperCommand | TyperGroup:
+    """Give ``command`` and its subcommands click's plain help (see the module docstring)."""
+    command.rich_markup_mode = None
+    for param in command.params:
+        if (
+            isinstance(param, TyperOption)
+            and not (param.is_flag or param.count)
+            and param.metavar is None
+            and param.name
+        ):
+            kind = param.type_descriptor
+            param.metavar = (
+                "[" + "|".join(str(getattr(c, "value", c)) for c in kind.choices) + "]"
+                if kind.is_choice and kind.choices
+                else param.name.upper()
+            )
+        elif isinstance(param, TyperArgument) and param.metavar is None and param.name:
+            param.metavar = param.name.upper()
+            param.__class__ = _PlainArgument
+    if isinstance(command, TyperGroup):
+        for sub in command.commands.values():
+            if isinstance(sub, TyperCommand | TyperGroup):
+                _plain_help(sub)
+    return command
+
+
+class Commands(TyperGroup):
+    """The root group: core commands, plus the area groups imported when first used.
+
+    ``ctx`` and ``formatter`` are Typer's own click types (untyped here: Typer
+    vendors click privately).
+    """
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *AREA_COMMANDS]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        found = super().get_command(ctx, cmd_name)
+        if found is not None or cmd_name not in AREA_COMMANDS:
+            return found
+        area = importlib.import_module(AREA_COMMANDS[cmd_name][0])
+        group = _plain_help(typer.main.get_group(area.app))
+        group.name = cmd_name
+        self.commands[cmd_name] = group
+        return group
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        rows = []
+        for name in TyperGroup.list_commands(self, ctx):
+            command = self.commands[name]
+            if not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=formatter.width)))
+        rows += [(name, text) for name, (_, text) in AREA_COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        _plain_help(self)
+        return super().main(*args, **kwargs)
