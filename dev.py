@@ -57,11 +57,12 @@ def ensure_venv() -> None:
 
 
 def run_checks(pytest_args: list[str]) -> int:
-    """Run ruff, mypy and pytest in that order; stop at the first that fails."""
+    """Run ruff, mypy, the layer contracts and pytest in that order; stop at the first failure."""
     steps: list[tuple[str, list[str]]] = [
         ("ruff check", [str(PY), "-m", "ruff", "check", "src", "tests", "bench", "dev.py"]),
         ("ruff format", [str(PY), "-m", "ruff", "format", "--check", "src", "tests", "bench"]),
         ("mypy --strict", [str(PY), "-m", "mypy"]),
+        ("lint-imports (layers)", [str(BIN / "lint-imports")]),
         (
             "pytest",
             [

@@ -20,10 +20,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.harness import BenchContext, Figure, percentile
+from doorstep.accounts.account.models import Account, AccountStatus
 from doorstep.accounts.context import AccountContext
-from doorstep.accounts.models import Account, AccountStatus
-from doorstep.accounts.passwords import Passwords
-from doorstep.accounts.signin import sign_in
+from doorstep.accounts.signin.flows import sign_in
+from doorstep.accounts.signin.passwords import Passwords
 from doorstep.core.clock import SystemClock
 from doorstep.core.database import transaction
 from doorstep.privacy.subjects.models import Subject, SubjectKind

@@ -19,12 +19,13 @@ import uuid
 import sqlalchemy as sa
 
 from bench.harness import BenchContext, Figure, per_second
+from doorstep.audit.entries import system_actor
 from doorstep.privacy.consent import grant, withdraw
-from doorstep.privacy.datamap import LegalBasis, not_personal, personal
 from doorstep.privacy.datamap.pack import default_pack
-from doorstep.privacy.purposes import PurposeGate, system_actor
+from doorstep.privacy.purposes import PurposeGate
 from doorstep.privacy.subjects.models import Subject, SubjectKind
 from doorstep.schema import metadata as schema
+from doorstep.vocabulary import LegalBasis, not_personal, personal
 
 ACTOR = system_actor("bench")
 NOTICE = "Doorstep may use your phone's location to list nearby Wi-Fi networks."

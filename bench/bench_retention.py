@@ -31,7 +31,6 @@ from sqlalchemy.engine import Engine
 
 from bench.harness import BenchContext, Figure
 from doorstep.core.runtime import Runtime
-from doorstep.privacy.datamap import LegalBasis, not_personal, personal
 from doorstep.privacy.datamap.pack import default_pack
 from doorstep.privacy.retention import Anonymise, Binding, retention_info
 from doorstep.privacy.retention._sql import _replacement, expired, still_to_do
@@ -39,6 +38,7 @@ from doorstep.privacy.retention.registry import collect
 from doorstep.privacy.retention.sweep import run_sweeps
 from doorstep.privacy.retention.targets import Target, make_target, targets
 from doorstep.schema import metadata
+from doorstep.vocabulary import LegalBasis, not_personal, personal
 
 RULE = "device_registration"
 TARGET = ">= 50,000/s and >= 0.5 x plain UPDATE"

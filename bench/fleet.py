@@ -20,7 +20,9 @@ Alembic head, :data:`FIXTURE_VERSION`, a digest of the migrations and the size; 
 metadata (the :class:`Fleet`, with the keyring that wraps its data keys) is the
 database's comment.  :func:`fleet_context` clones it with ``CREATE DATABASE …
 TEMPLATE`` for one benchmark module and drops the clone afterwards; a module opts in
-with ``FLEET = True`` (``bench_context(…, fleet=True)``, as ``bench.run`` does).
+with ``FLEET = True`` (``bench.run`` then gives it :func:`fleet_context` instead of
+:func:`bench.harness.bench_context`).  This module uses the harness; the harness
+never uses it.
 """
 
 from __future__ import annotations

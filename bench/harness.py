@@ -1,4 +1,4 @@
-"""What every benchmark shares: figures, a fresh migrated database, and timers.
+"""What every benchmark shares: figures, a fresh migrated database, timers and the table.
 
 A benchmark module is ``bench/bench_<area>.py`` with ``run(ctx) -> list[Figure]``.
 Figures that an issue compares with a baseline carry it (measured in the same
@@ -31,7 +31,7 @@ from doorstep.core.runtime import Runtime
 from doorstep.core.settings import load_settings
 
 if TYPE_CHECKING:
-    from bench.fleet import Fleet
+    from bench._fleet_build import Fleet
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,9 +51,9 @@ class Figure:
     @property
     def ratio(self) -> float | None:
         """value / baseline, when a baseline was measured."""
-        if self.baseline in (None, 0):
+        if not self.baseline:  # None, or 0
             return None
-        return self.value / float(self.baseline)  # type: ignore[arg-type]
+        return self.value / self.baseline
 
 
 @dataclass
@@ -81,18 +81,12 @@ def server_url() -> str:
 
 
 @contextmanager
-def bench_context(module: str, *, quick: bool, fleet: bool = False) -> Iterator[BenchContext]:
+def bench_context(module: str, *, quick: bool) -> Iterator[BenchContext]:
     """A migrated database ``doorstep_bench_<module>`` and a runtime on it; dropped after.
 
-    With ``fleet`` the database is a clone of the benchmark fleet (``bench.fleet``:
-    100,000 accounts and 1,000,000 devices, a tenth with ``quick``), built once.
+    A module that runs on a clone of the benchmark fleet instead gets
+    :func:`bench.fleet.fleet_context` (``bench.run`` chooses, by the module's ``FLEET``).
     """
-    if fleet:
-        from bench.fleet import fleet_context
-
-        with fleet_context(module, quick=quick) as ctx:
-            yield ctx
-        return
     admin = server_url()
     name = f"doorstep_bench_{module}"
     url = recreate_database(admin, name)
@@ -130,3 +124,31 @@ def percentile(samples: list[float], pct: float) -> float:
     ordered = sorted(samples)
     index = max(0, min(len(ordered) - 1, math.ceil(pct / 100 * len(ordered)) - 1))
     return ordered[index]
+
+
+def _fmt(value: float) -> str:
+    if value >= 100:
+        return f"{value:,.0f}"
+    if value >= 1:
+        return f"{value:,.2f}"
+    return f"{value:.4f}"
+
+
+def table(figures: list[tuple[str, Figure]]) -> str:
+    """A Markdown table of the figures."""
+    lines = [
+        "| area | figure | value | unit | target | baseline (same run) | ratio |",
+        "|---|---|---:|---|---|---|---:|",
+    ]
+    for area, figure in figures:
+        baseline = (
+            f"{figure.baseline_name}: {_fmt(figure.baseline)}"
+            if figure.baseline is not None
+            else ""
+        )
+        ratio = f"{figure.ratio:.2f}" if figure.ratio is not None else ""
+        lines.append(
+            f"| {area} | {figure.name} | {_fmt(figure.value)} | {figure.unit} | {figure.target} "
+            f"| {baseline} | {ratio} |"
+        )
+    return "\n".join(lines)

@@ -4,8 +4,9 @@
     .venv/bin/python -m bench.run audit keys   # only these modules
     .venv/bin/python -m bench.run --quick      # smaller counts, for a smoke run
 
-Each module gets a fresh migrated database; a module with ``FLEET = True`` gets a
-clone of the benchmark fleet instead (bench/fleet.py, built once per schema).
+Each module gets a fresh migrated database (``bench.harness.bench_context``); a
+module with ``FLEET = True`` gets a clone of the benchmark fleet instead
+(``bench.fleet.fleet_context``, built once per schema).
 Targets are printed beside the figures and never asserted.  Copy the table into
 docs/benchmarks.md with the command that produced it.
 """
@@ -19,7 +20,8 @@ import sys
 import traceback
 from datetime import UTC, datetime
 
-from bench.harness import ROOT, Figure, bench_context
+from bench.fleet import fleet_context
+from bench.harness import ROOT, Figure, bench_context, table
 
 
 def _modules(names: list[str]) -> list[str]:
@@ -30,34 +32,6 @@ def _modules(names: list[str]) -> list[str]:
     if unknown:
         sys.exit(f"bench: no module bench_{unknown[0]}.py (have: {', '.join(found)})")
     return names
-
-
-def _fmt(value: float) -> str:
-    if value >= 100:
-        return f"{value:,.0f}"
-    if value >= 1:
-        return f"{value:,.2f}"
-    return f"{value:.4f}"
-
-
-def table(figures: list[tuple[str, Figure]]) -> str:
-    """A Markdown table of the figures."""
-    lines = [
-        "| area | figure | value | unit | target | baseline (same run) | ratio |",
-        "|---|---|---:|---|---|---|---:|",
-    ]
-    for area, figure in figures:
-        baseline = (
-            f"{figure.baseline_name}: {_fmt(figure.baseline)}"
-            if figure.baseline is not None
-            else ""
-        )
-        ratio = f"{figure.ratio:.2f}" if figure.ratio is not None else ""
-        lines.append(
-            f"| {area} | {figure.name} | {_fmt(figure.value)} | {figure.unit} | {figure.target} "
-            f"| {baseline} | {ratio} |"
-        )
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,8 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(f"bench.bench_{name}")
         print(f"bench: {name} …", file=sys.stderr, flush=True)
         try:
-            fleet = bool(getattr(module, "FLEET", False))
-            with bench_context(name, quick=args.quick, fleet=fleet) as ctx:
+            context = fleet_context if getattr(module, "FLEET", False) else bench_context
+            with context(name, quick=args.quick) as ctx:
                 results.extend((name, figure) for figure in module.run(ctx))
         except Exception:
             traceback.print_exc()

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+import doorstep.wiring  # noqa: F401  (the composition root: the whole schema, every task)
 from doorstep.core import migrations
 from doorstep.core.clock import FakeClock
 from doorstep.core.database import (

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from doorstep.core.errors import ConfigurationError
-from doorstep.privacy.datamap import LegalBasis, not_personal, personal
 from doorstep.privacy.datamap.pack import default_pack, load_pack, parse_period
 from doorstep.privacy.datamap.registry import (
     collect,
@@ -20,6 +19,7 @@ from doorstep.privacy.datamap.registry import (
     validate_datamap,
 )
 from doorstep.schema import metadata
+from doorstep.vocabulary import LegalBasis, not_personal, personal
 
 ROOT = Path(__file__).resolve().parents[1]
 

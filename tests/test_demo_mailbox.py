@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from doorstep.asgi import create_app
 from doorstep.core.runtime import Runtime
+from doorstep.demo import install_mailbox
 from doorstep.jobs.registry import JobContext
 from doorstep.notify import demo_mailbox
 from doorstep.notify.tasks import deliver_message
@@ -34,7 +35,7 @@ def _deliver_all(runtime: Runtime, queued: dict[uuid.UUID, str]) -> None:
 def test_the_sign_up_codes_are_shown_on_the_demo_mailbox_page_on_loopback_only(
     committed: Runtime, caplog: pytest.LogCaptureFixture
 ) -> None:
-    mailbox = demo_mailbox.install(committed)
+    mailbox = install_mailbox(committed)
     app = create_app(committed)
     app.include_router(demo_mailbox.router(mailbox))
     email, phone = unique_email(), unique_phone()
@@ -81,7 +82,7 @@ def test_the_console_backend_log_says_nothing_was_sent(
 def test_the_mailbox_keeps_the_newest_messages_only() -> None:
     from datetime import UTC, datetime
 
-    from doorstep.notify.adapters import Email, Sms
+    from doorstep.notify.messages import Email, Sms
 
     mailbox = demo_mailbox.DemoMailbox(capacity=2)
     now = datetime(2026, 1, 1, tzinfo=UTC)

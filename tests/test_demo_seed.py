@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from doorstep.accounts import signin
 from doorstep.accounts.context import AccountContext
 from doorstep.accounts.exceptions import AuthenticationFailedError
+from doorstep.accounts.signin import flows
 from doorstep.core.runtime import Runtime
 from doorstep.demo import SUBSCRIBER, WAITING, banner, seed
 from doorstep.staff.signin import redeem_link
@@ -24,7 +24,7 @@ def test_the_demo_seeds_people_once_and_a_fresh_password_each_start(committed: R
     assert first.console_link.startswith("http://127.0.0.1:8000/console/sign-in?token=dsl_")
     ctx = AccountContext.for_runtime(committed)
     with committed.sessions.begin() as session:
-        signin.sign_in(session, ctx, SUBSCRIBER, first.password, address=None)
+        flows.sign_in(session, ctx, SUBSCRIBER, first.password, address=None)
         made = redeem_link(
             session, first.console_link.split("token=")[1], clock=committed.clock, session_hours=1
         )
@@ -57,7 +57,7 @@ def test_the_demo_seeds_people_once_and_a_fresh_password_each_start(committed: R
         requests = session.execute(sa.text("SELECT count(*) FROM subject_requests")).scalar_one()
     assert (accounts, staff, requests) == (2, 1, 1)
     with pytest.raises(AuthenticationFailedError), committed.sessions.begin() as session:
-        signin.sign_in(session, ctx, SUBSCRIBER, first.password, address=None)
+        flows.sign_in(session, ctx, SUBSCRIBER, first.password, address=None)
 
 
 def test_a_start_after_the_request_was_decided_seeds_a_new_one(committed: Runtime) -> None:

@@ -48,7 +48,10 @@ AREA_COMMANDS: dict[str, tuple[str, str]] = {
         "doorstep.notify.cli",
         "Notification outbox: list messages, retry failed ones, cancel queued ones.",
     ),
-    "controller": ("doorstep.usp.cli", "Run the USP controller over MQTT until Ctrl-C."),
+    "controller": (
+        "doorstep.devices.controller_cli",
+        "Run the USP controller over MQTT until Ctrl-C.",
+    ),
     "agent-sim": (
         "doorstep.usp.agent_sim.cli",
         "Run simulated USP routers and gateways (agents).",

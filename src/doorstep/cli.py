@@ -5,24 +5,26 @@ directory busy, migrations not current); 2 bad usage or configuration.
 Errors are one line on stderr naming what is wrong, never a secret or a
 personal-data value.
 
-Starting is cheap: this module imports only Typer; the database, settings and
-each area's command group (:mod:`doorstep._cli_commands`) are imported when a
-command runs, so ``doorstep --help`` or a usage error never loads SQLAlchemy.
+Starting is cheap: this module imports only Typer and the shared helpers of
+:mod:`doorstep.core.commands` (which import nothing more at first); settings,
+the database and each area's command group (:mod:`doorstep._cli_commands`) are
+imported when a command runs, so ``doorstep --version``, ``doorstep --help`` or
+a usage error loads no area, no pydantic and no SQLAlchemy.  The helpers live
+below this module so that the areas' command groups never import it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
-import socket
 import sys
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from doorstep import __version__
 from doorstep._cli_commands import Commands
+from doorstep.core.commands import cli_runtime, fail, load_cli_settings, startup_checks
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
@@ -41,27 +43,12 @@ app = typer.Typer(
 )
 
 
-def fail(message: str, code: int = 1) -> NoReturn:
-    """Print ``doorstep: <message>`` to stderr and exit with ``code``."""
-    typer.echo(f"doorstep: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _settings(**overrides: object) -> Settings:
-    from doorstep.core.errors import ConfigurationError
-    from doorstep.core.logging import configure_logging
-    from doorstep.core.settings import load_settings
-
-    try:
-        settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ConfigurationError as exc:
-        fail(exc.detail, 2)
-    configure_logging(settings)
-    return settings
-
-
 def _check_datamap(settings: Settings) -> None:
-    """Start-up checks: data map, retention, requests settings, consent terms, staff matrix."""
+    """Start-up checks: data map, retention, requests settings, consent terms, staff matrix.
+
+    Every command that opens a runtime runs them first (:func:`main_callback`
+    hands them to :func:`doorstep.core.commands.cli_runtime`).
+    """
     from doorstep.privacy.datamap.pack import default_pack
     from doorstep.privacy.datamap.registry import validate_datamap
     from doorstep.privacy.purposes.gate import PurposeGate
@@ -78,50 +65,9 @@ def _check_datamap(settings: Settings) -> None:
     validate_matrix(pack)
 
 
-def _join_running_demo(settings: Settings) -> Settings:
-    """``settings`` on the database of a demo running on the same data directory, if any.
-
-    Operator commands (``staff sign-in-link``, ``requests list`` …) would
-    otherwise stop at the data directory's lock while the demo runs.
-    """
-    from pydantic import SecretStr
-
-    from doorstep.core.embedded import running_connection
-
-    if not settings.uses_embedded_database:
-        return settings
-    url = running_connection(settings.data_dir)
-    if url is None:
-        return settings
-    return settings.model_copy(update={"database_url": SecretStr(url)})
-
-
-@contextlib.contextmanager
-def _runtime(
-    settings: Settings, application_name: str, *, join_demo: bool = True
-) -> Iterator[Runtime]:
-    """Check the declarations, open the runtime; errors become ``fail`` (2: configuration).
-
-    With ``join_demo`` (operator commands) a running demo's embedded database is
-    used; ``serve``, ``worker``, ``migrate`` and ``demo`` pass False and so are
-    refused while another process holds the data directory.
-    """
-    from doorstep.core.errors import ConfigurationError, DoorstepError, InvalidInputError
-    from doorstep.core.runtime import open_runtime
-
-    try:
-        _check_datamap(settings)
-        if join_demo:
-            settings = _join_running_demo(settings)
-        with open_runtime(settings, application_name=application_name) as runtime:
-            yield runtime
-    except (ConfigurationError, InvalidInputError) as exc:
-        fail(exc.detail, 2)
-    except DoorstepError as exc:
-        fail(exc.detail, 1)
-
-
 def _port_free(host: str, port: int) -> bool:
+    import socket
+
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -135,6 +81,10 @@ def _check_port(host: str, port: int) -> None:
     """Stop (exit 1) when ``port`` cannot be bound: checked before anything is started."""
     if port and not _port_free(host, port):
         fail(f"port {port} on {host} is already in use; choose another with --port", 1)
+
+
+#: Seconds a stopping server waits for open requests and WebSockets before closing them.
+GRACEFUL_SHUTDOWN_SECONDS = 10
 
 
 def _serve(
@@ -162,6 +112,10 @@ def _serve(
         server_header=False,
         lifespan="on",
         proxy_headers=False,  # the app reads them, from trusted proxies only (core.proxies)
+        # A stop waits this long for open connections, then closes them: a WebSocket
+        # accepted while uvicorn was already shutting down is never asked to close, and
+        # without a bound the process would wait for it forever.
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
     # Uvicorn shuts down gracefully on SIGINT/SIGTERM and then re-raises the
     # signal; a requested stop is a success, so the re-raised interrupt is not an error.
@@ -177,12 +131,20 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_callback(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
 ) -> None:
     """Doorstep command line."""
+    # Compose the process before any command runs (not for --help or --version, which
+    # exit while parsing): the composition root loads every model, so the whole schema
+    # is there, and every area's jobs, so a worker knows them all.
+    import doorstep.wiring  # noqa: F401
+
+    # The command about to run (an area's too) checks the declarations first.
+    ctx.with_resource(startup_checks(_check_datamap))
 
 
 @app.command()
@@ -194,9 +156,9 @@ def serve(
     """Serve the API and pages.  Run `doorstep worker` beside it for jobs."""
     from doorstep.core import migrations
 
-    settings = _settings(host=host, port=port)
+    settings = load_cli_settings(host=host, port=port)
     _check_port(settings.host, settings.port)
-    with _runtime(settings, "doorstep-serve", join_demo=False) as runtime:
+    with cli_runtime(settings, "doorstep-serve", join_demo=False) as runtime:
         if migrate or settings.uses_embedded_database:
             migrations.upgrade(runtime.engine, lock_timeout_ms=settings.migration_lock_timeout_ms)
         elif not migrations.is_current(runtime.engine):
@@ -215,8 +177,8 @@ def worker(
     from doorstep.core import migrations
     from doorstep.jobs.worker import run_worker
 
-    settings = _settings(worker_concurrency=concurrency)
-    with _runtime(settings, "doorstep-worker", join_demo=False) as runtime:
+    settings = load_cli_settings(worker_concurrency=concurrency)
+    with cli_runtime(settings, "doorstep-worker", join_demo=False) as runtime:
         if not migrations.is_current(runtime.engine):
             fail("the database schema is not current; run `doorstep migrate` first")
         with contextlib.suppress(KeyboardInterrupt):
@@ -234,8 +196,8 @@ def migrate(
     """Apply (or with --down, revert) database migrations."""
     from doorstep.core import migrations
 
-    settings = _settings()
-    with _runtime(settings, "doorstep-migrate", join_demo=False) as runtime:
+    settings = load_cli_settings()
+    with cli_runtime(settings, "doorstep-migrate", join_demo=False) as runtime:
         current = migrations.current_revision(runtime.engine)
         head = migrations.head_revision()
         if check:
@@ -263,21 +225,21 @@ def demo(
     """
     from doorstep.core import migrations
     from doorstep.core.embedded import publish_connection
-    from doorstep.demo import banner, seed
+    from doorstep.demo import banner, install_mailbox, seed
     from doorstep.devices.demo import demo_agents
     from doorstep.notify import demo_mailbox
 
-    settings = _settings(port=port)
+    settings = load_cli_settings(port=port)
     _check_port(settings.host, settings.port)
     with (
-        _runtime(settings, "doorstep-demo", join_demo=False) as runtime,
+        cli_runtime(settings, "doorstep-demo", join_demo=False) as runtime,
         contextlib.ExitStack() as stack,
     ):
         migrations.upgrade(runtime.engine, lock_timeout_ms=settings.migration_lock_timeout_ms)
         where = "embedded PostgreSQL" if settings.uses_embedded_database else "external database"
         if settings.uses_embedded_database:
             stack.enter_context(publish_connection(settings.data_dir, runtime.database_url))
-        mailbox = demo_mailbox.install(runtime)
+        mailbox = install_mailbox(runtime)
         base = f"http://{settings.host}:{settings.port}"
         agents = stack.enter_context(
             demo_agents(runtime, url=f"ws://{settings.host}:{settings.port}/usp")
@@ -309,6 +271,8 @@ def main() -> None:
     except KeyboardInterrupt:  # pragma: no cover - interactive
         sys.exit(130)
     except Exception as exc:
+        import logging
+
         # The traceback goes through the guarded log; the terminal gets one line.
         logging.getLogger("doorstep.cli").error("unexpected error", exc_info=exc)
         typer.echo(f"doorstep: unexpected {type(exc).__name__}; see the log above", err=True)

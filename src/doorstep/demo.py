@@ -24,18 +24,20 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from doorstep import __version__
+from doorstep.accounts.account.models import Account
 from doorstep.accounts.admin import create_verified, set_password
 from doorstep.accounts.context import AccountContext
-from doorstep.accounts.models import Account
+from doorstep.audit.entries import audited_transaction, system_actor
 from doorstep.core.runtime import Runtime
 from doorstep.devices import binding
 from doorstep.devices._limits import Limits
 from doorstep.devices.inventory import installation_key
-from doorstep.privacy.purposes import audited_transaction, system_actor
+from doorstep.notify.demo_mailbox import DemoMailbox
 from doorstep.privacy.requests import intake
 from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.requests.models import SubjectRequest
 from doorstep.privacy.requests.services import OPEN
+from doorstep.services import services_for
 from doorstep.staff.models import StaffMember, StaffRole
 from doorstep.staff.services import add_staff
 from doorstep.staff.signin import issue_link
@@ -165,3 +167,11 @@ def banner(
         "",
     ]
     return "\n".join(lines)
+
+
+def install_mailbox(runtime: Runtime) -> DemoMailbox:
+    """Make a new demo mailbox the e-mail, SMS and push adapter of ``runtime``'s process."""
+    mailbox = DemoMailbox()
+    services = services_for(runtime)
+    services.mailer = services.sms = services.push = mailbox
+    return mailbox

@@ -1,22 +1,31 @@
 """Import every model module so ``Base.metadata`` holds the whole schema.
 
-Alembic, the data-map checks and the tests import this module; a new area adds
-its ``models`` import here.
+The composition root (:mod:`doorstep.wiring`), Alembic and the tests import this
+module; a new area adds its ``models`` import here.  Code below the composition
+reads the schema with :func:`doorstep.core.models.schema_metadata`.
 """
 
-from doorstep.accounts import models as _accounts  # noqa: F401
+from doorstep.accounts.account import models as _accounts_account  # noqa: F401
+from doorstep.accounts.children import models as _accounts_children  # noqa: F401
+from doorstep.accounts.deregistration import models as _accounts_deregistration  # noqa: F401
+from doorstep.accounts.profile import models as _accounts_profile  # noqa: F401
+from doorstep.accounts.sessions import models as _accounts_sessions  # noqa: F401
+from doorstep.accounts.signin import models as _accounts_signin  # noqa: F401
+from doorstep.accounts.signup import models as _accounts_signup  # noqa: F401
+from doorstep.accounts.thirdparty import models as _accounts_thirdparty  # noqa: F401
 from doorstep.audit import models as _audit  # noqa: F401
-from doorstep.core.models import Base
+from doorstep.core.models import Base, schema_complete
 from doorstep.devices import models as _devices  # noqa: F401
 from doorstep.keys import models as _keys  # noqa: F401
 from doorstep.notify import models as _notify  # noqa: F401
 from doorstep.privacy.consent import models as _consent  # noqa: F401
-from doorstep.privacy.purposes import models as _purposes  # noqa: F401
 from doorstep.privacy.requests import models as _requests  # noqa: F401
+from doorstep.privacy.restrictions import models as _restrictions  # noqa: F401
 from doorstep.privacy.sharing import models as _sharing  # noqa: F401
 from doorstep.privacy.subjects import models as _subjects  # noqa: F401
 from doorstep.staff import models as _staff  # noqa: F401
 
+schema_complete()
 metadata = Base.metadata
 
 __all__ = ["Base", "metadata"]

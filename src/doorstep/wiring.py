@@ -1,56 +1,56 @@
-"""The composition root: the long-lived services of one process, built from its Runtime.
+"""The composition root: the one place that assembles the areas into a process.
 
-Areas are plain modules; this is the one place that builds the objects they
-share (the key service, the purpose gate, delivery adapters …) and hands them
-to HTTP handlers, jobs and commands.  Nothing here is global: the ASGI app keeps
-its :class:`Services` in ``app.state.services``.
-
-For HTTP handlers::
-
-    @router.post("/things")
-    def create(services: ServicesDep, session: SessionDep) -> ...:
-        ...  # session is in a transaction committed when the handler returns
-
-An area adds a field to :class:`Services` and one line to :func:`build_services`.
+It imports every area's models (:mod:`doorstep.schema`) and jobs (:data:`TASK_MODULES`),
+and builds the long-lived :class:`~doorstep.services.Services` of one process from its
+Runtime (the key service, the purpose gate, delivery adapters, the devices' hook for
+deregistration).  Nothing here is global but the builder it installs for
+:func:`doorstep.services.services_for`; the ASGI app keeps its services in
+``app.state.services``.  Entry points (the ASGI app, the commands, the worker, the
+demo, the tests) import this module; areas never do.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+import importlib
 from datetime import timedelta
-from typing import Annotated
+from email.utils import formataddr
 
-from fastapi import Depends, Request
-from sqlalchemy.orm import Session
-
-from doorstep.accounts.hooks import BoundDevices, no_bound_devices
-from doorstep.accounts.passwords import Passwords
-from doorstep.core.memo import by_identity
 from doorstep.core.runtime import Runtime
 from doorstep.devices.binding import bound_device_ids
 from doorstep.keys.keyring import load_keyring
 from doorstep.keys.services import KeyService
-from doorstep.notify.adapters import Mailer, PushSender, SmsSender, from_settings
-from doorstep.privacy.datamap.pack import default_pack
-from doorstep.privacy.purposes import PurposeGate, audited_transaction
+from doorstep.notify.adapters import Adapters, from_settings, install_adapters_provider
+from doorstep.privacy.datamap.pack import PolicyPack, default_pack
+from doorstep.privacy.purposes import PurposeGate
 from doorstep.schema import metadata
+from doorstep.services import Services, install_builder, services_for
+
+__all__ = ["TASK_MODULES", "Services", "build_services", "load_tasks", "services_for"]
+
+#: Every module that declares jobs; the worker imports them all so it knows every task.
+#: A new area adds its ``tasks`` module here.
+TASK_MODULES = (
+    "doorstep.accounts.tasks",
+    "doorstep.audit.tasks",
+    "doorstep.devices.tasks",
+    "doorstep.jobs.housekeeping",
+    "doorstep.jobs.stalled",
+    "doorstep.notify.tasks",
+    "doorstep.privacy.requests.tasks",
+    "doorstep.privacy.retention.tasks",
+)
 
 
-@dataclass
-class Services:
-    """What handlers, jobs and commands share within one process."""
+def load_tasks() -> None:
+    """Import every module of :data:`TASK_MODULES` (their jobs register themselves)."""
+    for name in TASK_MODULES:
+        importlib.import_module(name)
 
-    runtime: Runtime
-    keys: KeyService
-    gate: PurposeGate
-    mailer: Mailer
-    sms: SmsSender
-    push: PushSender
-    #: Devices still bound to an account (the devices area registers its own).
-    bound_devices: BoundDevices = field(default=no_bound_devices)
-    #: argon2id hasher with the deployment's parameters (None: built from settings).
-    passwords: Passwords | None = None
+
+def pack_sender(pack: PolicyPack) -> str | None:
+    """The policy pack's controller as a From address, or None when it names none."""
+    controller = pack.controller
+    return None if controller is None else formataddr((controller.name, controller.email))
 
 
 def build_services(runtime: Runtime) -> Services:
@@ -61,43 +61,24 @@ def build_services(runtime: Runtime) -> Services:
         runtime.clock,
         cache_ttl=timedelta(seconds=settings.key_cache_ttl_seconds),
     )
-    adapters = from_settings(settings)
+    pack = default_pack()
+    adapters = from_settings(settings, pack_sender(pack))
     return Services(
         runtime=runtime,
         keys=keys,
-        gate=PurposeGate.from_datamap(metadata, default_pack()),
+        gate=PurposeGate.from_datamap(metadata, pack),
         mailer=adapters.mailer,
         sms=adapters.sms,
         push=adapters.push,
-        passwords=Passwords.from_settings(settings),
         bound_devices=bound_device_ids,
     )
 
 
-@by_identity
-def services_for(runtime: Runtime) -> Services:
-    """The services of ``runtime``, built once per runtime (jobs reuse them, DEK cache included)."""
-    return build_services(runtime)
+def _shared_adapters(runtime: Runtime) -> Adapters:
+    services = services_for(runtime)
+    return Adapters(mailer=services.mailer, sms=services.sms, push=services.push)
 
 
-def services_of(request: Request) -> Services:
-    """FastAPI dependency: the app's :class:`Services`."""
-    services: Services = request.app.state.services
-    return services
-
-
-def request_session(request: Request) -> Iterator[Session]:
-    """FastAPI dependency: a session in one transaction for the request.
-
-    Committed when the handler returns, rolled back when it raises; refusals of
-    the purpose gate keep their audit record (see ``audited_transaction``).
-    """
-    services = services_of(request)
-    with audited_transaction(services.runtime.sessions) as session:
-        yield session
-
-
-ServicesDep = Annotated[Services, Depends(services_of)]
-# scope="function": the transaction commits before the response is sent, so a client
-# never sees success for a change that then fails to commit.
-SessionDep = Annotated[Session, Depends(request_session, scope="function")]
+load_tasks()
+install_builder(build_services)
+install_adapters_provider(_shared_adapters)

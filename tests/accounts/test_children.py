@@ -3,6 +3,7 @@ deletion of a child's data when no consent came."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import date, timedelta
 from urllib.parse import parse_qs, urlparse
@@ -10,14 +11,18 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy.orm import Session
 
-from doorstep.accounts.children import check_age
+from doorstep.accounts.children.guardians import check_age, guardian_of_token
+from doorstep.accounts.children.models import Guardian
 from doorstep.accounts.context import AccountContext
-from doorstep.accounts.erasure import erase_account
+from doorstep.accounts.deregistration.erasure import erase_account
 from doorstep.accounts.tasks import sweep
 from doorstep.core.clock import FakeClock
+from doorstep.core.errors import InvalidInputError
 from doorstep.core.runtime import Runtime
+from doorstep.privacy.subjects.models import Subject, SubjectKind
 from tests.accounts.conftest import (
     PASSWORD,
     PREFIX,
@@ -31,6 +36,17 @@ from tests.accounts.conftest import (
 )
 
 TODAY = date(2026, 1, 1)  # the fake clock's day
+#: A guardian link's token as PyJWT 2.15 signed it (HS256) before the move to joserfc,
+#: under LEGACY_SECRET, for guardian LEGACY_GUARDIAN and token id LEGACY_JTI.
+LEGACY_SECRET = "doorstep-guardian-fixture-secret-0123456789"
+LEGACY_GUARDIAN = uuid.UUID("8d5c1f0e-6a3b-4c2d-9e1f-0a1b2c3d4e5f")
+LEGACY_JTI = "fixture-jti-0123456789abcdefghijkl"
+LEGACY_TOKEN = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+    "eyJzdWIiOiI4ZDVjMWYwZS02YTNiLTRjMmQtOWUxZi0wYTFiMmMzZDRlNWYiLCJqdGkiOiJmaXh0dXJlLWp0aS0w"
+    "MTIzNDU2Nzg5YWJjZGVmZ2hpamtsIiwiYXVkIjoiZG9vcnN0ZXAuZ3VhcmRpYW5fY29uc2VudCIsImV4cCI6MTc2"
+    "NzgzMDQwMH0.fVYSypBk4lGX6HctQ_4W7Jvc0LyKavvFlPNRVlOleCY"
+)
 
 
 def _birthday(years: int, days: int = 0) -> date:
@@ -191,6 +207,32 @@ def test_a_forged_or_expired_link_is_refused(
     expired = client.post(f"{PREFIX}/guardian-consent", json={"token": token, "decision": "grant"})
     assert expired.status_code == 422
     assert expired.json()["errors"] == [{"field": "token", "rule": "invalid_link"}]
+
+
+def test_a_link_signed_before_the_move_to_joserfc_still_opens(
+    client: TestClient, db: Session, runtime: Runtime, clock: FakeClock
+) -> None:
+    """Links e-mailed before the move to joserfc keep working; new links look the same."""
+    _, _, guardian, child_id = _child_signup(client, db)
+    assert _token(db, guardian).partition(".")[0] == LEGACY_TOKEN.partition(".")[0]  # the header
+    db.execute(sa.delete(Guardian).where(Guardian.child_id == child_id))
+    db.add(Subject(id=LEGACY_GUARDIAN, kind=SubjectKind.GUARDIAN))
+    db.flush()
+    db.add(
+        Guardian(
+            id=LEGACY_GUARDIAN,
+            child_id=child_id,
+            email=unique_email(),
+            token_hash=hashlib.sha256(LEGACY_JTI.encode()).digest(),
+            token_expires_at=clock.now() + timedelta(days=7),
+            created_at=clock.now(),
+        )
+    )
+    db.flush()
+    legacy = AccountContext.for_runtime(with_settings(runtime, secret_key=SecretStr(LEGACY_SECRET)))
+    assert guardian_of_token(db, legacy, LEGACY_TOKEN).id == LEGACY_GUARDIAN
+    with pytest.raises(InvalidInputError):  # another secret: another key
+        guardian_of_token(db, AccountContext.for_runtime(runtime), LEGACY_TOKEN)
 
 
 @pytest.mark.clause("CPE-VI.4")

@@ -118,8 +118,9 @@ def test_the_profile_is_stored_only_under_consent_and_goes_with_its_withdrawal(
 def test_an_operator_creates_a_verified_account_and_sets_its_password(
     db: Session, ctx: AccountContext
 ) -> None:
-    from doorstep.accounts import admin, signin
-    from doorstep.accounts.models import Account, AccountStatus
+    from doorstep.accounts import admin
+    from doorstep.accounts.account.models import Account, AccountStatus
+    from doorstep.accounts.signin import flows
     from doorstep.core.errors import ConflictError, InvalidInputError
 
     email = unique_email()
@@ -134,9 +135,9 @@ def test_an_operator_creates_a_verified_account_and_sets_its_password(
     account = db.get(Account, account_id)
     assert account is not None and account.status is AccountStatus.ACTIVE
     assert account.email == email and account.email_verified_at is not None
-    signin.sign_in(db, ctx, email, "first pass phrase 1", address=None)
+    flows.sign_in(db, ctx, email, "first pass phrase 1", address=None)
     admin.set_password(db, ctx, account_id, "second pass phrase 2", actor="system:tests")
-    signin.sign_in(db, ctx, email, "second pass phrase 2", address=None)
+    flows.sign_in(db, ctx, email, "second pass phrase 2", address=None)
     with pytest.raises(ConflictError):
         admin.create_verified(db, ctx, email=email, phone=None, password="x", actor="system:tests")
     with pytest.raises(InvalidInputError) as bad:

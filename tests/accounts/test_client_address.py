@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from doorstep.accounts.context import AccountContext
-from doorstep.accounts.ratelimit import bucket
+from doorstep.accounts.signin.ratelimit import bucket
 from doorstep.asgi import create_app
 from doorstep.core.proxies import client_address
 from doorstep.core.runtime import Runtime

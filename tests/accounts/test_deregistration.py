@@ -12,22 +12,22 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from doorstep.accounts._lookup import require_open
+from doorstep.accounts.account.lookup import require_open
 from doorstep.accounts.business_days import BusinessCalendar
 from doorstep.accounts.context import AccountContext
-from doorstep.accounts.deregistration import (
+from doorstep.accounts.deregistration.closing import (
     complete_request,
     list_requests,
     open_request,
     refuse_request,
 )
-from doorstep.accounts.erasure import erase_account
+from doorstep.accounts.deregistration.erasure import erase_account
 from doorstep.accounts.exceptions import AccountDeregisteredError, DevicesBoundError
 from doorstep.asgi import create_app
 from doorstep.core.clock import FakeClock
 from doorstep.core.runtime import Runtime
-from doorstep.privacy.datamap.declarations import INFO_KEY, PersonalData
 from doorstep.schema import metadata
+from doorstep.vocabulary.declarations import INFO_KEY, PersonalData
 from tests.accounts.conftest import (
     PASSWORD,
     PREFIX,
@@ -112,8 +112,8 @@ def test_registration_data_is_kept_while_the_account_lives_and_goes_at_deregistr
 ) -> None:
     from datetime import timedelta
 
-    from doorstep.accounts.deregistration import deregister
-    from doorstep.accounts.models import DeregistrationReason
+    from doorstep.accounts.account.models import DeregistrationReason
+    from doorstep.accounts.deregistration.closing import deregister
     from doorstep.accounts.tasks import sweep
 
     email = unique_email()

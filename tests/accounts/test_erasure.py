@@ -12,9 +12,9 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-import doorstep.accounts.erasure as erasure
+import doorstep.accounts.deregistration.erasure as erasure
 from doorstep.accounts.context import AccountContext
-from doorstep.accounts.erasure import erase_account, registration_columns
+from doorstep.accounts.deregistration.erasure import erase_account, registration_columns
 from doorstep.core.runtime import Runtime
 from doorstep.jobs.worker import run_worker
 from tests.accounts.conftest import (

@@ -16,11 +16,11 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy.orm import Session
 
-from doorstep.accounts import oidc
 from doorstep.accounts.context import AccountContext
-from doorstep.accounts.erasure import erase_account
+from doorstep.accounts.deregistration.erasure import erase_account
 from doorstep.accounts.exceptions import TokenReleaseRefusedError
-from doorstep.accounts.thirdparty import release_token
+from doorstep.accounts.thirdparty import oidc
+from doorstep.accounts.thirdparty.providers import release_token
 from doorstep.audit.services import flush_events
 from doorstep.core.clock import FakeClock
 from doorstep.core.runtime import Runtime

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from doorstep.privacy.datamap import LegalBasis, not_personal, personal
 from doorstep.privacy.datamap.pack import PolicyPack, load_pack
+from doorstep.vocabulary import LegalBasis, not_personal, personal
 from tests.datamap.scratch import SCRATCH_PACK, write_pack
 
 

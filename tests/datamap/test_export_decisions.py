@@ -11,7 +11,12 @@ import pytest
 import sqlalchemy as sa
 
 from doorstep.core.errors import ConfigurationError
-from doorstep.privacy.datamap import (
+from doorstep.privacy.datamap.pack import PolicyPack, default_pack
+from doorstep.privacy.datamap.registry import personal_elements, validate_datamap
+from doorstep.privacy.datamap.ropa import build_ropa
+from doorstep.privacy.datamap.ropa_formats import to_csv, to_json, to_markdown
+from doorstep.schema import metadata
+from doorstep.vocabulary import (
     VALUE,
     ExportAs,
     ExportDecision,
@@ -22,12 +27,7 @@ from doorstep.privacy.datamap import (
     omitted,
     personal,
 )
-from doorstep.privacy.datamap.export_decisions import CREDENTIAL_REASON, is_credential
-from doorstep.privacy.datamap.pack import PolicyPack, default_pack
-from doorstep.privacy.datamap.registry import personal_elements, validate_datamap
-from doorstep.privacy.datamap.ropa import build_ropa
-from doorstep.privacy.datamap.ropa_formats import to_csv, to_json, to_markdown
-from doorstep.schema import metadata
+from doorstep.vocabulary.export_decisions import CREDENTIAL_REASON, is_credential
 
 #: Credentials the real schema describes (a sentence), never exports as values.
 DESCRIBED = {

@@ -10,7 +10,6 @@ import yaml
 from fideslang.models import Dataset, System
 from fideslang.parse import load_manifests_into_taxonomy
 
-from doorstep.privacy.datamap.declarations import PersonalData
 from doorstep.privacy.datamap.fides import (
     DATASET_KEY,
     FIDES_LEGAL_BASIS,
@@ -22,6 +21,7 @@ from doorstep.privacy.datamap.fides import (
 from doorstep.privacy.datamap.pack import PolicyPack, default_pack
 from doorstep.privacy.datamap.registry import collect
 from doorstep.schema import metadata
+from doorstep.vocabulary.declarations import PersonalData
 
 
 def _load(text: str) -> tuple[Dataset, System]:

@@ -11,7 +11,6 @@ import pytest
 import sqlalchemy as sa
 
 from doorstep.core.errors import ConfigurationError
-from doorstep.privacy.datamap.declarations import LegalBasis, PersonalData
 from doorstep.privacy.datamap.pack import PolicyPack, default_pack, load_pack
 from doorstep.privacy.datamap.registry import personal_elements
 from doorstep.privacy.datamap.ropa import ENCRYPTION_MEASURE, Ropa, build_ropa
@@ -24,6 +23,7 @@ from doorstep.privacy.datamap.ropa_formats import (
 )
 from doorstep.privacy.datamap.wording import time_limit
 from doorstep.schema import metadata
+from doorstep.vocabulary.declarations import LegalBasis, PersonalData
 from tests.datamap.scratch import SCRATCH_PACK, write_pack
 
 REAL_ELEMENTS = personal_elements(metadata)

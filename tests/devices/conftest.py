@@ -27,8 +27,8 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
-from doorstep.accounts import tokens
-from doorstep.accounts.models import AccountSession
+from doorstep.accounts.sessions import tokens
+from doorstep.accounts.sessions.models import AccountSession
 from doorstep.asgi import create_app
 from doorstep.core.logging import guarded_formatter
 from doorstep.core.runtime import Runtime

@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from doorstep.core.runtime import Runtime
-from doorstep.devices.claims import display_claim_code
 from doorstep.usp.agent_sim import SimAgent, WebSocketOptions
+from doorstep.usp.claims import display_claim_code
 from doorstep.usp.config import UspConfig
 from tests.devices.conftest import (
     PREFIX,

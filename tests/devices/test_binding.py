@@ -16,7 +16,7 @@ from doorstep.audit.services import flush_events
 from doorstep.core.clock import FakeClock
 from doorstep.core.errors import InvalidInputError, PurposeRefusedError
 from doorstep.core.runtime import Runtime
-from doorstep.devices import binding, claims
+from doorstep.devices import binding
 from doorstep.devices._limits import Limits
 from doorstep.devices.binding import Claim
 from doorstep.devices.exceptions import (
@@ -28,6 +28,7 @@ from doorstep.devices.exceptions import (
 from doorstep.devices.inventory import installation_key
 from doorstep.privacy.consent.services import refuse
 from doorstep.privacy.purposes import default_gate
+from doorstep.usp import claims
 from doorstep.usp.agent_sim import SimAgent, make_agents
 from doorstep.usp.config import UspConfig
 from doorstep.wiring import build_services

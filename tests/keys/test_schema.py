@@ -5,9 +5,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from doorstep.keys.checks import context_of, secret_column_problems, secret_columns
-from doorstep.privacy.datamap import LegalBasis, not_personal, personal
-from doorstep.privacy.datamap.declarations import INFO_KEY, PersonalData
 from doorstep.schema import metadata
+from doorstep.vocabulary import LegalBasis, not_personal, personal
+from doorstep.vocabulary.declarations import INFO_KEY, PersonalData
 
 
 def test_every_secret_column_of_the_schema_can_hold_ciphertext() -> None:

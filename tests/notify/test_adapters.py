@@ -30,7 +30,8 @@ from doorstep.notify.adapters import (
 )
 from doorstep.notify.delivery import DeliveryDeferred, Outcome, deliver
 from doorstep.notify.services import queue_email, queue_push, queue_sms
-from doorstep.wiring import build_services
+from doorstep.privacy.datamap.pack import default_pack
+from doorstep.wiring import build_services, pack_sender
 from tests.notify.conftest import (
     RawLogs,
     SmtpServer,
@@ -42,9 +43,12 @@ from tests.notify.conftest import (
     with_settings,
 )
 
+#: The From address the composition root derives from the default pack.
+SENDER = pack_sender(default_pack())
+
 
 def test_the_default_backends_are_console(settings: Settings) -> None:
-    adapters = from_settings(settings)
+    adapters = from_settings(settings, SENDER)
     assert isinstance(adapters.mailer, ConsoleMailer)
     assert isinstance(adapters.sms, ConsoleSms)
     assert isinstance(adapters.push, ConsolePush)
@@ -57,10 +61,12 @@ def test_services_expose_the_adapters(runtime: Runtime) -> None:
 
 
 def test_the_from_address_is_the_controller_unless_set() -> None:
-    assert mail_from(load_settings()) == "ZTE Corporation <privacy@zte.com.cn>"
-    assert mail_from(load_settings(mail_from="Doorstep <no-reply@isp.example>")) == (
+    assert mail_from(load_settings(), SENDER) == "ZTE Corporation <privacy@zte.com.cn>"
+    assert mail_from(load_settings(mail_from="Doorstep <no-reply@isp.example>"), SENDER) == (
         "Doorstep <no-reply@isp.example>"
     )
+    with pytest.raises(ConfigurationError, match="DOORSTEP_MAIL_FROM must be set"):
+        mail_from(load_settings(), None)
 
 
 @pytest.mark.parametrize(
@@ -76,9 +82,9 @@ def test_smtp_without_tls_is_refused_off_loopback(overrides: dict[str, str], mes
         mail_backend="smtp", **overrides, **(production if "env" in overrides else {})
     )
     with pytest.raises(ConfigurationError, match=message):
-        from_settings(settings)
+        from_settings(settings, SENDER)
     assert isinstance(
-        from_settings(settings.model_copy(update={"smtp_security": "starttls"})).mailer,
+        from_settings(settings.model_copy(update={"smtp_security": "starttls"}), SENDER).mailer,
         SmtpMailer,
     )
 
@@ -141,7 +147,7 @@ def test_starttls_and_auth(runtime: Runtime, tmp_path: Path) -> None:
                 params={"code": code},
                 clock=good.clock,
             )
-        assert deliver(good, outbox_id, from_settings(good.settings)) is Outcome.SENT
+        assert deliver(good, outbox_id, from_settings(good.settings, SENDER)) is Outcome.SENT
         assert server.logins == [("doorstep", "relay-pass")]
         assert code in server.received[0].text
 
@@ -158,7 +164,7 @@ def test_starttls_and_auth(runtime: Runtime, tmp_path: Path) -> None:
                     clock=broken.clock,
                 )
             with pytest.raises(DeliveryDeferred, match=f"^{error}$"):
-                deliver(broken, other, from_settings(broken.settings))
+                deliver(broken, other, from_settings(broken.settings, SENDER))
             assert outbox_row(broken, other).last_error == error
         assert len(server.received) == 1
     finally:

@@ -11,9 +11,10 @@ import pytest
 
 from doorstep.core.clock import FakeClock
 from doorstep.core.runtime import Runtime
-from doorstep.notify.adapters import Adapters, Email, RecordingMailer
+from doorstep.notify.adapters import Adapters, RecordingMailer
 from doorstep.notify.delivery import DeliveryDeferred, Outcome, deliver
 from doorstep.notify.exceptions import DeliveryError
+from doorstep.notify.messages import Email
 from doorstep.notify.services import cancel, queue_email, queue_push, queue_sms, retry
 from doorstep.notify.tasks import purge
 from tests.notify.conftest import (

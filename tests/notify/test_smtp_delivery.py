@@ -12,6 +12,8 @@ from doorstep.jobs import enqueue
 from doorstep.notify.adapters import from_settings
 from doorstep.notify.delivery import Outcome, deliver
 from doorstep.notify.services import DELIVER_TASK, queue_email
+from doorstep.privacy.datamap.pack import default_pack
+from doorstep.wiring import pack_sender
 from tests.notify.conftest import (
     SmtpServer,
     audit_rows,
@@ -23,6 +25,9 @@ from tests.notify.conftest import (
     smtp_settings,
     with_settings,
 )
+
+#: The From address the composition root derives from the default pack.
+SENDER = pack_sender(default_pack())
 
 
 def _queue(runtime: Runtime, address: str, code: str, *, duplicate_jobs: int = 0) -> uuid.UUID:
@@ -96,7 +101,7 @@ def test_duplicate_jobs_deliver_once(committed: Runtime, smtp: SmtpServer) -> No
     assert [job.status for job in deliver_jobs(runtime)] == ["succeeded"] * 3
     assert outbox_row(runtime, outbox_id).attempts == 1
     # and a job that runs again later finds nothing to do
-    assert deliver(runtime, outbox_id, from_settings(runtime.settings)) is Outcome.SKIPPED
+    assert deliver(runtime, outbox_id, from_settings(runtime.settings, SENDER)) is Outcome.SKIPPED
     assert len(smtp.received) == 1
     assert len(audit_rows(runtime, "notify.sent")) == 1
 

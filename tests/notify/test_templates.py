@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from doorstep.notify.catalogue import default_templates
 from doorstep.notify.exceptions import TemplateParamsError, UnknownTemplateError
-from doorstep.notify.templates import TemplateRegistry, default_templates
+from doorstep.notify.templates import TemplateRegistry
 
 SHIPPED = {
     "account.verify_email": {"code"},

@@ -16,11 +16,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from doorstep.audit.services import flush_events
-from doorstep.privacy.datamap import LegalBasis, not_personal, personal
 from doorstep.privacy.datamap.pack import default_pack
 from doorstep.privacy.purposes import PurposeGate
 from doorstep.privacy.subjects.models import Subject, SubjectKind
 from doorstep.schema import metadata as schema
+from doorstep.vocabulary import LegalBasis, not_personal, personal
 
 SCRATCH_TABLES = ("test_accounts", "test_devices", "test_wifi_scans")
 EMAIL = "test_accounts.email"

@@ -6,11 +6,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
+from doorstep.audit.entries import system_actor
 from doorstep.core.clock import FakeClock
 from doorstep.core.errors import InvalidInputError
 from doorstep.privacy.consent import grant, is_enabled, optional_functions, refuse, withdraw
 from doorstep.privacy.consent.terms import default_terms
-from doorstep.privacy.purposes import PurposeGate, restrict, system_actor
+from doorstep.privacy.purposes import PurposeGate
+from doorstep.privacy.restrictions import restrict
 from tests.privacy.conftest import CAMERA_NOTICE, NOTICE, SERIAL, new_subject
 
 QR = "device.qr_camera"

@@ -13,25 +13,17 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from doorstep.audit.entries import audited_transaction, system_actor
 from doorstep.core.clock import FakeClock
 from doorstep.core.errors import ConfigurationError, PurposeRefusedError
 from doorstep.core.runtime import Runtime
 from doorstep.privacy.consent import grant, refuse, withdraw
 from doorstep.privacy.consent.terms import load_terms
-from doorstep.privacy.datamap import LegalBasis, not_personal, personal
 from doorstep.privacy.datamap.pack import default_pack
-from doorstep.privacy.purposes import (
-    PurposeGate,
-    RefusalReason,
-    RestrictionReason,
-    audited_transaction,
-    default_gate,
-    lift,
-    restrict,
-    restrictions_of,
-    system_actor,
-)
+from doorstep.privacy.purposes import PurposeGate, RefusalReason, default_gate
+from doorstep.privacy.restrictions import RestrictionReason, lift, restrict, restrictions_of
 from doorstep.privacy.subjects.models import Subject
+from doorstep.vocabulary import LegalBasis, not_personal, personal
 from tests.privacy.conftest import (
     LOCATION,
     NOTICE,

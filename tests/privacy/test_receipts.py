@@ -7,12 +7,17 @@ import base64
 import hashlib
 import json
 import stat
+import warnings
 from pathlib import Path
 
-import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from joserfc import jwt
+from joserfc.errors import SecurityWarning
+from joserfc.jwk import OKPKey
 from sqlalchemy.orm import Session
 
+from doorstep.audit.entries import system_actor
 from doorstep.core.clock import FakeClock
 from doorstep.core.errors import ConfigurationError
 from doorstep.core.settings import Settings
@@ -26,10 +31,12 @@ from doorstep.privacy.consent import (
     verify_receipt,
     withdraw,
 )
-from doorstep.privacy.purposes import system_actor
 from tests.privacy.conftest import NOTICE, audit_rows, new_subject
 
 WIFI = "wifi.location_scan"
+#: A receipt PyJWT 2.15 signed before the move to joserfc, and the seed of its test key.
+PYJWT_RECEIPT = Path(__file__).parent / "vectors" / "receipt-pyjwt.jws"
+PYJWT_KEY_SEED = "2bc30da167f4bb3f17a8f4f251ffb101ecd7cc6525e4648c6a38722dd9e2f43a"
 ACTOR = system_actor("tests")
 
 
@@ -112,7 +119,8 @@ def test_a_tampered_receipt_fails(db: Session, clock: FakeClock, signer: Receipt
     claims["consentTimestamp"] -= 86_400  # claim the consent was given a day earlier
     forged_payload = f"{header}.{_b64(json.dumps(claims).encode())}.{signature}"
     flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
-    unsigned = jwt.encode(claims, key=None, algorithm="none")  # type: ignore[arg-type]
+    none_header = _b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
+    unsigned = f"{none_header}.{_b64(json.dumps(claims).encode())}."
     other_key = ReceiptSigner.generate().sign(claims)
     for bad in (forged_payload, f"{header}.{payload}.{flipped}", unsigned, other_key, "junk"):
         with pytest.raises(ReceiptInvalidError):
@@ -123,7 +131,7 @@ def test_a_tampered_receipt_fails(db: Session, clock: FakeClock, signer: Receipt
 def test_a_subject_can_verify_with_the_published_jwk_alone(
     db: Session, clock: FakeClock, signer: ReceiptSigner
 ) -> None:
-    """No Doorstep code on the subject's side: PyJWT and the JWK Set are enough."""
+    """No Doorstep code on the subject's side: a JOSE library and the JWK Set are enough."""
     subject = new_subject(db)
     given = grant(
         db, subject_id=subject, purpose=WIFI, channel="email", notice_text=NOTICE, clock=clock
@@ -132,10 +140,30 @@ def test_a_subject_can_verify_with_the_published_jwk_alone(
     published = json.loads(json.dumps(signer.jwks()))
     [jwk] = published["keys"]
     assert set(jwk) == {"kty", "crv", "x", "use", "alg", "kid"}  # no private part
-    key = jwt.PyJWK(jwk)
-    claims = jwt.decode(token, key.key, algorithms=["EdDSA"])
-    assert claims["collectionMethod"] == "email"
-    assert jwt.get_unverified_header(token)["kid"] == jwk["kid"]
+    with warnings.catch_warnings():  # joserfc warns that RFC 9864 deprecates the name EdDSA
+        warnings.simplefilter("ignore", SecurityWarning)
+        decoded = jwt.decode(token, OKPKey.import_key(jwk), algorithms=["EdDSA"])
+    assert decoded.claims["collectionMethod"] == "email"
+    assert decoded.header == {"alg": "EdDSA", "kid": jwk["kid"], "typ": "JWT"}
+
+
+def test_a_receipt_signed_before_the_move_to_joserfc_verifies_and_is_signed_the_same() -> None:
+    """Receipts already handed out keep verifying, and a receipt is still the same bytes:
+    header, claim encoding (ASCII JSON, no spaces) and Ed25519 signature."""
+    token = PYJWT_RECEIPT.read_text(encoding="ascii").strip()
+    signer = ReceiptSigner(Ed25519PrivateKey.from_private_bytes(bytes.fromhex(PYJWT_KEY_SEED)))
+    claims = verify_receipt(token, signer.jwks()["keys"][0])
+    assert claims["consentReceiptID"] == "0b7e6a5c-2f0d-4c4e-9d1e-3a2b1c0d9e8f"
+    assert r"Shenzhen (\u6df1\u5733)" in _unb64(token.split(".")[1]).decode("ascii")
+    assert "(深圳)" in claims["piiControllers"][0]["address"]
+    assert json.loads(_unb64(token.split(".")[0])) == {
+        "alg": "EdDSA",
+        "kid": signer.kid,
+        "typ": "JWT",
+    }
+    assert signer.sign(claims) == token
+    with pytest.raises(ReceiptInvalidError):
+        verify_receipt(token, ReceiptSigner.generate())
 
 
 def test_the_signing_key_is_created_once_with_mode_0600(settings: Settings) -> None:

@@ -9,14 +9,14 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from doorstep.accounts.models import AccountIdentity
+from doorstep.accounts.thirdparty.models import AccountIdentity
 from doorstep.audit.services import flush_events
 from doorstep.core.clock import Clock
 from doorstep.core.runtime import Runtime
 from doorstep.keys.services import KeyService
-from doorstep.privacy.purposes.services import restrict
 from doorstep.privacy.requests import services as svc
 from doorstep.privacy.requests.context import RequestContext
+from doorstep.privacy.restrictions.services import restrict
 from doorstep.privacy.subjects.models import Subject, SubjectKind
 from doorstep.wiring import Services, build_services
 

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from doorstep.accounts.account.models import Account, AccountStatus
 from doorstep.accounts.exceptions import DevicesBoundError
-from doorstep.accounts.models import Account, AccountStatus
 from doorstep.asgi import create_app
 from doorstep.core.clock import FakeClock
 from doorstep.core.errors import ConflictError, InvalidInputError

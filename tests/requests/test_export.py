@@ -17,7 +17,6 @@ from doorstep.core.clock import FakeClock
 from doorstep.core.errors import ConflictError
 from doorstep.core.models import Base
 from doorstep.keys.services import KeyService
-from doorstep.privacy.datamap import LegalBasis, not_personal, personal
 from doorstep.privacy.requests import services as svc
 from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.requests.downloads import ExportNotReadyError, fetch, prepare
@@ -25,6 +24,7 @@ from doorstep.privacy.requests.export import SCHEMA, build, collect
 from doorstep.privacy.requests.linkage import Direct, Through, Unlinkable, link_of, unlinked
 from doorstep.privacy.requests.models import RequestExport, RequestStatus
 from doorstep.schema import metadata
+from doorstep.vocabulary import LegalBasis, not_personal, personal
 from tests.requests.conftest import STAFF, actions, bind_again, bound_device, new_account, verified
 
 

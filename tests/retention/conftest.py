@@ -20,12 +20,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from doorstep.core.runtime import Runtime
-from doorstep.privacy.datamap import LegalBasis, not_personal, personal
 from doorstep.privacy.datamap.pack import PolicyPack, default_pack
 from doorstep.privacy.retention import DELETE, Anonymise, Binding, retention_info
 from doorstep.privacy.retention.sweep import SweepResult, run_sweeps
 from doorstep.privacy.retention.targets import Target, targets
 from doorstep.schema import metadata
+from doorstep.vocabulary import LegalBasis, not_personal, personal
 
 SCRATCH_DEVICES = "retention_test_devices"
 SCRATCH_PPPOE = "retention_test_pppoe"

@@ -9,7 +9,6 @@ import sqlalchemy as sa
 
 from doorstep.core.errors import ConfigurationError
 from doorstep.core.settings import Settings, load_settings
-from doorstep.privacy.datamap import LegalBasis, not_personal, personal
 from doorstep.privacy.datamap.pack import PolicyPack, Trigger, default_pack, load_pack
 from doorstep.privacy.retention import (
     DELETE,
@@ -25,6 +24,7 @@ from doorstep.privacy.retention import (
 from doorstep.privacy.retention.bindings import OIDC_FLOW_TTL
 from doorstep.privacy.retention.registry import problems
 from doorstep.schema import metadata
+from doorstep.vocabulary import LegalBasis, not_personal, personal
 from tests.retention.conftest import DEVICE_REGISTRATION, device_schema
 
 
@@ -73,7 +73,7 @@ def test_the_device_bindings_of_docs_retention_md_are_valid() -> None:
 
 
 def test_the_oidc_flow_offset_follows_the_accounts_area() -> None:
-    from doorstep.accounts.thirdparty import FLOW_TTL
+    from doorstep.accounts.thirdparty.providers import FLOW_TTL
 
     assert OIDC_FLOW_TTL == FLOW_TTL
 

@@ -11,10 +11,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from doorstep.audit.entries import system_actor
 from doorstep.core.clock import FakeClock
 from doorstep.core.errors import ConfigurationError, ConflictError, PurposeRefusedError
 from doorstep.privacy.datamap.pack import default_pack
-from doorstep.privacy.purposes import PurposeGate, restrict, system_actor
+from doorstep.privacy.purposes import PurposeGate
+from doorstep.privacy.restrictions import restrict
 from doorstep.staff import (
     READS,
     Staff,

@@ -20,10 +20,10 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from playwright.sync_api import BrowserContext, Page, expect
 
-from doorstep.accounts import ratelimit
+from doorstep.accounts.account.models import Account, AccountStatus
 from doorstep.accounts.context import AccountContext
-from doorstep.accounts.models import Account, AccountStatus
-from doorstep.accounts.passwords import Passwords
+from doorstep.accounts.signin import ratelimit
+from doorstep.accounts.signin.passwords import Passwords
 from doorstep.core.runtime import Runtime
 from doorstep.wiring import build_services
 from tests.requests.conftest import bound_device

@@ -18,8 +18,8 @@ from doorstep.asgi import create_app
 from doorstep.core.errors import ConfigurationError
 from doorstep.core.runtime import Runtime
 from doorstep.privacy.consent.terms import default_terms
-from doorstep.web import center_account
-from doorstep.web.center_account import load_policy
+from doorstep.web.center import account as center_account
+from doorstep.web.center.account import load_policy
 from tests.web.conftest import screenshot
 
 

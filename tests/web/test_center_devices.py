@@ -22,7 +22,7 @@ from doorstep.devices import binding
 from doorstep.devices._limits import Limits
 from doorstep.devices.inventory import installation_key
 from doorstep.usp.agent_sim import Host, SimAgent
-from doorstep.web import center_devices
+from doorstep.web.center import devices as center_devices
 from doorstep.wiring import Services
 from tests.devices.conftest import dump_database, job_rows, log_lines, with_hosts  # noqa: F401
 from tests.web.conftest import LiveServer, screenshot

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from doorstep import __version__
 from doorstep.core.runtime import Runtime
-from doorstep.privacy.purposes.services import restrict
+from doorstep.privacy.restrictions.services import restrict
 from doorstep.usp.agent_sim import SimAgent
 from doorstep.usp.config import UspConfig
 from tests.devices.conftest import consent, devices_for, provision

@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from doorstep.audit.entries import system_actor
 from doorstep.privacy.consent.models import ConsentAction
 from doorstep.privacy.consent.receipts import verify_receipt
 from doorstep.privacy.consent.signing import ReceiptSigner, receipt_key_path
-from doorstep.privacy.purposes import RefusalReason, default_gate, system_actor
+from doorstep.privacy.purposes import RefusalReason, default_gate
 from tests.web.conftest import LiveServer
 from tests.web.people import make_subscriber, sign_in
 from tests.web.test_center_privacy_pages import checked_screenshot, ledger

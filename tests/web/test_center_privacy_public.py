@@ -24,7 +24,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import BrowserContext, Page, expect
 
-from doorstep.accounts.models import Account
+from doorstep.accounts.account.models import Account
 from doorstep.core.settings import Settings, load_settings
 from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.requests.fulfil import approve

@@ -28,7 +28,7 @@ from doorstep.privacy.requests.models import RequestChannel, RequestKind, Reques
 from doorstep.schema import metadata
 from doorstep.staff.services import add_staff
 from doorstep.staff.signin import issue_link
-from doorstep.web._console_common import CHANNELS, KINDS, STATUSES
+from doorstep.web.console.wording import CHANNELS, KINDS, STATUSES
 from tests.requests.conftest import STAFF, new_subject
 from tests.web.checks import untranslated
 from tests.web.clients import page_client

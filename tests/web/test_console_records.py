@@ -31,13 +31,13 @@ from doorstep.devices.models import (
 from doorstep.privacy.datamap.pack import default_pack
 from doorstep.privacy.datamap.ropa import build_ropa
 from doorstep.privacy.datamap.ropa_formats import render
-from doorstep.privacy.purposes import RestrictionReason, restrict
 from doorstep.privacy.requests import services as svc
 from doorstep.privacy.requests.context import RequestContext
+from doorstep.privacy.restrictions import RestrictionReason, restrict
 from doorstep.privacy.retention.sweep import run_sweeps
 from doorstep.privacy.retention.targets import targets
 from doorstep.schema import metadata
-from doorstep.web._console_devices import ELEMENTS
+from doorstep.web.console.devices import ELEMENTS
 from tests.web.checks import untranslated
 from tests.web.conftest import LiveServer, screenshot
 from tests.web.people import Person, make_subscriber, staff_sign_in

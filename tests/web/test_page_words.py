@@ -4,7 +4,7 @@ shows one label per code, and an approved request no longer offers approve and r
 * The privacy center said "Precise Subject Location" (a taxonomy name) and "Show the
   optional profile *the subscriber* chose" (the record of processing's words).  Every
   purpose and kind of data a subscriber page shows now has words of its own, marked
-  for translation (``_privacy_words.PURPOSES`` and ``CATEGORIES``).
+  for translation (``web.center.wording.PURPOSES`` and ``CATEGORIES``).
 * The console's request page said "Deletion deletion" and "In progress in_progress".
 * After approval of an export or an erasure the approve and refuse buttons stayed
   until the worker finished; the page now says the request is being carried out.
@@ -29,8 +29,8 @@ from doorstep.privacy.requests import fulfil
 from doorstep.privacy.requests import services as svc
 from doorstep.privacy.requests.codes import ErasureGround
 from doorstep.privacy.requests.context import RequestContext
-from doorstep.web import _privacy_words as words
-from doorstep.web._console_common import KINDS, STATUSES
+from doorstep.web.center import wording as words
+from doorstep.web.console.wording import KINDS, STATUSES
 from tests.requests.conftest import STAFF, new_subject
 from tests.web.clients import page_client, sign_in_as
 from tests.web.people import make_subscriber

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from doorstep.accounts.models import Account
+from doorstep.accounts.account.models import Account
 from doorstep.core.clock import FakeClock
 from doorstep.core.runtime import Runtime
 from doorstep.privacy.requests import services as svc

@@ -15,17 +15,13 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from doorstep.accounts import tokens
-from doorstep.accounts._lookup import get_account, require_open
+from doorstep.accounts.account.identifiers import normalise_email, normalise_phone
+from doorstep.accounts.account.lookup import get_account, require_open
+from doorstep.accounts.account.models import Account, AccountStatus
 from doorstep.accounts.context import AccountContext
-from doorstep.accounts.identifiers import normalise_email, normalise_phone
-from doorstep.accounts.models import (
-    Account,
-    AccountIdentity,
-    AccountSession,
-    AccountStatus,
-    SessionEndReason,
-)
+from doorstep.accounts.sessions import tokens
+from doorstep.accounts.sessions.models import AccountSession, SessionEndReason
+from doorstep.accounts.thirdparty.models import AccountIdentity
 from doorstep.audit.services import record
 from doorstep.core.errors import ConflictError, InvalidInputError
 from doorstep.privacy.subjects.models import Subject, SubjectKind

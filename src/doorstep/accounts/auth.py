@@ -22,8 +22,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from doorstep.accounts import tokens
-from doorstep.wiring import ServicesDep
+from doorstep.accounts.sessions import tokens
+from doorstep.services import ServicesDep
 
 _bearer = HTTPBearer(
     auto_error=False,

@@ -2,8 +2,7 @@
 
 Every command takes ids, never an e-mail address or number, and prints ids,
 statuses and instants only.  The command line acts as ``system:cli``.  The
-shared helpers of :mod:`doorstep.cli` are imported inside the commands: that
-module mounts this one while it is being imported.
+shared helpers come from :mod:`doorstep.core.commands`.
 """
 
 from __future__ import annotations
@@ -17,6 +16,8 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 from sqlalchemy.orm import Session
 
+from doorstep.core.commands import cli_runtime, fail, load_cli_settings
+
 if TYPE_CHECKING:
     from doorstep.accounts.context import AccountContext
 
@@ -29,8 +30,6 @@ T = TypeVar("T")
 
 
 def _id(value: str, name: str) -> uuid.UUID:
-    from doorstep.cli import fail
-
     try:
         return uuid.UUID(value)
     except ValueError:
@@ -40,12 +39,11 @@ def _id(value: str, name: str) -> uuid.UUID:
 @contextmanager
 def _session() -> Iterator[tuple[Session, AccountContext]]:
     from doorstep.accounts.context import AccountContext
-    from doorstep.cli import _runtime, _settings
-    from doorstep.privacy.purposes import audited_transaction
+    from doorstep.audit.entries import audited_transaction
 
-    settings = _settings()
+    settings = load_cli_settings()
     with (
-        _runtime(settings, "doorstep-accounts") as runtime,
+        cli_runtime(settings, "doorstep-accounts") as runtime,
         audited_transaction(runtime.sessions) as session,
     ):
         yield session, AccountContext.for_runtime(runtime)
@@ -53,7 +51,6 @@ def _session() -> Iterator[tuple[Session, AccountContext]]:
 
 def _run(action: Callable[[Session, AccountContext], T]) -> T:
     """Run ``action(session, ctx)`` in one transaction; domain errors become one line."""
-    from doorstep.cli import fail
     from doorstep.core.errors import DoorstepError
 
     try:
@@ -116,7 +113,7 @@ def open_deregistration(
     account_id: Annotated[str, typer.Argument(help="The account id (a UUID).")],
 ) -> None:
     """Record a deregistration asked for through customer service; prints its deadline."""
-    from doorstep.accounts.deregistration import open_request
+    from doorstep.accounts.deregistration.closing import open_request
 
     target = _id(account_id, "ACCOUNT_ID")
     found = _run(lambda session, ctx: open_request(session, ctx, target, actor=_ACTOR))
@@ -126,7 +123,7 @@ def open_deregistration(
 @app.command("deregistration-requests")
 def list_deregistrations() -> None:
     """List open manual deregistration requests by deadline, overdue ones marked."""
-    from doorstep.accounts.deregistration import ManualRequest, list_requests
+    from doorstep.accounts.deregistration.closing import ManualRequest, list_requests
 
     def listing(session: Session, ctx: AccountContext) -> list[tuple[ManualRequest, bool]]:
         now = ctx.clock.now()
@@ -149,7 +146,7 @@ def close_deregistration(
     ] = None,
 ) -> None:
     """Complete a manual request (deregister the account) or refuse it with a reason code."""
-    from doorstep.accounts.deregistration import complete_request, refuse_request
+    from doorstep.accounts.deregistration.closing import complete_request, refuse_request
 
     target = _id(request_id, "REQUEST_ID")
     if refuse is None:

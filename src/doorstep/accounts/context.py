@@ -2,7 +2,7 @@
 
 :class:`AccountContext` bundles settings, clock, key service, purpose gate,
 password hasher and the :class:`~doorstep.accounts.hooks.BoundDevices` hook.
-HTTP handlers build it from the app's :class:`~doorstep.wiring.Services`
+HTTP handlers build it from the app's :class:`~doorstep.services.Services`
 (:meth:`AccountContext.of`), jobs and commands from their runtime.  Secrets for
 hashing codes, rate-limit keys and guardian links are derived from the
 deployment secret, one key per use, so none of them can stand in for another.
@@ -17,7 +17,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from doorstep.accounts.hooks import BoundDevices, no_bound_devices
-from doorstep.accounts.passwords import Passwords
+from doorstep.accounts.signin.passwords import Passwords
 from doorstep.core.clock import Clock
 from doorstep.core.settings import Settings
 from doorstep.keys.services import KeyService
@@ -25,7 +25,7 @@ from doorstep.privacy.purposes import PurposeGate
 
 if TYPE_CHECKING:
     from doorstep.core.runtime import Runtime
-    from doorstep.wiring import Services
+    from doorstep.services import Services
 
 
 @dataclass(frozen=True)
@@ -48,15 +48,14 @@ class AccountContext:
             keys=services.keys,
             gate=services.gate,
             bound_devices=services.bound_devices,
-            passwords=services.passwords,
         )
 
     @classmethod
     def for_runtime(cls, runtime: Runtime) -> AccountContext:
         """Build the services of ``runtime`` and their context (jobs, commands)."""
-        from doorstep.wiring import build_services
+        from doorstep.services import services_for
 
-        return cls.of(build_services(runtime))
+        return cls.of(services_for(runtime))
 
     @cached_property
     def hasher(self) -> Passwords:

@@ -2,7 +2,7 @@
 
 Errors marked ``keeps_changes`` record a failed attempt (a wrong code, a wrong
 password, a rate-limit hit) that must survive the error: the accounts API
-commits the transaction before answering with them (see :mod:`._transaction`).
+commits the transaction before answering with them (see :mod:`.attempts`).
 
 Hierarchy::
 
@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from doorstep.audit.entries import AuditEntry
 from doorstep.core.errors import (
     ConflictError,
     DoorstepError,
@@ -33,7 +34,6 @@ from doorstep.core.errors import (
     PermissionDeniedError,
     RateLimitedError,
 )
-from doorstep.privacy.purposes.audit import AuditEntry
 
 
 class KeepsChanges:

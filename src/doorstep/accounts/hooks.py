@@ -2,7 +2,7 @@
 
 :class:`BoundDevices` answers "which devices are still bound to this account?"
 for deregistration (CPE-V.5.c: refused while any device is bound).  The devices
-area registers its own in :func:`doorstep.wiring.build_services`::
+area registers its own in the composition root (:func:`doorstep.wiring.build_services`)::
 
     services = Services(..., bound_devices=devices.services.bound_device_ids)
 

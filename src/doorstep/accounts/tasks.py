@@ -1,7 +1,7 @@
 """Jobs of the accounts area: the erasure after deregistration and the periodic sweep.
 
 * ``accounts.erase(account_id)`` — enqueued in the deregistration's own
-  transaction; idempotent and resumable (:mod:`.erasure`), retried with backoff.
+  transaction; idempotent and resumable (:mod:`.deregistration.erasure`), retried with backoff.
 * ``accounts.sweep`` (every 15 minutes) — deletes expired sign-in state (sessions
   past their refresh expiry, codes a day old, finished flows, rate-limit windows
   over two hours old: the pack's retention rules), deregisters children's
@@ -18,16 +18,19 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from doorstep.accounts import codes, ratelimit, tokens
-from doorstep.accounts.children import overdue_children
+from doorstep.accounts.account.models import DeregistrationReason
+from doorstep.accounts.children.guardians import overdue_children
 from doorstep.accounts.context import AccountContext
-from doorstep.accounts.deregistration import ERASE_TASK, deregister, list_requests
-from doorstep.accounts.erasure import erase_account
-from doorstep.accounts.models import DeregistrationReason, OidcFlow
+from doorstep.accounts.deregistration.closing import ERASE_TASK, deregister, list_requests
+from doorstep.accounts.deregistration.erasure import erase_account
+from doorstep.accounts.sessions import tokens
+from doorstep.accounts.signin import ratelimit
+from doorstep.accounts.signup import codes
+from doorstep.accounts.thirdparty.models import OidcFlow
+from doorstep.audit.entries import system_actor
 from doorstep.audit.services import record
 from doorstep.core.runtime import Runtime
 from doorstep.jobs.registry import JobContext, job, periodic
-from doorstep.privacy.purposes import system_actor
 
 log = logging.getLogger("doorstep.accounts.tasks")
 
@@ -37,7 +40,7 @@ _SWEEP_ACTOR = system_actor("accounts.sweep")
 
 @job(ERASE_TASK, max_attempts=10, backoff_seconds=5)
 def erase(ctx: JobContext, account_id: str) -> bool:
-    """Erase a deregistered account's registration data (see :mod:`.erasure`)."""
+    """Erase a deregistered account's registration data (see :mod:`.deregistration.erasure`)."""
     account_ctx = AccountContext.for_runtime(ctx.runtime)
     return erase_account(ctx.runtime.sessions, account_ctx, uuid.UUID(account_id))
 

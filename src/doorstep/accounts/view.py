@@ -8,10 +8,12 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from doorstep.accounts import profile, thirdparty
-from doorstep.accounts._lookup import require_open
+from doorstep.accounts.account.lookup import require_open
 from doorstep.accounts.context import AccountContext
-from doorstep.privacy.purposes import subject_actor
+from doorstep.accounts.profile.service import Profile
+from doorstep.accounts.profile.service import read as read_profile
+from doorstep.accounts.thirdparty.providers import LinkedProvider, linked
+from doorstep.audit.entries import subject_actor
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,8 +28,8 @@ class AccountView:
     phone_verified: bool
     child: bool
     created_at: datetime
-    providers: list[thirdparty.LinkedProvider]
-    profile: profile.Profile | None
+    providers: list[LinkedProvider]
+    profile: Profile | None
 
 
 def own_account(session: Session, ctx: AccountContext, account_id: uuid.UUID) -> AccountView:
@@ -45,6 +47,6 @@ def own_account(session: Session, ctx: AccountContext, account_id: uuid.UUID) ->
         phone_verified=account.phone_verified_at is not None,
         child=account.child_until is not None,
         created_at=account.created_at,
-        providers=thirdparty.linked(session, account_id),
-        profile=profile.read(session, ctx, account_id),
+        providers=linked(session, account_id),
+        profile=read_profile(session, ctx, account_id),
     )

@@ -2,8 +2,7 @@
 
 ``verify`` exits 0 when the chain verifies and 1 when it does not, printing the
 first broken link (its ``seq`` and event id), the reason and counts — never the
-content of an event.  The shared helpers of :mod:`doorstep.cli` are imported
-inside the commands: that module mounts this one while it is being imported.
+content of an event.  The shared helpers come from :mod:`doorstep.core.commands`.
 """
 
 from __future__ import annotations
@@ -12,6 +11,8 @@ from datetime import timedelta
 from typing import Annotated
 
 import typer
+
+from doorstep.core.commands import cli_runtime, fail, load_cli_settings
 
 app = typer.Typer(
     help="Audit trail: verify the hash chain, seal recorded events, take checkpoints.",
@@ -33,10 +34,9 @@ def verify(
 ) -> None:
     """Re-walk the hash chain; exit 1 and name the first broken link if there is one."""
     from doorstep.audit.services import verify as verify_chain
-    from doorstep.cli import _runtime, _settings
 
-    settings = _settings()
-    with _runtime(settings, "doorstep-audit") as runtime, runtime.sessions() as session:
+    settings = load_cli_settings()
+    with cli_runtime(settings, "doorstep-audit") as runtime, runtime.sessions() as session:
         # One snapshot for the whole walk, and nothing written.
         session.connection(
             execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
@@ -72,10 +72,9 @@ def verify(
 def seal() -> None:
     """Seal every recorded, committed event into the chain now (waits for a running sealer)."""
     from doorstep.audit.tasks import seal_all
-    from doorstep.cli import _runtime, _settings
 
-    settings = _settings()
-    with _runtime(settings, "doorstep-audit") as runtime:
+    settings = load_cli_settings()
+    with cli_runtime(settings, "doorstep-audit") as runtime:
         count = seal_all(runtime, wait=True)
     typer.echo(f"sealed {count} audit events")
 
@@ -84,11 +83,10 @@ def seal() -> None:
 def checkpoint() -> None:
     """Seal, verify the links since the last checkpoint and record the head as a checkpoint."""
     from doorstep.audit.tasks import take_checkpoint
-    from doorstep.cli import _runtime, _settings, fail
     from doorstep.core.errors import DoorstepError
 
-    settings = _settings()
-    with _runtime(settings, "doorstep-audit") as runtime:
+    settings = load_cli_settings()
+    with cli_runtime(settings, "doorstep-audit") as runtime:
         try:
             seq = take_checkpoint(runtime)
         except DoorstepError as exc:

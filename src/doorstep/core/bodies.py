@@ -18,6 +18,8 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from doorstep.core.problems import problem_response
+
 #: The largest request body accepted, in bytes (the largest real one, an avatar, is ~90 KB).
 MAX_BODY_BYTES = 1024 * 1024
 #: Paths whose bodies must be JSON.
@@ -27,8 +29,8 @@ JSON_PATHS = ("/api/",)
 class BodyTooLargeError(HTTPException):
     """The streamed body passed :data:`MAX_BODY_BYTES` (raised while it is being read)."""
 
-    def __init__(self) -> None:
-        super().__init__(status_code=413)
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(status_code=413, detail=f"The body is larger than {max_bytes} bytes.")
 
 
 def _is_json(content_type: str) -> bool:
@@ -69,14 +71,12 @@ class BodyRulesMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise BodyTooLargeError
+                    raise BodyTooLargeError(self.max_bytes)
             return message
 
         await self.app(scope, counting_receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, status: int) -> None:
-        from doorstep.core.problems import problem_response
-
         if status == 413:
             response = problem_response(
                 status=413,

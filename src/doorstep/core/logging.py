@@ -18,7 +18,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from doorstep.core.requestid import current_request_id
+from doorstep.core.request_scope import current_request_id
 from doorstep.core.settings import LogFormat, Settings
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (

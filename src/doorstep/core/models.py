@@ -1,7 +1,13 @@
-"""The declarative base every Doorstep model derives from.
+"""The declarative base every Doorstep model derives from, and the schema it makes.
 
 Constraint names follow one convention so migrations are reproducible, and every
 ``datetime`` column is ``timestamptz``.
+
+:func:`schema_metadata` is the whole schema for code in any layer that works on
+every table (the purpose gate, erasure, retention, the data-map commands).  The
+composition (:mod:`doorstep.schema`, imported by :mod:`doorstep.wiring`, Alembic
+and the tests) imports every area's models and then calls :func:`schema_complete`;
+before that, :func:`schema_metadata` refuses rather than answer with part of it.
 """
 
 from __future__ import annotations
@@ -32,6 +38,21 @@ class Base(DeclarativeBase):
         uuid.UUID: UUID(as_uuid=True),
         dict[str, object]: JSONB,
     }
+
+
+_SCHEMA_COMPLETE = "doorstep.schema_complete"
+
+
+def schema_complete() -> None:
+    """Mark :attr:`Base.metadata` as holding every model (called by :mod:`doorstep.schema`)."""
+    Base.metadata.info[_SCHEMA_COMPLETE] = True
+
+
+def schema_metadata() -> sa.MetaData:
+    """The metadata of Doorstep's whole schema; RuntimeError if it was never completed."""
+    if not Base.metadata.info.get(_SCHEMA_COMPLETE):
+        raise RuntimeError("the schema is incomplete: import doorstep.schema first")
+    return Base.metadata
 
 
 def enum_type(enum: type[StrEnum], name: str) -> sa.Enum:

@@ -14,6 +14,7 @@ nested too deeply), not a 422 about a field.
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -23,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from doorstep.core.errors import DoorstepError
-from doorstep.core.requestid import current_request_id
+from doorstep.core.request_scope import current_request_id
 
 PROBLEM_BASE = "https://doorstep.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -212,10 +213,8 @@ async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
     title = _TITLES.get(exc.status_code, "HTTP error")
     code = title.lower().replace(" ", "-")
     detail = None
-    if exc.status_code == 413:
-        from doorstep.core.bodies import MAX_BODY_BYTES
-
-        detail = f"The body is larger than {MAX_BODY_BYTES} bytes."
+    if exc.status_code == 413 and exc.detail != HTTPStatus.REQUEST_ENTITY_TOO_LARGE.phrase:
+        detail = str(exc.detail)  # the body rules say how large a body may be
     elif exc.status_code == 400 and exc.__cause__ is not None:
         code, title = "unreadable-body", "Unreadable body"
         detail = _unreadable_body(exc.__cause__)

@@ -9,18 +9,14 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-_request_id: ContextVar[str | None] = ContextVar("doorstep_request_id", default=None)
+from doorstep.core.problems import problem_response
+from doorstep.core.request_scope import enter_request, leave_request
+
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 HEADER = "x-request-id"
-
-
-def current_request_id() -> str | None:
-    """The id of the request being handled, if any."""
-    return _request_id.get()
 
 
 class RequestIdMiddleware:
@@ -43,7 +39,7 @@ class RequestIdMiddleware:
             return
         incoming = dict(scope.get("headers") or []).get(HEADER.encode(), b"").decode("latin-1")
         request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
-        token = _request_id.set(request_id)
+        token = enter_request(request_id)
         started = time.perf_counter()
         status = 500
         response_started = False
@@ -70,8 +66,6 @@ class RequestIdMiddleware:
             # request id; the traceback goes to the guarded log, not to the client.
             self.log.error("unhandled error", exc_info=exc)
             if scope["type"] == "http" and not response_started:
-                from doorstep.core.problems import problem_response
-
                 response = problem_response(
                     status=500, code="internal-error", title="Internal error"
                 )
@@ -86,4 +80,4 @@ class RequestIdMiddleware:
                 status,
                 (time.perf_counter() - started) * 1000,
             )
-            _request_id.reset(token)
+            leave_request(token)

@@ -23,7 +23,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from doorstep.core.models import Base, enum_type
 from doorstep.devices._declare import PPPOE_RULE, pppoe
-from doorstep.privacy.datamap import LegalBasis, described, not_personal, personal
 from doorstep.privacy.retention.binding import (
     DELETE,
     Binding,
@@ -31,6 +30,7 @@ from doorstep.privacy.retention.binding import (
     Via,
     retention_info,
 )
+from doorstep.vocabulary import LegalBasis, described, not_personal, personal
 
 _LEDGER_PURPOSES = ("device.binding", "device.product_functions", "privacy.rights")
 _LEDGER_CLAUSES = ("CPE-I.ii.2.b", "CPE-V.5.c")

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from doorstep.privacy.datamap import ExportDecision, LegalBasis, personal
+from doorstep.vocabulary import ExportDecision, LegalBasis, personal
 
 REGISTRATION_RULE = "device_registration"
 PPPOE_RULE = "pppoe_credentials"

@@ -21,18 +21,12 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from doorstep.audit.entries import USE_ACTION, AuditEntry, subject_actor, system_actor
 from doorstep.audit.services import record
 from doorstep.core.errors import PurposeRefusedError
 from doorstep.devices.exceptions import DeviceNotFoundError, ProductFunctionError
 from doorstep.devices.models import DeviceBinding, DeviceRegistration, ProductType
-from doorstep.privacy.purposes import (
-    USE_ACTION,
-    AuditEntry,
-    GateRefusedError,
-    PurposeGate,
-    subject_actor,
-    system_actor,
-)
+from doorstep.privacy.purposes import GateRefusedError, PurposeGate
 from doorstep.usp.controller import DeviceOfflineError
 
 SYSTEM_ACTOR = system_actor("devices")

@@ -42,7 +42,7 @@ from doorstep.devices.schemas import (
     TerminalOut,
     WifiRequest,
 )
-from doorstep.wiring import ServicesDep, SessionDep
+from doorstep.services import ServicesDep, SessionDep
 
 router = APIRouter(
     prefix="/api/v1/devices",

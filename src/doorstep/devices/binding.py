@@ -32,11 +32,11 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from doorstep.audit.entries import subject_actor
 from doorstep.audit.services import record
 from doorstep.core.errors import InvalidInputError
 from doorstep.devices import _limits
 from doorstep.devices.access import SYSTEM_ACTOR, owned_device, use
-from doorstep.devices.claims import claim_digest, normalise_claim_code, parse_payload
 from doorstep.devices.exceptions import ClaimRejectedError, DeviceAlreadyBoundError
 from doorstep.devices.inventory import endpoint_key
 from doorstep.devices.models import (
@@ -47,7 +47,8 @@ from doorstep.devices.models import (
     DevicePppoe,
     DeviceRegistration,
 )
-from doorstep.privacy.purposes import PurposeGate, subject_actor
+from doorstep.privacy.purposes import PurposeGate
+from doorstep.usp.claims import claim_digest, normalise_claim_code, parse_payload
 
 BIND_PURPOSE = "device.binding"
 CAMERA_PURPOSE = "device.qr_camera"

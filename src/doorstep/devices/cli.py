@@ -19,6 +19,8 @@ from typing import Annotated
 
 import typer
 
+from doorstep.core.commands import cli_runtime, load_cli_settings
+
 app = typer.Typer(help="Device inventory: import factory files, sweep presence.")
 
 
@@ -27,11 +29,12 @@ def import_file(
     path: Annotated[Path, typer.Argument(help="Factory file, one JSON object per line.")],
 ) -> None:
     """Provision every unit of a factory file (already provisioned ones are kept)."""
-    # doorstep.cli imports this module while it starts; import its helpers when called.
-    from doorstep.cli import _runtime, _settings
     from doorstep.devices.inventory import import_records, installation_key, read_factory_file
 
-    with _runtime(_settings(), "doorstep-devices") as runtime, runtime.sessions.begin() as session:
+    with (
+        cli_runtime(load_cli_settings(), "doorstep-devices") as runtime,
+        runtime.sessions.begin() as session,
+    ):
         added, existing = import_records(
             session,
             read_factory_file(path),
@@ -69,10 +72,9 @@ def factory(
 @app.command()
 def sweep() -> None:
     """Mark silent devices offline and end the bindings of anonymised ones, once."""
-    from doorstep.cli import _runtime, _settings
     from doorstep.devices.tasks import presence_sweep
 
-    with _runtime(_settings(), "doorstep-devices") as runtime:
+    with cli_runtime(load_cli_settings(), "doorstep-devices") as runtime:
         result = presence_sweep(runtime)
     typer.echo(
         f"devices: {result.went_offline} went offline, {result.bindings_ended} bindings ended"

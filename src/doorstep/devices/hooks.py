@@ -25,6 +25,7 @@ import asyncio
 import logging
 import time
 
+from doorstep.audit.entries import audited_transaction
 from doorstep.core.runtime import Runtime
 from doorstep.devices import presence
 from doorstep.devices.inventory import find_device_id, installation_key
@@ -36,7 +37,7 @@ from doorstep.devices.registry import (
     store_registration,
 )
 from doorstep.devices.remote import Completions
-from doorstep.privacy.purposes import PurposeGate, audited_transaction
+from doorstep.privacy.purposes import PurposeGate
 from doorstep.usp import Event, Notify, OnBoardRequest, OperationComplete
 from doorstep.usp.controller import AgentAddress, Controller, endpoint_ref
 

@@ -33,8 +33,8 @@ from sqlalchemy.orm import Session
 
 from doorstep.core.errors import InvalidInputError
 from doorstep.core.settings import Settings
-from doorstep.devices.claims import claim_digest, new_claim_code
 from doorstep.devices.models import Device, DeviceRegistration
+from doorstep.usp.claims import claim_digest, new_claim_code
 from doorstep.usp.credentials import SecretHash, hash_secret, new_device_secret
 from doorstep.usp.endpoint import is_valid_endpoint_id
 

@@ -39,8 +39,8 @@ from doorstep.devices._declare import (
     REGISTRATION_RULE,
     registration,
 )
-from doorstep.privacy.datamap import not_personal
 from doorstep.privacy.retention.binding import Anonymise, Binding, Coarsen, retention_info
+from doorstep.vocabulary import not_personal
 
 __all__ = [
     "ANONYMISED",

@@ -27,12 +27,13 @@ from datetime import datetime
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from doorstep.audit.entries import AuditEntry, subject_actor
 from doorstep.core.errors import DoorstepError, InvalidInputError
 from doorstep.devices.access import owned_device, require_function, use
 from doorstep.devices.models import DevicePppoe
 from doorstep.devices.remote import DeviceLink
 from doorstep.keys.services import KeyService
-from doorstep.privacy.purposes import AuditEntry, PurposeGate, subject_actor
+from doorstep.privacy.purposes import PurposeGate
 
 PURPOSE = "device.internet_access"
 USERNAME = "device_pppoe.username"

@@ -86,7 +86,10 @@ def periodic(
 
 
 def declared_tasks() -> dict[str, TaskSpec]:
-    """Every declared task by name (importing :mod:`doorstep.jobs.catalogue` first)."""
-    import doorstep.jobs.catalogue  # noqa: F401  (registers the tasks of every area)
+    """Every declared task by name.
 
+    Areas declare their tasks in their ``tasks`` modules; the composition root
+    (:mod:`doorstep.wiring`) imports them all, so a process that imported it knows
+    every task.  This package imports no area.
+    """
     return dict(_TASKS)

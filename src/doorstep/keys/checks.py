@@ -4,15 +4,15 @@ A column declared ``personal(..., secret=True)`` holds only ciphertexts made by
 :meth:`doorstep.keys.services.KeyService.encrypt` with context
 ``"<table>.<column>"``.  :func:`secret_column_problems` checks what the schema
 can check: such a column is ``bytea``, because a ciphertext is bytes and a text
-column would invite plaintext.  Start-up (``validate_datamap``) enforces it.
+column would invite plaintext.  Start-up (the data map's ``validate_datamap``)
+enforces it.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from doorstep.privacy.datamap.declarations import INFO_KEY, PersonalData
-from doorstep.privacy.datamap.registry import secret_type_problems
+from doorstep.vocabulary.declarations import INFO_KEY, PersonalData
 
 
 def secret_columns(metadata: sa.MetaData) -> list[sa.Column[object]]:
@@ -34,8 +34,21 @@ def context_of(column: sa.Column[object]) -> str:
 
 
 def secret_column_problems(metadata: sa.MetaData) -> list[str]:
-    """Why secret columns could not hold Doorstep ciphertexts (empty when all is well).
+    """Secret columns (``personal(..., secret=True)``) must be ``bytea``: they hold ciphertext.
 
-    The rule lives in the data map's start-up validation; this is its name here.
+    A text column would invite storing the plaintext by mistake.
     """
-    return secret_type_problems(metadata)
+    found = []
+    for table in metadata.tables.values():
+        for column in table.columns:
+            declaration = column.info.get(INFO_KEY)
+            if (
+                isinstance(declaration, PersonalData)
+                and declaration.secret
+                and not isinstance(column.type, sa.LargeBinary)
+            ):
+                found.append(
+                    f"{table.name}.{column.name}: a secret column must be bytea "
+                    "(LargeBinary) to hold ciphertext"
+                )
+    return sorted(found)

@@ -1,7 +1,7 @@
 """``doorstep keys …``: inspect the keyring and rotate key-encryption keys.
 
 Output names KEK ids, dates and counts, never key material.  Errors go through
-:func:`doorstep.cli._runtime`: a keyring problem (wrong permissions, corrupt
+:func:`doorstep.core.commands.cli_runtime`: a keyring problem (wrong permissions, corrupt
 file) exits 2, any other failure 1.
 """
 
@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from doorstep.core.commands import cli_runtime, load_cli_settings
 from doorstep.core.runtime import Runtime
 from doorstep.keys.keyring import load_keyring
 from doorstep.keys.services import KeyService
@@ -26,10 +27,7 @@ app = typer.Typer(
 
 @contextlib.contextmanager
 def _keys(application_name: str = "doorstep-keys") -> Iterator[tuple[Runtime, KeyService]]:
-    # doorstep.cli imports this module while it starts; import its helpers when called.
-    from doorstep.cli import _runtime, _settings
-
-    with _runtime(_settings(), application_name) as runtime:
+    with cli_runtime(load_cli_settings(), application_name) as runtime:
         keyring = load_keyring(runtime.settings, clock=runtime.clock)
         ttl = timedelta(seconds=runtime.settings.key_cache_ttl_seconds)
         yield runtime, KeyService(keyring, runtime.clock, cache_ttl=ttl)

@@ -26,8 +26,8 @@ from typing import Literal
 
 from pydantic import SecretStr
 
-from doorstep.notify.adapters import Email
 from doorstep.notify.exceptions import DeliveryError
+from doorstep.notify.messages import Email
 
 #: Passing failures, by exception type (first match wins; the order matters).
 _TRANSIENT: tuple[tuple[type[BaseException], str], ...] = (

@@ -30,51 +30,17 @@ from __future__ import annotations
 import ipaddress
 import logging
 import threading
-import uuid
-from dataclasses import dataclass, field
-from datetime import datetime
-from email.utils import formataddr
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 from doorstep.core.errors import ConfigurationError
+from doorstep.core.runtime import Runtime
 from doorstep.core.settings import Environment, Settings
 from doorstep.notify.exceptions import DeliveryError
+from doorstep.notify.messages import Email, Message, Push, Sms
 
 log = logging.getLogger("doorstep.notify")
-
-
-@dataclass(frozen=True, slots=True)
-class Email:
-    """An e-mail ready to send.  ``date`` dates the message (from the injected clock)."""
-
-    outbox_id: uuid.UUID
-    template: str
-    date: datetime
-    to: str = field(repr=False)
-    subject: str = field(repr=False)
-    text: str = field(repr=False)
-    html: str | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Sms:
-    """An SMS ready to send; ``to`` is E.164."""
-
-    outbox_id: uuid.UUID
-    template: str
-    to: str = field(repr=False)
-    text: str = field(repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Push:
-    """A push notification ready to send to one device token."""
-
-    outbox_id: uuid.UUID
-    template: str
-    device_token: str = field(repr=False)
-    title: str = field(repr=False)
-    body: str = field(repr=False)
 
 
 class Mailer(Protocol):
@@ -101,7 +67,6 @@ class PushSender(Protocol):
         ...
 
 
-Message = Email | Sms | Push
 M = TypeVar("M", Email, Sms, Push)
 
 
@@ -185,6 +150,26 @@ class Adapters:
     push: PushSender
 
 
+AdaptersProvider = Callable[[Runtime], Adapters]
+_providers: list[AdaptersProvider] = []
+
+
+def install_adapters_provider(provider: AdaptersProvider) -> None:
+    """Let :func:`adapters_of` answer with ``provider`` (the composition root's services)."""
+    _providers[:] = [provider]
+
+
+def adapters_of(runtime: Runtime) -> Adapters:
+    """The adapters of ``runtime``'s process: the installed provider's, else the settings'.
+
+    The composition root installs the process's shared services (where the demo puts its
+    mailbox); without it, the adapters ``runtime.settings`` name, with no pack sender.
+    """
+    if _providers:
+        return _providers[0](runtime)
+    return from_settings(runtime.settings)
+
+
 def outlet_of(adapter: object) -> str:
     """What handing a message to ``adapter`` means, for the log ("sent" unless it says)."""
     outlet = getattr(adapter, "outlet", "sent")
@@ -201,18 +186,19 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def mail_from(settings: Settings) -> str:
-    """The From address: ``mail_from``, else the policy pack controller's name and e-mail."""
+def mail_from(settings: Settings, pack_sender: str | None) -> str:
+    """The From address: ``mail_from``, else ``pack_sender`` (the policy pack's controller).
+
+    ``pack_sender`` is the controller's name and e-mail as an address
+    (:func:`email.utils.formataddr`), given by the composition root, which knows the pack.
+    """
     if settings.mail_from:
         return settings.mail_from
-    from doorstep.privacy.datamap.pack import default_pack
-
-    controller = default_pack().controller
-    if controller is None:
+    if pack_sender is None:
         raise ConfigurationError(
             "DOORSTEP_MAIL_FROM must be set: the policy pack names no controller"
         )
-    return formataddr((controller.name, controller.email))
+    return pack_sender
 
 
 def _check_smtp(settings: Settings) -> None:
@@ -229,8 +215,11 @@ def _check_smtp(settings: Settings) -> None:
             )
 
 
-def mailer_from_settings(settings: Settings) -> Mailer:
-    """The mailer ``settings.mail_backend`` names; ConfigurationError if it cannot work."""
+def mailer_from_settings(settings: Settings, pack_sender: str | None = None) -> Mailer:
+    """The mailer ``settings.mail_backend`` names; ConfigurationError if it cannot work.
+
+    ``pack_sender``: the From address when ``mail_from`` is not set (see :func:`mail_from`).
+    """
     if settings.mail_backend == "console":
         return ConsoleMailer()
     from doorstep.notify._smtp import SmtpMailer
@@ -242,14 +231,14 @@ def mailer_from_settings(settings: Settings) -> Mailer:
         security=settings.smtp_security,
         username=settings.smtp_username,
         password=settings.smtp_password,
-        from_address=mail_from(settings),
+        from_address=mail_from(settings, pack_sender),
         timeout=settings.smtp_timeout_seconds,
         ca_file=settings.smtp_ca_file,
     )
 
 
-def from_settings(settings: Settings) -> Adapters:
-    """The adapters the settings choose (no connection is opened)."""
+def from_settings(settings: Settings, pack_sender: str | None = None) -> Adapters:
+    """The adapters the settings choose (no connection is opened); see :func:`mail_from`."""
     sms: SmsSender = ConsoleSms()  # settings.sms_backend has only "console" so far
     push: PushSender = ConsolePush()  # likewise settings.push_backend
-    return Adapters(mailer=mailer_from_settings(settings), sms=sms, push=push)
+    return Adapters(mailer=mailer_from_settings(settings, pack_sender), sms=sms, push=push)

@@ -2,9 +2,8 @@
 
 Output names ids, channels, templates, statuses, counts, error codes and
 instants: never an address, a number, a token or message content.  Retries and
-cancellations are audited as ``system:cli``.  The shared helpers of
-:mod:`doorstep.cli` are imported inside the commands: that module mounts this
-one while it is being imported.
+cancellations are audited as ``system:cli``.  The shared helpers come from
+:mod:`doorstep.core.commands`.
 """
 
 from __future__ import annotations
@@ -13,6 +12,8 @@ import uuid
 from typing import Annotated
 
 import typer
+
+from doorstep.core.commands import cli_runtime, fail, load_cli_settings
 
 app = typer.Typer(
     help="Notification outbox: list messages, retry failed ones, cancel queued ones.",
@@ -23,8 +24,6 @@ ACTOR = "system:cli"
 
 
 def _uuid(value: str, name: str) -> uuid.UUID:
-    from doorstep.cli import fail
-
     try:
         return uuid.UUID(value)
     except ValueError:
@@ -42,7 +41,6 @@ def list_command(
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")] = 50,
 ) -> None:
     """List the newest messages: id, when, channel, template, status, attempts, error."""
-    from doorstep.cli import _runtime, _settings, fail
     from doorstep.notify.models import Status
     from doorstep.notify.services import list_messages
 
@@ -51,8 +49,8 @@ def list_command(
     except ValueError:
         fail("--status must be queued, sent, failed or cancelled", 2)
     subject_id = _uuid(subject, "--subject") if subject is not None else None
-    settings = _settings()
-    with _runtime(settings, "doorstep-notify") as runtime, runtime.sessions() as session:
+    settings = load_cli_settings()
+    with cli_runtime(settings, "doorstep-notify") as runtime, runtime.sessions() as session:
         messages = list_messages(session, status=wanted, subject_id=subject_id, limit=limit)
     typer.echo(
         f"{'id':<36}  {'created':<25}  {'channel':<7}  {'template':<26}  "
@@ -75,14 +73,13 @@ def retry(
     outbox_id: Annotated[str, typer.Argument(help="The id of a failed message.")],
 ) -> None:
     """Queue a failed message again with a fresh delivery job; exit 1 if it cannot be."""
-    from doorstep.cli import _runtime, _settings, fail
     from doorstep.core.database import transaction
     from doorstep.core.errors import DoorstepError
     from doorstep.notify.services import retry as retry_message
 
     message_id = _uuid(outbox_id, "OUTBOX_ID")
-    settings = _settings()
-    with _runtime(settings, "doorstep-notify") as runtime:
+    settings = load_cli_settings()
+    with cli_runtime(settings, "doorstep-notify") as runtime:
         try:
             with transaction(runtime.sessions) as session:
                 retry_message(session, message_id, actor=ACTOR)
@@ -96,14 +93,13 @@ def cancel(
     outbox_id: Annotated[str, typer.Argument(help="The id of a queued message.")],
 ) -> None:
     """Cancel a queued message and blank its content; exit 1 if it is no longer queued."""
-    from doorstep.cli import _runtime, _settings, fail
     from doorstep.core.database import transaction
     from doorstep.core.errors import DoorstepError
     from doorstep.notify.services import cancel as cancel_message
 
     message_id = _uuid(outbox_id, "OUTBOX_ID")
-    settings = _settings()
-    with _runtime(settings, "doorstep-notify") as runtime:
+    settings = load_cli_settings()
+    with cli_runtime(settings, "doorstep-notify") as runtime:
         try:
             with transaction(runtime.sessions) as session:
                 done = cancel_message(session, message_id, actor=ACTOR, clock=runtime.clock)

@@ -31,11 +31,12 @@ import sqlalchemy as sa
 
 from doorstep.core.clock import Clock
 from doorstep.core.runtime import Runtime
-from doorstep.notify.adapters import Adapters, Email, Push, Sms, outlet_of
+from doorstep.notify.adapters import Adapters, outlet_of
+from doorstep.notify.catalogue import default_templates
 from doorstep.notify.exceptions import DeliveryError, TemplateError, UnknownTemplateError
+from doorstep.notify.messages import Email, Push, Sms
 from doorstep.notify.models import Channel, OutboxMessage, Status
 from doorstep.notify.services import DELIVER_TASK, audit_message
-from doorstep.notify.templates import default_templates
 
 log = logging.getLogger("doorstep.notify")
 

@@ -23,8 +23,8 @@ from datetime import datetime
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
-from doorstep.core.runtime import Runtime
-from doorstep.notify.adapters import Email, Push, Sms, is_loopback
+from doorstep.notify.adapters import is_loopback
+from doorstep.notify.messages import Email, Push, Sms
 
 #: The page's path.
 PATH = "/demo/mailbox"
@@ -67,16 +67,6 @@ class DemoMailbox:
         """The kept messages, newest first."""
         with self._lock:
             return list(reversed(self._letters))
-
-
-def install(runtime: Runtime) -> DemoMailbox:
-    """Make a new mailbox the e-mail, SMS and push adapter of ``runtime``'s jobs; return it."""
-    from doorstep.wiring import services_for
-
-    mailbox = DemoMailbox()
-    services = services_for(runtime)
-    services.mailer = services.sms = services.push = mailbox
-    return mailbox
 
 
 def _render(letters: list[Letter]) -> str:

@@ -34,7 +34,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from doorstep.core.models import Base, enum_type
-from doorstep.privacy.datamap import LegalBasis, not_personal, personal
+from doorstep.vocabulary import LegalBasis, not_personal, personal
 
 #: Retention rule of the outbox in the policy pack (datamap.yaml).
 RETENTION_RULE = "outbox_messages"

@@ -32,13 +32,14 @@ from sqlalchemy.orm import Session
 from doorstep.audit.services import record
 from doorstep.core.clock import Clock
 from doorstep.jobs.enqueue import enqueue
+from doorstep.notify.catalogue import default_templates
 from doorstep.notify.exceptions import (
     InvalidRecipientError,
     MessageNotFoundError,
     MessageStateError,
 )
 from doorstep.notify.models import PURPOSE, RECIPIENT_COLUMN, Channel, OutboxMessage, Status
-from doorstep.notify.templates import DEFAULT_LOCALE, default_templates
+from doorstep.notify.templates import DEFAULT_LOCALE
 
 __all__ = [
     "DELIVER_TASK",

@@ -4,8 +4,8 @@
   change that causes it.  A passing failure is retried with exponential backoff
   (2, 4, 8 … 4096 seconds; :data:`DELIVERY_ATTEMPTS` attempts, about two
   hours and a quarter in all), then the message ends ``failed``.  The adapters are the
-  process's (:func:`doorstep.wiring.services_for`, built once from its settings; the
-  demo puts its mailbox there).
+  process's (:func:`~doorstep.notify.adapters.adapters_of`: its shared services, built
+  once from its settings; the demo puts its mailbox there).
 * ``doorstep.notify.purge`` — every five minutes, blanks the content of sent and
   cancelled messages older than ``notify_purge_after_seconds`` (when it is not
   0, delivery blanks at once) and of failed ones older than
@@ -21,7 +21,7 @@ from datetime import timedelta
 
 from doorstep.core.runtime import Runtime
 from doorstep.jobs.registry import JobContext, job, periodic
-from doorstep.notify.adapters import Adapters
+from doorstep.notify.adapters import adapters_of
 from doorstep.notify.delivery import deliver
 from doorstep.notify.services import DELIVER_TASK, purge_content
 
@@ -35,14 +35,10 @@ DELIVERY_BACKOFF_SECONDS = 2
 @job(DELIVER_TASK, max_attempts=DELIVERY_ATTEMPTS, backoff_seconds=DELIVERY_BACKOFF_SECONDS)
 def deliver_message(ctx: JobContext, outbox_id: str) -> str:
     """Deliver one outbox message (idempotent); return the outcome's name."""
-    from doorstep.wiring import services_for
-
-    services = services_for(ctx.runtime)
-    adapters = Adapters(mailer=services.mailer, sms=services.sms, push=services.push)
     outcome = deliver(
         ctx.runtime,
         uuid.UUID(outbox_id),
-        adapters,
+        adapters_of(ctx.runtime),
         final_attempt=ctx.attempt >= DELIVERY_ATTEMPTS,
     )
     return outcome.value

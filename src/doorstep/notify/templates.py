@@ -24,7 +24,6 @@ import re
 import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
 from html import escape as escape_html
 from typing import cast
 
@@ -214,13 +213,3 @@ def check_params(key: str, fields: Iterable[str], params: Mapping[str, object]) 
             raise TemplateParamsError(
                 "the parameter is too long", template=key, param=name, rule="max_length"
             )
-
-
-@cache
-def default_templates() -> TemplateRegistry:
-    """The templates Doorstep ships (:mod:`doorstep.notify._catalogue`), loaded once."""
-    from doorstep.notify._catalogue import register_all
-
-    registry = TemplateRegistry()
-    register_all(registry)
-    return registry

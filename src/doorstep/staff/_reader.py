@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from doorstep.core.errors import ConfigurationError, ConflictError
-from doorstep.privacy.datamap.declarations import INFO_KEY, PersonalData
+from doorstep.vocabulary.declarations import INFO_KEY, PersonalData
 
 #: ``(session, metadata, element, subject_id) -> values`` of the element for the subject.
 Reader = Callable[[Session, sa.MetaData, str, uuid.UUID], tuple[object, ...]]

@@ -11,9 +11,9 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
 
 from doorstep.core.problems import problem_responses
+from doorstep.services import ServicesDep, SessionDep
 from doorstep.staff.auth import CurrentStaff, bearer_scheme, token_of
 from doorstep.staff.signin import redeem_link, sign_out
-from doorstep.wiring import ServicesDep, SessionDep
 
 router = APIRouter(
     prefix="/api/v1/console",

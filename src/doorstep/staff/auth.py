@@ -20,9 +20,9 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from doorstep.services import ServicesDep
 from doorstep.staff.services import Staff
 from doorstep.staff.signin import resolve
-from doorstep.wiring import ServicesDep
 
 #: The console's session cookie (HttpOnly, SameSite=Strict, Secure over TLS).
 COOKIE = "doorstep_console"

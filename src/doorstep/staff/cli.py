@@ -2,9 +2,8 @@
 
 The command line acts as the operator (actor ``system:cli``); in the console an
 admin does the same through :mod:`doorstep.staff.services` with ``by=``.  Output
-names staff ids, roles and states only.  The shared helpers of
-:mod:`doorstep.cli` are imported inside the commands: that module mounts this
-one while it is being imported.
+names staff ids, roles and states only.  The shared helpers come from
+:mod:`doorstep.core.commands`.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from doorstep.core.commands import cli_runtime, fail, load_cli_settings
 from doorstep.staff.models import StaffRole
 
 if TYPE_CHECKING:
@@ -34,13 +34,12 @@ def add(
     role: Annotated[StaffRole, typer.Option(help="The staff member's role.", case_sensitive=False)],
 ) -> None:
     """Add a staff member with ROLE; prints only the new staff id (SID=$(doorstep staff add …))."""
-    from doorstep.cli import _runtime, _settings
-    from doorstep.privacy.purposes import audited_transaction
+    from doorstep.audit.entries import audited_transaction
     from doorstep.staff.services import add_staff
 
-    settings = _settings()
+    settings = load_cli_settings()
     with (
-        _runtime(settings, "doorstep-staff") as runtime,
+        cli_runtime(settings, "doorstep-staff") as runtime,
         audited_transaction(runtime.sessions) as session,
     ):
         staff = add_staff(session, role=role, clock=runtime.clock)
@@ -53,13 +52,12 @@ def list_command(
     all_: Annotated[bool, typer.Option("--all", help="Include deactivated staff.")] = False,
 ) -> None:
     """List staff members: id, role, state and since when."""
-    from doorstep.cli import _runtime, _settings
-    from doorstep.privacy.purposes import audited_transaction
+    from doorstep.audit.entries import audited_transaction
     from doorstep.staff.services import list_staff
 
-    settings = _settings()
+    settings = load_cli_settings()
     with (
-        _runtime(settings, "doorstep-staff") as runtime,
+        cli_runtime(settings, "doorstep-staff") as runtime,
         audited_transaction(runtime.sessions) as session,
     ):
         found = list_staff(session, include_inactive=all_)
@@ -77,16 +75,15 @@ def list_command(
 @contextlib.contextmanager
 def _on_staff(staff_id: str) -> Iterator[tuple[Runtime, Session, uuid.UUID]]:
     """The runtime, an audited transaction and STAFF_ID parsed (exit 2 if not a UUID)."""
-    from doorstep.cli import _runtime, _settings, fail
-    from doorstep.privacy.purposes import audited_transaction
+    from doorstep.audit.entries import audited_transaction
 
     try:
         target = uuid.UUID(staff_id)
     except ValueError:
         fail("STAFF_ID must be a UUID", 2)
-    settings = _settings()
+    settings = load_cli_settings()
     with (
-        _runtime(settings, "doorstep-staff") as runtime,
+        cli_runtime(settings, "doorstep-staff") as runtime,
         audited_transaction(runtime.sessions) as session,
     ):
         yield runtime, session, target

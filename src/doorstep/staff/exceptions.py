@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from doorstep.audit.entries import AuditEntry
 from doorstep.core.errors import PermissionDeniedError
-from doorstep.privacy.purposes.audit import AuditEntry
 
 
 class StaffPermissionDeniedError(PermissionDeniedError):

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from doorstep.core.models import Base, enum_type
-from doorstep.privacy.datamap import LegalBasis, not_personal, personal
 from doorstep.privacy.retention.binding import DELETE, Binding, retention_info
+from doorstep.vocabulary import LegalBasis, not_personal, personal
 
 _CLAUSES = ("CPE-IV.1.a",)
 

@@ -28,10 +28,10 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from doorstep.core.errors import ConfigurationError
-from doorstep.privacy.datamap.declarations import PersonalData
 from doorstep.privacy.datamap.pack import PolicyPack
 from doorstep.privacy.datamap.taxonomy import data_categories, data_subjects
 from doorstep.staff.models import StaffRole
+from doorstep.vocabulary.declarations import PersonalData
 
 
 class StaffAction(StrEnum):

@@ -19,15 +19,15 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from doorstep.core.clock import Clock
-from doorstep.core.errors import ConflictError, NotFoundError
-from doorstep.privacy.purposes.audit import (
+from doorstep.audit.entries import (
     USE_ACTION,
     AuditEntry,
     DetailValue,
     staff_actor,
     system_actor,
 )
+from doorstep.core.clock import Clock
+from doorstep.core.errors import ConflictError, NotFoundError
 from doorstep.privacy.purposes.gate import PurposeGate, default_gate
 from doorstep.privacy.subjects.models import Subject, SubjectKind
 from doorstep.staff._reader import Reader, needs_decryption, read_element
@@ -207,7 +207,9 @@ def staff_read(
     """
     gate = gate or default_gate()
     if metadata is None:
-        from doorstep.schema import metadata as schema
+        from doorstep.core.models import schema_metadata
+
+        schema = schema_metadata()
 
         metadata = schema
     staff = get_staff(session, staff_id)

@@ -24,10 +24,10 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from doorstep.audit.entries import staff_actor, system_actor
 from doorstep.audit.services import record
 from doorstep.core.clock import Clock
 from doorstep.core.errors import ConflictError, InvalidInputError
-from doorstep.privacy.purposes.audit import staff_actor, system_actor
 from doorstep.staff.models import StaffMember, StaffToken, StaffTokenKind
 from doorstep.staff.services import Staff, get_staff
 

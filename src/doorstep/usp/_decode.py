@@ -16,12 +16,12 @@ from typing import TypeVar
 
 from google.protobuf.message import DecodeError
 
-from doorstep.usp import _notify as n
-from doorstep.usp import _register as g
-from doorstep.usp import _requests as q
-from doorstep.usp import _responses as r
-from doorstep.usp import _supported_dm as d
-from doorstep.usp import _types as t
+import doorstep.usp._notify as n
+import doorstep.usp._register as g
+import doorstep.usp._requests as q
+import doorstep.usp._responses as r
+import doorstep.usp._supported_dm as d
+import doorstep.usp._types as t
 from doorstep.usp._msg import Body, Msg
 from doorstep.usp.codes import RecordErrorCode
 from doorstep.usp.exceptions import UspDecodeError

@@ -8,12 +8,12 @@ hold (an int outside fixed32, a string that is not valid Unicode) raises
 
 from __future__ import annotations
 
-from doorstep.usp import _notify as n
-from doorstep.usp import _register as g
-from doorstep.usp import _requests as q
-from doorstep.usp import _responses as r
-from doorstep.usp import _supported_dm as d
-from doorstep.usp import _types as t
+import doorstep.usp._notify as n
+import doorstep.usp._register as g
+import doorstep.usp._requests as q
+import doorstep.usp._responses as r
+import doorstep.usp._supported_dm as d
+import doorstep.usp._types as t
 from doorstep.usp._msg import REQUEST_TYPES, Body, Msg, Request
 from doorstep.usp.exceptions import UspEncodeError
 from doorstep.usp.proto import usp_msg_pb2 as pb

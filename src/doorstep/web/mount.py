@@ -29,12 +29,12 @@ from doorstep.web.session import NOT_PAGES, PageSessionMiddleware, SignInRequire
 STATIC = Path(__file__).resolve().parent / "static"
 #: Modules whose ``router`` serves pages, in order (a missing module is skipped).
 PAGE_MODULES = (
-    "doorstep.web.center_home",
-    "doorstep.web.center_account",
-    "doorstep.web.center_devices",
-    "doorstep.web.center_privacy",
-    "doorstep.web.console_requests",
-    "doorstep.web.console_records",
+    "doorstep.web.center.home",
+    "doorstep.web.center.account",
+    "doorstep.web.center.devices",
+    "doorstep.web.center.privacy",
+    "doorstep.web.console.requests",
+    "doorstep.web.console.records",
 )
 POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -27,10 +27,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
 
-from doorstep.accounts import tokens
-from doorstep.accounts._transaction import attempt_transaction
+from doorstep.accounts.attempts import attempt_transaction
 from doorstep.accounts.auth import Subscriber
 from doorstep.accounts.context import AccountContext
+from doorstep.accounts.sessions import tokens
 from doorstep.core.errors import DoorstepError
 from doorstep.staff.services import Staff
 from doorstep.staff.signin import resolve as resolve_staff

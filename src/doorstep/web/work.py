@@ -16,11 +16,11 @@ from typing import Generic, TypeVar
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from doorstep.accounts._transaction import attempt_transaction
+from doorstep.accounts.attempts import attempt_transaction
+from doorstep.audit.entries import audited_transaction
 from doorstep.core.errors import DoorstepError
-from doorstep.privacy.purposes import audited_transaction
+from doorstep.services import Services
 from doorstep.web.i18n import _
-from doorstep.wiring import Services
 
 T = TypeVar("T")
 

@@ -3,8 +3,7 @@
 Output names purposes, states, channels, policy versions, instants and ids,
 never a personal-data value; reading a subject's ledger goes through the
 purpose gate (``consent.management``) and is audited as ``system:cli``.  The
-shared helpers of :mod:`doorstep.cli` are imported inside the commands: that
-module mounts this one while it is being imported.
+shared helpers come from :mod:`doorstep.core.commands`.
 """
 
 from __future__ import annotations
@@ -15,6 +14,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+from doorstep.core.commands import cli_runtime, fail, load_cli_settings
 
 app = typer.Typer(
     help="Consent ledger: current state by purpose, signed receipts and their verification.",
@@ -33,8 +34,6 @@ _STATES = {"grant": "granted", "refuse": "refused", "withdraw": "withdrawn"}
 
 
 def _uuid(value: str, name: str) -> uuid.UUID:
-    from doorstep.cli import fail
-
     try:
         return uuid.UUID(value)
     except ValueError:
@@ -46,15 +45,15 @@ def show(
     subject_id: Annotated[str, typer.Argument(help="The subject's id (a UUID).")],
 ) -> None:
     """List the subject's current consent state for every consent-based purpose."""
-    from doorstep.cli import _runtime, _settings
+    from doorstep.audit.entries import audited_transaction, system_actor
     from doorstep.privacy.consent.services import current_state
     from doorstep.privacy.consent.terms import default_terms
-    from doorstep.privacy.purposes import audited_transaction, default_gate, system_actor
+    from doorstep.privacy.purposes import default_gate
 
     subject = _uuid(subject_id, "SUBJECT_ID")
-    settings = _settings()
+    settings = load_cli_settings()
     with (
-        _runtime(settings, "doorstep-consent") as runtime,
+        cli_runtime(settings, "doorstep-consent") as runtime,
         audited_transaction(runtime.sessions) as session,
     ):
         access = default_gate().for_subject(session, subject, actor=system_actor("cli"))
@@ -83,15 +82,14 @@ def receipt(
     out: Annotated[Path, typer.Option("--out", help="Write the signed receipt (JWS) here.")],
 ) -> None:
     """Sign the receipt of one ledger event and write it to a file (0600)."""
-    from doorstep.cli import _runtime, _settings
+    from doorstep.audit.entries import audited_transaction, system_actor
     from doorstep.privacy.consent.receipts import issue_receipt
     from doorstep.privacy.consent.signing import signer_for
-    from doorstep.privacy.purposes import audited_transaction, system_actor
 
     event = _uuid(event_id, "EVENT_ID")
-    settings = _settings()
+    settings = load_cli_settings()
     with (
-        _runtime(settings, "doorstep-consent") as runtime,
+        cli_runtime(settings, "doorstep-consent") as runtime,
         audited_transaction(runtime.sessions) as session,
     ):
         token = issue_receipt(
@@ -111,7 +109,6 @@ def verify_receipt_command(
     ] = None,
 ) -> None:
     """Check a receipt's signature and fields; exit 1 when it does not verify."""
-    from doorstep.cli import _settings, fail
     from doorstep.core.errors import DoorstepError
     from doorstep.privacy.consent.receipts import ReceiptInvalidError, verify_receipt
     from doorstep.privacy.consent.signing import ReceiptSigner, receipt_key_path
@@ -127,7 +124,7 @@ def verify_receipt_command(
             if isinstance(key, dict) and "keys" in key:
                 key = _pick(key["keys"], token)
         else:
-            key = ReceiptSigner.load(receipt_key_path(_settings()))
+            key = ReceiptSigner.load(receipt_key_path(load_cli_settings()))
         claims = verify_receipt(token, key)
     except ReceiptInvalidError as exc:
         fail(f"receipt INVALID: {exc.detail}", 1)
@@ -148,11 +145,13 @@ def verify_receipt_command(
 
 
 def _pick(keys: list[dict[str, Any]], token: str) -> dict[str, Any]:
-    import jwt
+    from joserfc.errors import JoseError
+
+    from doorstep.privacy.consent.signing import unverified_header
 
     try:
-        kid = jwt.get_unverified_header(token).get("kid")
-    except jwt.PyJWTError:
+        kid = unverified_header(token).get("kid")
+    except JoseError:
         kid = None
     for key in keys:
         if key.get("kid") == kid:
@@ -163,7 +162,6 @@ def _pick(keys: list[dict[str, Any]], token: str) -> dict[str, Any]:
 @app.command("public-key")
 def public_key() -> None:
     """Print the receipt-verification key as a JWK Set (public; safe to publish)."""
-    from doorstep.cli import _settings
     from doorstep.privacy.consent.signing import signer_for
 
-    typer.echo(json.dumps(signer_for(_settings()).jwks(), indent=2))
+    typer.echo(json.dumps(signer_for(load_cli_settings()).jwks(), indent=2))

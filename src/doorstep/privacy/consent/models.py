@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from doorstep.core.models import Base, enum_type
-from doorstep.privacy.datamap import LegalBasis, not_personal, personal
+from doorstep.vocabulary import LegalBasis, not_personal, personal
 
 _CLAUSES = ("CPE-V.4.e", "CPE-I.iii.W", "CORP-0.3")
 

@@ -20,19 +20,24 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-import jwt
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from joserfc.errors import JoseError
 from sqlalchemy.orm import Session
 
+from doorstep.audit.entries import AuditEntry
 from doorstep.core.errors import ConfigurationError, InvalidInputError
 from doorstep.privacy.consent.models import ConsentAction
 from doorstep.privacy.consent.services import LEDGER_PURPOSE, ConsentRecord, get_event
-from doorstep.privacy.consent.signing import ALGORITHM, ReceiptSigner, key_from_jwk
+from doorstep.privacy.consent.signing import (
+    ReceiptSigner,
+    key_from_jwk,
+    unverified_header,
+    verified_claims,
+)
 from doorstep.privacy.consent.terms import ConsentTerms, default_terms, load_terms
 from doorstep.privacy.datamap.pack import PolicyPack
 from doorstep.privacy.datamap.registry import personal_elements
-from doorstep.privacy.purposes.audit import AuditEntry
 
 RECEIPT_VERSION = "KI-CR-v1.1.0"
 SERVICE_NAME = "Doorstep home router cloud"
@@ -180,7 +185,9 @@ def issue_receipt(
         pack = default_pack()
         terms = terms if terms is not None else default_terms()
     if metadata is None:
-        from doorstep.schema import metadata as schema
+        from doorstep.core.models import schema_metadata
+
+        schema = schema_metadata()
 
         metadata = schema
     terms = terms if terms is not None else load_terms(pack)
@@ -212,16 +219,14 @@ def verify_receipt(
     else:
         try:
             public, kid = key_from_jwk(key), key.get("kid")
-        except (ValueError, jwt.PyJWTError):
+        except ValueError:
             raise ReceiptInvalidError("the key is not a public Ed25519 JWK") from None
     try:
-        header = jwt.get_unverified_header(token)
+        header = unverified_header(token)
         if kid is not None and header.get("kid") not in (None, kid):
             raise ReceiptInvalidError("the receipt was signed with another key")
-        claims: dict[str, Any] = jwt.decode(
-            token, public, algorithms=[ALGORITHM], options={"verify_aud": False}
-        )
-    except jwt.PyJWTError:
+        claims = verified_claims(token, public)
+    except JoseError:
         raise ReceiptInvalidError("the receipt's signature does not verify") from None
     missing = [name for name in REQUIRED_CLAIMS if name not in claims]
     if missing:

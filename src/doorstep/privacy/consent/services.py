@@ -27,11 +27,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from doorstep.audit.entries import AuditEntry, subject_actor
 from doorstep.core.clock import Clock
 from doorstep.core.errors import ConflictError, InvalidInputError, NotFoundError
 from doorstep.privacy.consent.models import Channel, ConsentAction, ConsentEvent, consent_state
 from doorstep.privacy.consent.terms import ConsentTerms, default_terms
-from doorstep.privacy.purposes.audit import AuditEntry, subject_actor
 
 #: The purpose under which the ledger itself is kept (datamap.yaml).
 LEDGER_PURPOSE = "consent.management"
@@ -352,7 +352,7 @@ def optional_functions(
     """
     terms = terms if terms is not None else default_terms()
     state = current_state(session, subject_id)
-    from doorstep.privacy.purposes.services import restrictions_of
+    from doorstep.privacy.restrictions.services import restrictions_of
 
     restricted = {item.purpose for item in restrictions_of(session, subject_id)}
     return [

@@ -68,8 +68,10 @@ def _pack(pack_dir: Path | None) -> PolicyPack:
 
 def _metadata(pack: PolicyPack) -> sa.MetaData:
     """The schema's metadata once every declaration fits ``pack``; else exit 1 listing why."""
+    from doorstep.core.models import schema_metadata
     from doorstep.privacy.datamap.registry import collect, problems
-    from doorstep.schema import metadata
+
+    metadata = schema_metadata()
 
     found = problems(collect(metadata), pack)
     if found:
@@ -100,8 +102,8 @@ def _choice(value: str, choices: tuple[str, ...], option: str) -> str:
 @app.command()
 def check(pack: PackOption = None) -> None:
     """Validate every column's declaration against the pack and list the elements."""
-    from doorstep.privacy.datamap.declarations import PersonalData
     from doorstep.privacy.datamap.registry import collect
+    from doorstep.vocabulary.declarations import PersonalData
 
     metadata = _metadata(_pack(pack))
     items = collect(metadata)

@@ -23,9 +23,9 @@ from typing import Any
 import sqlalchemy as sa
 import yaml
 
-from doorstep.privacy.datamap.declarations import INFO_KEY, LegalBasis, NotPersonal, PersonalData
 from doorstep.privacy.datamap.pack import PolicyPack
 from doorstep.privacy.datamap.ropa import Activity, ElementRecord, Ropa, build_ropa
+from doorstep.vocabulary.declarations import INFO_KEY, LegalBasis, NotPersonal, PersonalData
 
 DATASET_KEY = "doorstep_postgres"
 SYSTEM_KEY = "doorstep"

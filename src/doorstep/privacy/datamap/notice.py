@@ -20,10 +20,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from doorstep.core.errors import ConfigurationError
-from doorstep.privacy.datamap.declarations import LegalBasis
 from doorstep.privacy.datamap.pack import PolicyPack
 from doorstep.privacy.datamap.ropa import Activity, ElementRecord, Ropa, build_ropa
 from doorstep.privacy.datamap.wording import LEGAL_BASIS_PLAIN, md_table
+from doorstep.vocabulary.declarations import LegalBasis
 
 
 def check_product(pack: PolicyPack, product: str) -> None:

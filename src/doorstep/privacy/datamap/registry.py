@@ -11,15 +11,16 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 
 from doorstep.core.errors import ConfigurationError
-from doorstep.privacy.datamap.declarations import (
+from doorstep.keys.checks import secret_column_problems
+from doorstep.privacy.datamap.pack import PolicyPack
+from doorstep.privacy.datamap.taxonomy import data_categories, data_subjects
+from doorstep.vocabulary.declarations import (
     INFO_KEY,
     ColumnDeclaration,
     NotPersonal,
     PersonalData,
 )
-from doorstep.privacy.datamap.export_decisions import ExportAs, is_credential
-from doorstep.privacy.datamap.pack import PolicyPack
-from doorstep.privacy.datamap.taxonomy import data_categories, data_subjects
+from doorstep.vocabulary.export_decisions import ExportAs, is_credential
 
 
 def collect(metadata: sa.MetaData) -> list[ColumnDeclaration]:
@@ -123,29 +124,8 @@ def problems(declarations: Iterable[ColumnDeclaration], pack: PolicyPack) -> lis
     return found + export_problems(declarations)
 
 
-def secret_type_problems(metadata: sa.MetaData) -> list[str]:
-    """Secret columns (``personal(..., secret=True)``) must be ``bytea``: they hold ciphertext.
-
-    A text column would invite storing the plaintext by mistake.
-    """
-    found = []
-    for table in metadata.tables.values():
-        for column in table.columns:
-            declaration = column.info.get(INFO_KEY)
-            if (
-                isinstance(declaration, PersonalData)
-                and declaration.secret
-                and not isinstance(column.type, sa.LargeBinary)
-            ):
-                found.append(
-                    f"{table.name}.{column.name}: a secret column must be bytea "
-                    "(LargeBinary) to hold ciphertext"
-                )
-    return sorted(found)
-
-
 def validate_datamap(metadata: sa.MetaData, pack: PolicyPack) -> None:
     """Raise :class:`ConfigurationError` listing every problem, or return quietly."""
-    found = problems(collect(metadata), pack) + secret_type_problems(metadata)
+    found = problems(collect(metadata), pack) + secret_column_problems(metadata)
     if found:
         raise ConfigurationError("data map is invalid: " + "; ".join(found), problems=found)

@@ -23,7 +23,7 @@ Art. 30(1) point by point:
 
 Each element also records what access and portability exports show of it
 (``export``: value, description or omitted, with ``export_reason``; see
-:mod:`.export_decisions`).
+:mod:`doorstep.vocabulary.export_decisions`).
 """
 
 from __future__ import annotations
@@ -34,11 +34,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from doorstep.core.errors import ConfigurationError
-from doorstep.privacy.datamap.declarations import ColumnDeclaration, PersonalData
 from doorstep.privacy.datamap.pack import Controller, Destination, PolicyPack
 from doorstep.privacy.datamap.registry import collect, validate_datamap
 from doorstep.privacy.datamap.taxonomy import category_name, subject_name, use_name
 from doorstep.privacy.datamap.wording import iso_period, purpose_title, time_limit
+from doorstep.vocabulary.declarations import ColumnDeclaration, PersonalData
 
 FORMAT = "doorstep.ropa"
 #: Bumped when a key of the JSON document is renamed or removed (adding one is compatible).

@@ -19,10 +19,10 @@ import io
 import json
 from collections.abc import Iterable
 
-from doorstep.privacy.datamap.declarations import LegalBasis
 from doorstep.privacy.datamap.pack import Contact
 from doorstep.privacy.datamap.ropa import Activity, ElementRecord, Place, Ropa, Term
 from doorstep.privacy.datamap.wording import LEGAL_BASIS_ARTICLE, md_table
+from doorstep.vocabulary.declarations import LegalBasis
 
 FORMATS = ("csv", "json", "markdown")
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from doorstep.privacy.datamap.declarations import LegalBasis
 from doorstep.privacy.datamap.pack import RetentionRule, Trigger
+from doorstep.vocabulary.declarations import LegalBasis
 
 #: GDPR Art. 6(1) point of each basis, as a record of processing names it.
 LEGAL_BASIS_ARTICLE: dict[LegalBasis, str] = {

@@ -1,4 +1,4 @@
-"""The purpose gate every use of personal data goes through, and restrictions of processing.
+"""The purpose gate every use of personal data goes through.
 
 Public surface::
 
@@ -8,18 +8,12 @@ Public surface::
     gate.require(session, subject_id, element, purpose, actor=...)   # one-off
 
 Refusals raise :class:`doorstep.core.errors.PurposeRefusedError` and are audited;
-:func:`audited_transaction` keeps their audit record when the refusal rolls the
-caller's transaction back.
+:func:`doorstep.audit.entries.audited_transaction` keeps their audit record when the
+refusal rolls the caller's transaction back.  The gate reads the consent ledger
+(:mod:`doorstep.privacy.consent`) and the restrictions in force
+(:mod:`doorstep.privacy.restrictions`), both below it.
 """
 
-from doorstep.privacy.purposes.audit import (
-    USE_ACTION,
-    AuditEntry,
-    audited_transaction,
-    staff_actor,
-    subject_actor,
-    system_actor,
-)
 from doorstep.privacy.purposes.gate import (
     GateRefusedError,
     PurposeGate,
@@ -27,25 +21,11 @@ from doorstep.privacy.purposes.gate import (
     SubjectAccess,
     default_gate,
 )
-from doorstep.privacy.purposes.models import Restriction, RestrictionReason
-from doorstep.privacy.purposes.services import RestrictionRecord, lift, restrict, restrictions_of
 
 __all__ = [
-    "USE_ACTION",
-    "AuditEntry",
     "GateRefusedError",
     "PurposeGate",
     "RefusalReason",
-    "Restriction",
-    "RestrictionReason",
-    "RestrictionRecord",
     "SubjectAccess",
-    "audited_transaction",
     "default_gate",
-    "lift",
-    "restrict",
-    "restrictions_of",
-    "staff_actor",
-    "subject_actor",
-    "system_actor",
 ]

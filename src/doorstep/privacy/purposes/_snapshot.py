@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from doorstep.privacy.consent.models import ConsentAction
-from doorstep.privacy.purposes.models import RestrictionReason
+from doorstep.privacy.restrictions.models import RestrictionReason
 
 _LOAD = sa.text(
     """

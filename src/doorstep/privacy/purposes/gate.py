@@ -37,14 +37,14 @@ from typing import NoReturn
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from doorstep.audit.entries import USE_ACTION, AuditEntry, DetailValue
 from doorstep.core.errors import ConfigurationError, PurposeRefusedError
 from doorstep.privacy.consent.models import ConsentAction
 from doorstep.privacy.consent.terms import ConsentTerms, load_terms
-from doorstep.privacy.datamap.declarations import LegalBasis, PersonalData
 from doorstep.privacy.datamap.pack import PolicyPack
 from doorstep.privacy.datamap.registry import personal_elements
 from doorstep.privacy.purposes._snapshot import Snapshot, load_snapshot
-from doorstep.privacy.purposes.audit import USE_ACTION, AuditEntry, DetailValue
+from doorstep.vocabulary.declarations import LegalBasis, PersonalData
 
 _CONSENT = LegalBasis.CONSENT
 
@@ -269,7 +269,9 @@ class SubjectAccess:
 @cache
 def default_gate() -> PurposeGate:
     """The gate of Doorstep's own schema and the default policy pack, built once."""
+    from doorstep.core.models import schema_metadata
     from doorstep.privacy.datamap.pack import default_pack
-    from doorstep.schema import metadata
+
+    metadata = schema_metadata()
 
     return PurposeGate.from_datamap(metadata, default_pack())

@@ -16,18 +16,19 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from doorstep.accounts._transaction import AttemptSession
+from doorstep.accounts.attempts import AttemptSession
 from doorstep.accounts.auth import CurrentSubscriber
+from doorstep.audit.entries import subject_actor
 from doorstep.core.errors import NotFoundError
 from doorstep.core.problems import problem_responses
-from doorstep.privacy.purposes import subject_actor
+from doorstep.core.route_names import FILE_REQUEST
 from doorstep.privacy.requests import intake
 from doorstep.privacy.requests.codes import complaint_route
 from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.requests.downloads import EXPORT_KINDS, fetch
 from doorstep.privacy.requests.models import RequestExport, RequestStatus, SubjectRequest
 from doorstep.privacy.requests.services import get
-from doorstep.wiring import ServicesDep, SessionDep
+from doorstep.services import ServicesDep, SessionDep
 
 router = APIRouter(
     tags=["requests"],
@@ -35,7 +36,6 @@ router = APIRouter(
     responses=problem_responses(403, 404, 409, 429),
 )
 #: The name of the route where the signed-in subscriber files a request (links use it).
-FILE_REQUEST_ROUTE = "requests.file"
 
 
 class RequestIn(BaseModel):
@@ -135,7 +135,7 @@ def out(row: SubjectRequest, stored: RequestExport | None = None, *, now: dateti
     "/api/v1/me/requests",
     status_code=status.HTTP_201_CREATED,
     summary="File a request",
-    name=FILE_REQUEST_ROUTE,
+    name=FILE_REQUEST,
 )
 def file_request(
     body: RequestIn, subscriber: CurrentSubscriber, services: ServicesDep, session: SessionDep

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 import typer
 from sqlalchemy.orm import Session
 
+from doorstep.core.commands import cli_runtime, fail, load_cli_settings
 from doorstep.core.errors import DoorstepError
 from doorstep.core.runtime import Runtime
 from doorstep.privacy.requests.context import RequestContext
@@ -31,29 +32,23 @@ Reviewer = Annotated[str, typer.Option(help="Who decides, e.g. staff:<uuid>.")]
 
 @contextmanager
 def _open() -> Iterator[Runtime]:
-    from doorstep.cli import _runtime, _settings
-
-    with _runtime(_settings(), "doorstep-requests") as runtime:
+    with cli_runtime(load_cli_settings(), "doorstep-requests") as runtime:
         yield runtime
 
 
 def _in_transaction(work: Callable[[Session, RequestContext, Runtime], T]) -> T:
-    from doorstep.cli import fail
-
     with _open() as runtime:
         try:
             with runtime.sessions.begin() as session:
-                from doorstep.wiring import build_services
+                from doorstep.services import services_for
 
-                ctx = RequestContext.of(build_services(runtime))
+                ctx = RequestContext.of(services_for(runtime))
                 return work(session, ctx, runtime)
         except DoorstepError as exc:
             fail(exc.detail, 1)
 
 
 def _id(value: str) -> uuid.UUID:
-    from doorstep.cli import fail
-
     try:
         return uuid.UUID(value)
     except ValueError:
@@ -96,7 +91,6 @@ def list_requests(
 ) -> None:
     """The open requests (or those of --status), overdue first, then soonest deadline."""
 
-    from doorstep.cli import fail
     from doorstep.privacy.requests.tracking import desk_queue
 
     try:
@@ -237,7 +231,6 @@ def replay(
     path: Annotated[Path, typer.Argument(help="A file from `doorstep requests tombstones`.")],
 ) -> None:
     """After restoring a backup: erase again every listed subject it brought back (CPE-V.3.d)."""
-    from doorstep.cli import fail
     from doorstep.privacy.requests.erasure import replay as run
 
     try:

@@ -32,10 +32,10 @@ from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.requests.models import RequestStatus, SubjectRequest
 from doorstep.privacy.requests.services import AUDIT_PURPOSE, audit, extend, get, refuse
 from doorstep.privacy.requests.tracking import desk_queue, effective_due, is_overdue
+from doorstep.services import ServicesDep, SessionDep
 from doorstep.staff.auth import CurrentStaff
 from doorstep.staff.permissions import StaffAction
 from doorstep.staff.services import Staff, require_action
-from doorstep.wiring import ServicesDep, SessionDep
 
 router = APIRouter(
     prefix="/api/v1/console",

@@ -11,7 +11,7 @@ from doorstep.core.settings import Settings
 from doorstep.privacy.datamap.pack import PolicyPack, default_pack
 
 if TYPE_CHECKING:
-    from doorstep.wiring import Services
+    from doorstep.services import Services
 
 
 @dataclass(frozen=True, slots=True)

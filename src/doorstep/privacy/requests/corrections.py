@@ -28,16 +28,16 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from doorstep.accounts.identifiers import Checked, normalise_email, normalise_phone
+from doorstep.accounts.account.identifiers import Checked, normalise_email, normalise_phone
 from doorstep.audit.services import record
 from doorstep.core.errors import ConfigurationError, ConflictError, InvalidInputError
 from doorstep.core.settings import Settings
-from doorstep.privacy.datamap.declarations import INFO_KEY, PersonalData
 from doorstep.privacy.purposes.gate import default_gate
 from doorstep.privacy.requests.linkage import Direct, link_of
 from doorstep.privacy.requests.models import SubjectRequest
 from doorstep.privacy.sharing.models import NoticeKind
 from doorstep.privacy.sharing.services import disclosed_recipients, notify_recipients
+from doorstep.vocabulary.declarations import INFO_KEY, PersonalData
 
 if TYPE_CHECKING:
     from doorstep.privacy.requests.context import RequestContext
@@ -113,7 +113,9 @@ def apply(session: Session, ctx: RequestContext, row: SubjectRequest, *, actor: 
     Raises ConflictError when the subject has no such record, or when another
     account already holds the value (a sign-in identifier is unique).
     """
-    from doorstep.schema import metadata
+    from doorstep.core.models import schema_metadata
+
+    metadata = schema_metadata()
 
     if row.element is None or row.new_value is None:
         raise ConflictError("the correction names no element or value", reason="incomplete")

@@ -58,7 +58,9 @@ def prepare(
     session: Session, ctx: RequestContext, request_id: uuid.UUID, *, actor: str
 ) -> Prepared:
     """Build, seal and store the export, and complete the request (a closed one: no-op)."""
-    from doorstep.schema import metadata
+    from doorstep.core.models import schema_metadata
+
+    metadata = schema_metadata()
 
     row = get(session, request_id, lock=True)
     if row.kind not in EXPORT_KINDS:

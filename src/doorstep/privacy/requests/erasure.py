@@ -19,7 +19,7 @@ included), the ``subjects`` row is deleted, and a tombstone is written.
 All of it is one transaction, so a worker killed half-way leaves nothing
 changed (bar the keyring tombstone, which ``destroy`` writes first and which is
 idempotent); the job is retried and finishes.  The accounts area's
-deregistration erasure (``accounts.erasure``) keeps the account's pseudonymous
+deregistration erasure (``accounts.deregistration.erasure``) keeps the account's pseudonymous
 tombstone row for ``account_deregistered`` answers, so it stays a separate
 flow; this one removes the subject entirely.
 """
@@ -192,7 +192,9 @@ def erase_subject(
     tombstone.  ``after_step`` is called with ``"keys"`` and ``"rows"`` (tests
     use it to die half-way).
     """
-    from doorstep.schema import metadata as schema
+    from doorstep.core.models import schema_metadata
+
+    schema = schema_metadata()
 
     keys.shred(session, subject_id)
     after_step("keys")

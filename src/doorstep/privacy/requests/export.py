@@ -42,7 +42,6 @@ from sqlalchemy.orm import Session
 from doorstep.core.memo import by_identity
 from doorstep.keys.exceptions import DecryptionError, KeyDestroyedError, SubjectKeyNotFoundError
 from doorstep.keys.services import KeyService
-from doorstep.privacy.datamap.export_decisions import ExportDecision
 from doorstep.privacy.datamap.pack import PolicyPack
 from doorstep.privacy.requests.export_fields import Shown, fields, sentence
 from doorstep.privacy.requests.linkage import (
@@ -52,6 +51,7 @@ from doorstep.privacy.requests.linkage import (
     rows_of,
 )
 from doorstep.privacy.requests.readme import readme
+from doorstep.vocabulary.export_decisions import ExportDecision
 
 FORMAT = "doorstep.export/1"
 #: ``Table.info`` key: the table is left out of exports, with the reason as its value.

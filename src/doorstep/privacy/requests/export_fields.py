@@ -22,8 +22,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from doorstep.privacy.datamap.declarations import INFO_KEY, NotPersonal, PersonalData
-from doorstep.privacy.datamap.export_decisions import ExportAs, ExportDecision
+from doorstep.vocabulary.declarations import INFO_KEY, NotPersonal, PersonalData
+from doorstep.vocabulary.export_decisions import ExportAs, ExportDecision
 
 #: How a sentence names a time that is not recorded.
 UNKNOWN = "an unknown date"

@@ -27,16 +27,16 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from doorstep.audit.entries import system_actor
 from doorstep.core.errors import ConflictError
 from doorstep.jobs.enqueue import enqueue
 from doorstep.privacy.consent.models import Channel
 from doorstep.privacy.consent.services import withdraw
-from doorstep.privacy.purposes import system_actor
-from doorstep.privacy.purposes.models import RestrictionReason
-from doorstep.privacy.purposes.services import restrict
 from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.requests.models import RequestChannel, RequestKind, SubjectRequest
 from doorstep.privacy.requests.services import complete, get, require_verified
+from doorstep.privacy.restrictions.models import RestrictionReason
+from doorstep.privacy.restrictions.services import restrict
 
 ERASE_TASK = "requests.erase"
 EXPORT_TASK = "requests.export"
@@ -138,9 +138,9 @@ def _deregister(
     session: Session, ctx: RequestContext, row: SubjectRequest, *, actor: str
 ) -> SubjectRequest:
     """Hand a manual deregistration to the accounts area; it sends its own notice."""
+    from doorstep.accounts.account.models import DeregistrationReason
     from doorstep.accounts.context import AccountContext
-    from doorstep.accounts.deregistration import deregister
-    from doorstep.accounts.models import DeregistrationReason
+    from doorstep.accounts.deregistration.closing import deregister
 
     deregister(
         session,

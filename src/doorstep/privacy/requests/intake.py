@@ -20,12 +20,12 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from doorstep.accounts.account.identifiers import normalise_email
+from doorstep.accounts.account.models import Account, AccountStatus
 from doorstep.accounts.exceptions import KeepsChanges
-from doorstep.accounts.identifiers import normalise_email
-from doorstep.accounts.models import Account, AccountStatus
+from doorstep.audit.entries import subject_actor, system_actor
 from doorstep.core.errors import InvalidInputError
 from doorstep.notify.services import queue_email
-from doorstep.privacy.purposes import subject_actor, system_actor
 from doorstep.privacy.requests import corrections, deadlines, fulfil, notices
 from doorstep.privacy.requests import services as svc
 from doorstep.privacy.requests.codes import ErasureGround

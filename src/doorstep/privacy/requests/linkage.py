@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from doorstep.privacy.datamap.declarations import INFO_KEY, PersonalData
+from doorstep.vocabulary.declarations import INFO_KEY, PersonalData
 
 LINK_KEY = "subject_link"
 PSEUDONYMOUS_ID = "user.unique_id.pseudonymous"

@@ -8,7 +8,7 @@ for someone without an account) gets no message here, and the desk answers by
 the channel the request came in.  Parameters are references, dates and codes:
 never a value of the subject's data.
 
-Templates (see :mod:`doorstep.notify._catalogue`):
+Templates (see :mod:`doorstep.notify.catalogue`):
 
 * ``request.received`` (reference, due) — once identity is proven;
 * ``request.extended`` (reference, due, reason) — inside the first period (X-9);
@@ -26,11 +26,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from doorstep.accounts.models import Account
+from doorstep.accounts.account.models import Account
+from doorstep.audit.entries import system_actor
 from doorstep.core.clock import Clock
 from doorstep.core.errors import PurposeRefusedError
 from doorstep.notify.services import queue_email, queue_sms
-from doorstep.privacy.purposes import system_actor
 from doorstep.privacy.purposes.gate import default_gate
 
 ACTOR = system_actor("requests.notices")

@@ -14,10 +14,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from doorstep.core.memo import by_identity
-from doorstep.privacy.datamap.declarations import NotPersonal, PersonalData
-from doorstep.privacy.datamap.export_decisions import ExportAs, ExportDecision
 from doorstep.privacy.datamap.pack import PolicyPack
 from doorstep.privacy.requests.export_fields import fields, omitted_columns
+from doorstep.vocabulary.declarations import NotPersonal, PersonalData
+from doorstep.vocabulary.export_decisions import ExportAs, ExportDecision
 
 _HEAD = (
     "# Your data\n\n"

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import uuid
 
+from doorstep.audit.entries import system_actor
 from doorstep.jobs.registry import JobContext, job, periodic
-from doorstep.privacy.purposes import system_actor
 from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.requests.fulfil import ERASE_TASK, EXPORT_TASK
 from doorstep.privacy.requests.tracking import remind
@@ -34,7 +34,7 @@ def remind_deadlines(ctx: JobContext, timestamp: int) -> int:
 def erase(ctx: JobContext, request_id: str) -> bool:
     """Erase the subject of a verified deletion request in one transaction (idempotent)."""
     from doorstep.privacy.requests.erasure import erase_for_request
-    from doorstep.wiring import services_for
+    from doorstep.services import services_for
 
     runtime = ctx.runtime
     services = services_for(runtime)
@@ -53,7 +53,7 @@ def erase(ctx: JobContext, request_id: str) -> bool:
 def export(ctx: JobContext, request_id: str) -> bool:
     """Prepare the export of an access or portability request and complete it (idempotent)."""
     from doorstep.privacy.requests.downloads import prepare
-    from doorstep.wiring import services_for
+    from doorstep.services import services_for
 
     runtime = ctx.runtime
     services = services_for(runtime)

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from doorstep.privacy.purposes import system_actor
+from doorstep.audit.entries import system_actor
 from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.requests.models import RequestStatus, SubjectRequest
 from doorstep.privacy.requests.services import OPEN, audit

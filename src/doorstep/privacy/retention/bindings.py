@@ -23,7 +23,7 @@ from doorstep.privacy.retention.binding import (
     Via,
 )
 
-#: ``doorstep.accounts.thirdparty.FLOW_TTL``: a flow stores its end, not its start, so the
+#: ``doorstep.accounts.thirdparty.providers.FLOW_TTL``: a flow stores its end, not its start, so the
 #: trigger ("created") is ``expires_at - OIDC_FLOW_TTL``.  A test pins the two together.
 OIDC_FLOW_TTL = timedelta(minutes=10)
 

@@ -8,8 +8,7 @@
 
 Exit codes: 0 done; 1 a sweep stopped (a broken audit chain) or was
 interrupted (130); 2 bad usage or invalid retention configuration.  The shared
-helpers of :mod:`doorstep.cli` are imported inside the commands: that module
-mounts this one while it is being imported.
+helpers come from :mod:`doorstep.core.commands`.
 """
 
 from __future__ import annotations
@@ -18,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from doorstep.core.commands import cli_runtime, fail, load_cli_settings
 
 if TYPE_CHECKING:
     from doorstep.core.settings import Settings
@@ -38,11 +39,12 @@ RuleOption = Annotated[
 
 def _targets(settings: Settings, rule: str | None) -> list[Target]:
     """The schema's targets (only ``rule``'s); exit 2 naming the problem if invalid."""
-    from doorstep.cli import fail
     from doorstep.core.errors import ConfigurationError, InvalidInputError
+    from doorstep.core.models import schema_metadata
     from doorstep.privacy.datamap.pack import default_pack
     from doorstep.privacy.retention.targets import targets
-    from doorstep.schema import metadata
+
+    metadata = schema_metadata()
 
     try:
         return targets(metadata, default_pack(), settings, rule=rule)
@@ -53,13 +55,12 @@ def _targets(settings: Settings, rule: str | None) -> list[Target]:
 @app.command()
 def plan(rule: RuleOption = None) -> None:
     """Show what a sweep now would do: per rule and table, the cutoff and the rows due."""
-    from doorstep.cli import _runtime, _settings
     from doorstep.privacy.datamap.wording import iso_period
     from doorstep.privacy.retention.report import plan as make_plan
 
-    settings = _settings()
+    settings = load_cli_settings()
     chosen = _targets(settings, rule)
-    with _runtime(settings, "doorstep-retention") as runtime, runtime.sessions() as session:
+    with cli_runtime(settings, "doorstep-retention") as runtime, runtime.sessions() as session:
         lines = make_plan(session, chosen, runtime.clock.now())
         session.rollback()
     rows = [("rule@table", "action", "period", "cutoff (UTC)", "due")]
@@ -93,15 +94,14 @@ def run(
     ] = None,
 ) -> None:
     """Sweep now: delete or anonymise what is due, in batches, with a progress bar."""
-    from doorstep.cli import _runtime, _settings
     from doorstep.privacy.retention._interrupt import stop_on_interrupt
     from doorstep.privacy.retention.report import plan as make_plan
     from doorstep.privacy.retention.sweep import run_sweeps
 
-    settings = _settings()
+    settings = load_cli_settings()
     chosen = _targets(settings, rule)
     done = 0
-    with _runtime(settings, "doorstep-retention") as runtime:
+    with cli_runtime(settings, "doorstep-retention") as runtime:
         with runtime.sessions() as session:
             due = sum(line.due or 0 for line in make_plan(session, chosen, runtime.clock.now()))
             session.rollback()
@@ -140,13 +140,12 @@ def report(
     ] = None,
 ) -> None:
     """Write the auditor's Markdown report: every rule, its clauses, bindings and last sweep."""
-    from doorstep.cli import _runtime, _settings, fail
     from doorstep.privacy.datamap.pack import default_pack
     from doorstep.privacy.retention.report import report as make_report
 
-    settings = _settings()
+    settings = load_cli_settings()
     chosen = _targets(settings, None)
-    with _runtime(settings, "doorstep-retention") as runtime, runtime.sessions() as session:
+    with cli_runtime(settings, "doorstep-retention") as runtime, runtime.sessions() as session:
         text = make_report(session, default_pack(), chosen, settings, runtime.clock.now())
         session.rollback()
     if output is None:

@@ -18,8 +18,6 @@ import sqlalchemy as sa
 
 from doorstep.core.errors import ConfigurationError
 from doorstep.core.settings import Settings
-from doorstep.privacy.datamap.declarations import INFO_KEY as DATAMAP_KEY
-from doorstep.privacy.datamap.declarations import PersonalData
 from doorstep.privacy.datamap.pack import PolicyPack, Trigger
 from doorstep.privacy.retention.binding import (
     INFO_KEY,
@@ -31,6 +29,8 @@ from doorstep.privacy.retention.binding import (
 )
 from doorstep.privacy.retention.bindings import BINDINGS, EXTERNAL
 from doorstep.privacy.retention.periods import period_problems
+from doorstep.vocabulary.declarations import INFO_KEY as DATAMAP_KEY
+from doorstep.vocabulary.declarations import PersonalData
 
 #: The one table :class:`PruneAuditTrail` may be bound to.
 AUDIT_TABLE = "audit_events"

@@ -16,13 +16,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from doorstep.core.settings import Settings
-from doorstep.privacy.datamap.declarations import INFO_KEY, PersonalData
 from doorstep.privacy.datamap.pack import PolicyPack, RetentionRule, Trigger
 from doorstep.privacy.datamap.wording import iso_period, md_table, time_limit
 from doorstep.privacy.retention.bindings import EXTERNAL
 from doorstep.privacy.retention.periods import AUDIT_RULE
 from doorstep.privacy.retention.sweep import FAILED, FINISHED, SWEPT
 from doorstep.privacy.retention.targets import Target
+from doorstep.vocabulary.declarations import INFO_KEY, PersonalData
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,10 @@ def sweep_all(
     on_batch: BatchHook | None = None,
 ) -> list[SweepResult]:
     """Sweep every binding of the schema (only ``rule``'s, when given) with the default pack."""
+    from doorstep.core.models import schema_metadata
     from doorstep.privacy.datamap.pack import default_pack
-    from doorstep.schema import metadata
+
+    metadata = schema_metadata()
 
     chosen = targets(metadata, default_pack(), runtime.settings, rule=rule)
     return run_sweeps(runtime, chosen, batch_size=batch_size, actor=actor, on_batch=on_batch)

@@ -22,13 +22,13 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from doorstep.core.models import Base, enum_type
-from doorstep.privacy.datamap import LegalBasis, not_personal, personal
 from doorstep.privacy.retention.binding import (
     DELETE,
     Binding,
     ErasedWithSubject,
     retention_info,
 )
+from doorstep.vocabulary import LegalBasis, not_personal, personal
 
 
 class DisclosureBasis(StrEnum):

@@ -65,7 +65,9 @@ def record_disclosure(
     basis: DisclosureBasis | str = DisclosureBasis.OPERATOR,
 ) -> Disclosure:
     """Write one disclosure to the register (checked against the pack and the data map)."""
-    from doorstep.schema import metadata
+    from doorstep.core.models import schema_metadata
+
+    metadata = schema_metadata()
 
     if recipient not in pack.recipients:
         raise _invalid("recipient", "known_recipient", "the recipient is not in the policy pack")

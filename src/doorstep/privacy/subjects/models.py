@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from doorstep.core.models import Base
-from doorstep.privacy.datamap import LegalBasis, not_personal, personal
+from doorstep.vocabulary import LegalBasis, not_personal, personal
 
 
 class SubjectKind(StrEnum):

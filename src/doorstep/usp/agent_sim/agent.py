@@ -104,7 +104,7 @@ class SimAgent:
         self.secret = secret
         """The device's own MTP secret (WebSocket upgrade / broker password)."""
         self.claim_code = claim_code
-        """The claim secret printed on the label (:mod:`doorstep.devices.claims`)."""
+        """The claim secret printed on the label (:mod:`doorstep.usp.claims`)."""
         self.timing = timing or SimTiming()
         self.model = DataModel(build_values(profile))
         self.onboarded = asyncio.Event()
@@ -126,13 +126,13 @@ class SimAgent:
 
     def claim_payload(self) -> str:
         """The text of the QR code on the label: ``DOORSTEP1:<endpoint id>:<claim code>``."""
-        from doorstep.devices.claims import encode_payload
+        from doorstep.usp.claims import encode_payload
 
         return encode_payload(self.endpoint_id, self.claim_code)
 
     def display_claim_code(self) -> str:
         """The claim code as printed on the label for typing (``ABCDE-FGHIJ-…``)."""
-        from doorstep.devices.claims import display_claim_code
+        from doorstep.usp.claims import display_claim_code
 
         return display_claim_code(self.claim_code)
 

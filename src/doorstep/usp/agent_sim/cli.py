@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from doorstep.core.commands import fail, load_cli_settings
+
 if TYPE_CHECKING:
     from doorstep.usp.agent_sim._mqtt import MqttOptions
     from doorstep.usp.agent_sim._websocket import WebSocketOptions
@@ -53,14 +55,13 @@ def agent_sim(  # noqa: PLR0917 - Typer maps options to parameters
     report: Annotated[bool, typer.Option(help="Print a JSON line once all connected.")] = False,
 ) -> None:
     """Run ``count`` simulated devices against the controller."""
-    from doorstep.cli import _settings, fail
     from doorstep.core.errors import ConfigurationError
     from doorstep.usp.agent_sim._mqtt import MqttOptions
     from doorstep.usp.agent_sim._websocket import WebSocketOptions
     from doorstep.usp.agent_sim.fleet import make_agents, write_credentials
     from doorstep.usp.config import credentials_path, load_usp_config
 
-    settings = _settings()
+    settings = load_cli_settings()
     try:
         config = load_usp_config(settings, credentials_file=credentials_file)
         broker = config.replace(mqtt_url=url).broker if mtp == "mqtt" and url else config.broker

@@ -2,7 +2,7 @@
 
 :func:`make_agents` builds N devices with distinct, valid ``os::<OUI>-<Serial>``
 Endpoint IDs (a random batch prefix keeps concurrent fleets apart), their own random
-secret, a random claim secret (:func:`doorstep.devices.claims.new_claim_code`, the
+secret, a random claim secret (:func:`doorstep.usp.claims.new_claim_code`, the
 "factory" of the simulator) and a few connected hosts each; even indexes are
 routers, odd ones gateways.  :func:`write_credentials` writes the hashes of their
 secrets and claim secrets (never the secrets themselves): the controller reads the
@@ -21,11 +21,11 @@ import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
-from doorstep.devices.claims import claim_digest, new_claim_code
 from doorstep.usp.agent_sim._mqtt import MqttOptions, run_mqtt_agent
 from doorstep.usp.agent_sim._websocket import WebSocketOptions, run_websocket_agent
 from doorstep.usp.agent_sim.agent import SimAgent, SimTiming
 from doorstep.usp.agent_sim.datamodel import Host, Profile
+from doorstep.usp.claims import claim_digest, new_claim_code
 from doorstep.usp.credentials import hash_secret, new_device_secret, write_credentials_file
 
 SIM_OUI = "02D00C"

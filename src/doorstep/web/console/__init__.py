@@ -1,0 +1,19 @@
+"""The operator console: the staff's pages under ``/console``.
+
+Page modules (each has a ``router``; :data:`doorstep.web.mount.PAGE_MODULES` names
+:mod:`.requests` and :mod:`.records`, which include the others):
+
+* :mod:`.signin` — staff sign-in by link, and sign-out;
+* :mod:`.requests` — the privacy desk: the request queue, one request, the decisions;
+* :mod:`.records` — retention, the record of processing and the audit trail
+  (:mod:`.audit` reads and verifies the trail), and the device look-up
+  (:mod:`.devices`).
+
+Shared by the console pages: :mod:`.staff_work` (the checked form, a staff
+action in a transaction of its own, field messages) and :mod:`.wording` (the
+labels of the requests' kinds, states and channels).
+
+May import: the areas' services (``staff``, ``audit``, ``devices``, ``privacy``,
+``core``; :mod:`doorstep.schema` for the record of processing) and the page machinery
+at the top of :mod:`doorstep.web`; never :mod:`doorstep.web.center`.
+"""
