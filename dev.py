@@ -9,7 +9,9 @@ Usage::
 Both create (or refresh) a virtual environment in ``.venv`` from ``pyproject.toml``
 and ``constraints.txt``; the environment is rebuilt only when one of those files
 changes (a stamp file holds their hash).  Extra arguments go to ``doorstep demo``
-or to pytest.  This file uses the standard library only, on purpose.
+or to pytest.  ``test`` records which tests prove which policy clause, and their
+outcomes, in ``.evidence/clause-results.json`` (what ``doorstep evidence`` reads).
+This file uses the standard library only, on purpose.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ VENV = ROOT / ".venv"
 STAMP = VENV / ".doorstep-stamp"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
+#: The last test run's clause outcomes (git-ignored); `doorstep evidence` reads it.
+EVIDENCE_RESULTS = ROOT / ".evidence" / "clause-results.json"
 
 
 def _inputs_hash() -> str:
@@ -71,6 +75,9 @@ def run_checks(pytest_args: list[str]) -> int:
                 "pytest",
                 "-n",
                 os.environ.get("DOORSTEP_TEST_WORKERS", "auto"),
+                # Which tests prove which clause, and how they ended: `doorstep evidence` reads it.
+                "--clause-report",
+                str(EVIDENCE_RESULTS),
                 *pytest_args,
             ],
         ),

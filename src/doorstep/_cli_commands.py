@@ -65,6 +65,15 @@ AREA_COMMANDS: dict[str, tuple[str, str]] = {
         "doorstep.privacy.retention.cli",
         "Retention: plan, run and report the storage periods of the policy pack.",
     ),
+    "pack": (
+        "doorstep.packcheck.cli",
+        "Policy packs: check one with file and line; see what a change does to stored data.",
+    ),
+    "evidence": (
+        "doorstep.privacy.evidence.cli",
+        "The evidence report: each clause of the policy, the tests that prove it and the "
+        "code that keeps it.",
+    ),
 }
 
 

@@ -44,24 +44,29 @@ app = typer.Typer(
 
 
 def _check_datamap(settings: Settings) -> None:
-    """Start-up checks: data map, retention, requests settings, consent terms, staff matrix.
+    """Start-up checks of the pack in force: data map, retention, requests, consent, staff.
 
+    The pack is the one ``settings.policy_pack`` names, loaded by the composition
+    root (:func:`doorstep.wiring.policy_of`, once per process: the services reuse it).
     Every command that opens a runtime runs them first (:func:`main_callback`
     hands them to :func:`doorstep.core.commands.cli_runtime`).
     """
-    from doorstep.privacy.datamap.pack import default_pack
+    from doorstep.packcheck.check import require_valid_pack
     from doorstep.privacy.datamap.registry import validate_datamap
     from doorstep.privacy.purposes.gate import PurposeGate
     from doorstep.privacy.requests.checks import validate_requests
     from doorstep.privacy.retention.registry import validate_retention
     from doorstep.schema import metadata
     from doorstep.staff.permissions import validate_matrix
+    from doorstep.wiring import policy_of
 
-    pack = default_pack()
+    if (settings.policy_pack / "datamap.yaml").is_file():  # else policy_of names the setting
+        require_valid_pack(settings.policy_pack, metadata)  # as `doorstep pack check` lists them
+    pack, terms = policy_of(settings)
     validate_datamap(metadata, pack)
     validate_retention(metadata, pack, settings)
     validate_requests(settings, pack, metadata)
-    PurposeGate.from_datamap(metadata, pack)
+    PurposeGate.from_datamap(metadata, pack, terms)
     validate_matrix(pack)
 
 

@@ -32,6 +32,8 @@ from doorstep.core.memo import by_identity
 from doorstep.core.runtime import Runtime
 from doorstep.keys.services import KeyService
 from doorstep.notify.adapters import Mailer, PushSender, SmsSender
+from doorstep.privacy.consent.terms import ConsentTerms
+from doorstep.privacy.datamap.pack import PolicyPack
 from doorstep.privacy.purposes import PurposeGate
 
 #: ``(session, subject_id) -> ids of the devices still bound to the subject's account``.
@@ -45,7 +47,13 @@ def no_bound_devices(session: Session, subject_id: uuid.UUID, /) -> Sequence[str
 
 @dataclass
 class Services:
-    """What handlers, jobs and commands share within one process."""
+    """What handlers, jobs and commands share within one process.
+
+    ``pack`` and ``terms`` are the policy pack in force (the ``policy_pack`` setting)
+    and its consent terms, loaded once by the composition root: everything that
+    names the controller, a purpose, a period or the policy reads them from here
+    (or is handed them by its caller), never from the reference pack.
+    """
 
     runtime: Runtime
     keys: KeyService
@@ -53,6 +61,8 @@ class Services:
     mailer: Mailer
     sms: SmsSender
     push: PushSender
+    pack: PolicyPack
+    terms: ConsentTerms
     #: Devices still bound to an account (the devices area registers its own).
     bound_devices: BoundDevicesHook = no_bound_devices
 

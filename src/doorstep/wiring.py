@@ -2,11 +2,15 @@
 
 It imports every area's models (:mod:`doorstep.schema`) and jobs (:data:`TASK_MODULES`),
 and builds the long-lived :class:`~doorstep.services.Services` of one process from its
-Runtime (the key service, the purpose gate, delivery adapters, the devices' hook for
-deregistration).  Nothing here is global but the builder it installs for
-:func:`doorstep.services.services_for`; the ASGI app keeps its services in
-``app.state.services``.  Entry points (the ASGI app, the commands, the worker, the
-demo, the tests) import this module; areas never do.
+Runtime (the policy pack in force and its consent terms, the key service, the purpose
+gate, delivery adapters, the devices' hook for deregistration).  The pack is chosen
+once, here: :func:`policy_of` loads the folder the ``policy_pack`` setting names, once
+per process, and everything else is handed it (``Services.pack``, and through the
+provider installed for :func:`doorstep.privacy.datamap.chosen.chosen_pack`, the code
+below the services).  Nothing here is global but the builder and providers it
+installs; the ASGI app keeps its services in ``app.state.services``.  Entry points
+(the ASGI app, the commands, the worker, the demo, the tests) import this module;
+areas never do.
 """
 
 from __future__ import annotations
@@ -14,18 +18,31 @@ from __future__ import annotations
 import importlib
 from datetime import timedelta
 from email.utils import formataddr
+from functools import cache
+from pathlib import Path
 
 from doorstep.core.runtime import Runtime
+from doorstep.core.settings import Settings
 from doorstep.devices.binding import bound_device_ids
 from doorstep.keys.keyring import load_keyring
 from doorstep.keys.services import KeyService
 from doorstep.notify.adapters import Adapters, from_settings, install_adapters_provider
-from doorstep.privacy.datamap.pack import PolicyPack, default_pack
+from doorstep.privacy.consent.terms import ConsentTerms, load_terms
+from doorstep.privacy.datamap.chosen import install_pack_provider, load_chosen_pack
+from doorstep.privacy.datamap.pack import PolicyPack
 from doorstep.privacy.purposes import PurposeGate
 from doorstep.schema import metadata
 from doorstep.services import Services, install_builder, services_for
 
-__all__ = ["TASK_MODULES", "Services", "build_services", "load_tasks", "services_for"]
+__all__ = [
+    "TASK_MODULES",
+    "Services",
+    "build_services",
+    "load_tasks",
+    "pack_sender",
+    "policy_of",
+    "services_for",
+]
 
 #: Every module that declares jobs; the worker imports them all so it knows every task.
 #: A new area adds its ``tasks`` module here.
@@ -47,6 +64,22 @@ def load_tasks() -> None:
         importlib.import_module(name)
 
 
+@cache
+def _policy_at(path: Path) -> tuple[PolicyPack, ConsentTerms]:
+    pack = load_chosen_pack(path)
+    return pack, load_terms(pack)
+
+
+def policy_of(settings: Settings) -> tuple[PolicyPack, ConsentTerms]:
+    """The policy pack ``settings.policy_pack`` names and its consent terms, loaded once.
+
+    Once per process and folder: the start-up checks, every runtime's services and
+    the commands below the services share the same objects.  A bad folder or a
+    broken pack is a :class:`~doorstep.core.errors.ConfigurationError` (not cached).
+    """
+    return _policy_at(settings.policy_pack.resolve())
+
+
 def pack_sender(pack: PolicyPack) -> str | None:
     """The policy pack's controller as a From address, or None when it names none."""
     controller = pack.controller
@@ -61,15 +94,17 @@ def build_services(runtime: Runtime) -> Services:
         runtime.clock,
         cache_ttl=timedelta(seconds=settings.key_cache_ttl_seconds),
     )
-    pack = default_pack()
+    pack, terms = policy_of(settings)
     adapters = from_settings(settings, pack_sender(pack))
     return Services(
         runtime=runtime,
         keys=keys,
-        gate=PurposeGate.from_datamap(metadata, pack),
+        gate=PurposeGate.from_datamap(metadata, pack, terms),
         mailer=adapters.mailer,
         sms=adapters.sms,
         push=adapters.push,
+        pack=pack,
+        terms=terms,
         bound_devices=bound_device_ids,
     )
 
@@ -82,3 +117,4 @@ def _shared_adapters(runtime: Runtime) -> Adapters:
 load_tasks()
 install_builder(build_services)
 install_adapters_provider(_shared_adapters)
+install_pack_provider(lambda settings: policy_of(settings)[0])

@@ -157,6 +157,7 @@ def test_a_child_account_waits_for_the_guardians_verified_consent(
 
 
 @pytest.mark.clause("CPE-VI.3")
+@pytest.mark.clause("CORP-6.2")
 def test_a_childs_data_is_used_only_under_the_guardians_consent(
     client: TestClient, db: Session
 ) -> None:

@@ -76,6 +76,7 @@ def test_registration_data_other_than_the_password_is_not_edited_directly(
     assert ok.status_code == 204
 
 
+@pytest.mark.clause("CPE-IV.4.a")
 def test_a_change_needs_the_current_password_and_a_strong_new_one(
     client: TestClient, db: Session
 ) -> None:

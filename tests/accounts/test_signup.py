@@ -91,6 +91,7 @@ def test_every_invalid_field_is_named_with_its_rule_never_its_value(client: Test
     assert "not-an-address" not in response.text and "short" not in response.json()["detail"]
 
 
+@pytest.mark.clause("CPE-IV.4.a")
 @pytest.mark.parametrize(
     ("password", "rule"),
     [

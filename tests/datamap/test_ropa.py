@@ -308,7 +308,7 @@ def test_every_activity_of_the_record_states_its_lawful_basis(real_ropa: Ropa) -
     assert markdown.count("- **Legal basis:** ") == len(real_ropa.activities)
 
 
-@pytest.mark.clause("CORP-5.6")
+@pytest.mark.clause("CPE-IV.1.d")
 def test_the_record_names_where_each_element_is_stored_and_each_transfer(
     scratch_metadata: sa.MetaData, scratch_pack: PolicyPack, real_ropa: Ropa
 ) -> None:

@@ -40,6 +40,7 @@ from doorstep.usp.agent_sim import Host, SimAgent, make_agents
 from doorstep.usp.agent_sim.fleet import SIM_HASH_LOG_N
 from doorstep.usp.config import UspConfig
 from tests.keys.pgtools import pg_tool
+from tests.packs import reference_terms
 from tests.usp_net.conftest import broker, net_config, serve_app, spawn_broker  # noqa: F401
 from tests.usp_net.helpers import FAST
 
@@ -88,6 +89,7 @@ def consent(session: Session, runtime: Runtime, subject: uuid.UUID, purpose: str
         channel="app",
         notice_text=NOTICE,
         clock=runtime.clock,
+        terms=reference_terms(),
     )
 
 

@@ -221,7 +221,6 @@ def test_wrong_codes_through_the_api_lock_out_with_retry_after(committed: Runtim
     assert _count(committed, "SELECT count(*) FROM device_bindings") == 0
 
 
-@pytest.mark.clause("CPE-I.ii.1.a")
 def test_reboot_brings_the_device_back_and_it_registers_again(committed: Runtime) -> None:
     (agent,) = devices_for(UspConfig(), 1)
     _subject, token = _owner(committed, [agent])

@@ -27,12 +27,12 @@ from doorstep.devices.exceptions import (
 )
 from doorstep.devices.inventory import installation_key
 from doorstep.privacy.consent.services import refuse
-from doorstep.privacy.purposes import default_gate
 from doorstep.usp import claims
 from doorstep.usp.agent_sim import SimAgent, make_agents
 from doorstep.usp.config import UspConfig
 from doorstep.wiring import build_services
 from tests.devices.conftest import NOTICE, add_subscriber, consent, device_id_of, provision
+from tests.packs import reference_gate, reference_terms
 
 LIMITS = Limits(subscriber_max=5, device_max=8, window=timedelta(minutes=15))
 
@@ -46,7 +46,7 @@ def _devices(db: Session, runtime: Runtime, count: int = 1) -> list[SimAgent]:
 def _bind(db: Session, runtime: Runtime, subject: uuid.UUID, claim: Claim) -> binding.Bound:
     return binding.bind(
         db,
-        default_gate(),
+        reference_gate(),
         LIMITS,
         key=installation_key(runtime.settings),
         subject_id=subject,
@@ -91,7 +91,9 @@ def test_the_ledger_keeps_bind_and_unbind_times_and_refuses_edits(
     bound = _bind(db, runtime, owner, Claim(claim_code=agent.claim_code))
     bound_at = clock.now()
     clock.advance(timedelta(days=3))
-    binding.unbind(db, default_gate(), subject_id=owner, device_id=bound.device_id, now=clock.now())
+    binding.unbind(
+        db, reference_gate(), subject_id=owner, device_id=bound.device_id, now=clock.now()
+    )
     row = db.execute(
         sa.text("SELECT bound_at, unbound_at, end_reason FROM device_bindings WHERE id = :id"),
         {"id": bound.binding_id},
@@ -101,7 +103,7 @@ def test_the_ledger_keeps_bind_and_unbind_times_and_refuses_edits(
     assert binding.bound_device_ids(db, owner) == []
     with pytest.raises(DeviceNotFoundError):
         binding.unbind(
-            db, default_gate(), subject_id=owner, device_id=bound.device_id, now=clock.now()
+            db, reference_gate(), subject_id=owner, device_id=bound.device_id, now=clock.now()
         )
     for statement in (
         "UPDATE device_bindings SET bound_at = bound_at - interval '1 day' WHERE id = :id",
@@ -130,6 +132,7 @@ def test_the_qr_needs_camera_consent_and_the_typed_code_never_does(
         channel="app",
         notice_text=NOTICE,
         clock=clock,
+        terms=reference_terms(),
     )
     with pytest.raises(PurposeRefusedError) as refused, db.begin_nested():
         _bind(db, runtime, subject, Claim(qr_payload=first.claim_payload()))
@@ -288,7 +291,7 @@ def test_functions_follow_the_product_type(monkeypatch: pytest.MonkeyPatch) -> N
 @pytest.mark.clause("CPE-I.ii.1.b")
 def test_registration_data_is_read_only_for_its_purposes(db: Session, runtime: Runtime) -> None:
     subject, _ = add_subscriber(db, runtime)
-    access = default_gate().for_subject(db, subject, actor="system:analytics")
+    access = reference_gate().for_subject(db, subject, actor="system:analytics")
     for purpose in ("device.registration", "device.product_functions", "customer.support"):
         for field in ("serial_number", "mac_address", "ip_address"):
             access.check(f"device_registrations.{field}", purpose)

@@ -35,6 +35,7 @@ def _registration(runtime: Runtime, endpoint_id: str) -> dict[str, object] | Non
 
 
 @pytest.mark.clause("CPE-I.ii.1.a")
+@pytest.mark.clause("CORP-1.10")
 def test_onboarding_stores_exactly_the_six_fields(committed: Runtime) -> None:
     marker = secrets.token_hex(4)
     hosts = [Host(f"canary-host-{marker}", "0a:11:22:33:44:55", "192.168.1.77")]
@@ -88,6 +89,7 @@ def test_onboarding_stores_exactly_the_six_fields(committed: Runtime) -> None:
 
 
 @pytest.mark.clause("CPE-I.ii.1.a")
+@pytest.mark.clause("CORP-1.10")
 def test_extra_parameters_in_the_devices_answer_are_stripped() -> None:
     paths = RegistrationPaths()
     resolved = (

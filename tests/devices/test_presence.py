@@ -22,13 +22,13 @@ from doorstep.devices.registry import Registration, record_contact, store_regist
 from doorstep.devices.tasks import presence_sweep
 from doorstep.keys.keyring import load_keyring
 from doorstep.keys.services import KeyService
-from doorstep.privacy.purposes import default_gate
 from doorstep.privacy.retention.tasks import sweep_all
 from doorstep.usp.agent_sim import SimAgent, make_agents
 from doorstep.usp.config import UspConfig
 from doorstep.usp.controller import WEBSOCKET, AgentAddress
 from tests.devices.conftest import add_subscriber, device_id_of, provision
 from tests.devices.test_binding import LIMITS
+from tests.packs import reference_gate
 
 HOUR = timedelta(hours=1)
 TWO_YEARS = timedelta(days=730)
@@ -64,7 +64,7 @@ def _registered(db: Session, runtime: Runtime, agent: SimAgent) -> uuid.UUID:
         ProductType.ROUTER,
     )
     store_registration(
-        db, default_gate(), device, registration, endpoint_id=agent.endpoint_id, now=now
+        db, reference_gate(), device, registration, endpoint_id=agent.endpoint_id, now=now
     )
     return device
 
@@ -90,7 +90,7 @@ def test_silence_marks_a_device_offline_from_its_last_contact(
     assert _state(db, chatty).online and _state(db, chatty).offline_since is None
     assert presence_sweep(runtime).went_offline == 0  # idempotent
     # traffic brings it back: online, the two years start again from the next silence
-    hooks = DeviceHooks(runtime, default_gate())
+    hooks = DeviceHooks(runtime, reference_gate())
     asyncio.run(hooks.on_agent_traffic(agents[0].endpoint_id))
     state = _state(db, quiet)
     assert state.online and state.offline_since is None and state.last_seen == clock.now()
@@ -108,7 +108,7 @@ def test_two_years_offline_anonymise_the_record_and_end_the_binding(
     other = _registered(db, runtime, returning)
     bound = binding.bind(
         db,
-        default_gate(),
+        reference_gate(),
         LIMITS,
         key=installation_key(runtime.settings),
         subject_id=owner,
@@ -161,7 +161,7 @@ def test_two_years_offline_anonymise_the_record_and_end_the_binding(
     assert _state(db, other).anonymised_at is None  # back online after a year: untouched
     # the anonymised device comes back: found by its keyed hash, registered afresh
     clock.advance(HOUR)
-    hooks = DeviceHooks(runtime, default_gate())
+    hooks = DeviceHooks(runtime, reference_gate())
     asyncio.run(hooks.on_agent_traffic(gone.endpoint_id))
     state = _state(db, device)
     assert state.online and state.anonymised_at is None and state.endpoint_id == gone.endpoint_id

@@ -69,6 +69,7 @@ def test_the_from_address_is_the_controller_unless_set() -> None:
         mail_from(load_settings(), None)
 
 
+@pytest.mark.clause("CPE-IV.1.a")
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -123,6 +124,7 @@ def _certificate(directory: Path) -> tuple[Path, Path]:
     return cert_file, key_file
 
 
+@pytest.mark.clause("CPE-IV.1.a")
 def test_starttls_and_auth(runtime: Runtime, tmp_path: Path) -> None:
     cert_file, key_file = _certificate(tmp_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

@@ -5,7 +5,11 @@
   collection, so a typo can never make a promise look proven.
 * With ``CI=true`` a skipped test fails the run: CI must exercise everything.
 * ``--clause-report PATH`` writes which tests prove which clause, and their outcome
-  (the evidence report reads it).
+  (``doorstep evidence`` reads it, :mod:`doorstep.privacy.evidence.results`).  Under
+  pytest-xdist the outcomes are gathered on the controller from the reports the
+  workers send back (the clause ids travel in ``user_properties``), so the file is
+  written once, by the process that saw every test.  A test's outcome is the worst
+  of its phases (a passing call with a failing teardown is ``failed``).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 from collections import defaultdict
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
@@ -58,17 +63,27 @@ def pytest_collection_modifyitems(
         raise pytest.UsageError("invalid clause markers:\n  " + "\n  ".join(unknown))
 
 
-_outcomes: dict[str, list[dict[str, str]]] = defaultdict(list)
+#: The file format :mod:`doorstep.privacy.evidence.results` reads.
+REPORT_FORMAT = 1
+#: Worse outcomes win when a test's phases disagree.
+_SEVERITY = {"passed": 0, "skipped": 1, "failed": 2}
+
+#: clause id -> test node id -> outcome (the worst of the test's phases so far).
+_outcomes: dict[str, dict[str, str]] = defaultdict(dict)
+_tests_run: set[str] = set()
 _skipped_under_ci: list[str] = []
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.skipped and os.environ.get("CI", "").lower() == "true":
         _skipped_under_ci.append(report.nodeid)
-    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+    if report.when == "call" or report.outcome != "passed":
+        _tests_run.add(report.nodeid)
         # user_properties survive pytest-xdist's trip from worker to controller.
         for clause in (value for key, value in report.user_properties if key == "clause"):
-            _outcomes[clause].append({"test": report.nodeid, "outcome": report.outcome})
+            seen = _outcomes[clause].get(report.nodeid, "passed")
+            worst = max(seen, report.outcome, key=lambda outcome: _SEVERITY.get(outcome, 2))
+            _outcomes[clause][report.nodeid] = worst
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -90,4 +105,22 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             )
     path = session.config.getoption("--clause-report")
     if path and not hasattr(session.config, "workerinput"):
-        Path(path).write_text(json.dumps(_outcomes, indent=2, sort_keys=True), encoding="utf-8")
+        # session.exitstatus: the run's status once the CI rule above has had its say.
+        _write_clause_report(Path(path), session, int(session.exitstatus))
+
+
+def _write_clause_report(path: Path, session: pytest.Session, exitstatus: int) -> None:
+    """Write the run's clause -> tests and outcomes, with when and how the run was made."""
+    document = {
+        "format": REPORT_FORMAT,
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "exit_status": exitstatus,
+        "arguments": [str(arg) for arg in session.config.invocation_params.args],
+        "tests_run": len(_tests_run),
+        "clauses": {
+            clause: [{"test": test, "outcome": tests[test]} for test in sorted(tests)]
+            for clause, tests in sorted(_outcomes.items())
+        },
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

@@ -11,6 +11,7 @@ from doorstep.core.settings import Settings
 from doorstep.privacy.consent import grant, withdraw
 from tests import cli_run
 from tests.conftest import database_url_of
+from tests.packs import reference_terms
 from tests.privacy.conftest import CAMERA_NOTICE, NOTICE, audit_rows, new_subject
 
 
@@ -35,6 +36,7 @@ def test_show_lists_the_state_by_purpose_and_is_audited(committed: Runtime) -> N
             channel="app",
             notice_text=CAMERA_NOTICE,
             clock=clock,
+            terms=reference_terms(),
         )
         grant(
             session,
@@ -43,9 +45,15 @@ def test_show_lists_the_state_by_purpose_and_is_audited(committed: Runtime) -> N
             channel="web",
             notice_text=NOTICE,
             clock=clock,
+            terms=reference_terms(),
         )
         withdraw(
-            session, subject_id=subject, purpose="wifi.location_scan", channel="web", clock=clock
+            session,
+            subject_id=subject,
+            purpose="wifi.location_scan",
+            channel="web",
+            clock=clock,
+            terms=reference_terms(),
         )
     result = doorstep(committed.settings, "consent", "show", str(subject))
     assert result.returncode == 0, result.stderr
@@ -82,6 +90,7 @@ def test_a_receipt_round_trips_through_the_cli_and_a_tampered_one_fails(
             channel="app",
             notice_text=NOTICE,
             clock=committed.clock,
+            terms=reference_terms(),
         )
     receipt = tmp_path / "receipt.jws"
     issued = doorstep(

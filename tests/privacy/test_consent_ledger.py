@@ -22,6 +22,7 @@ from doorstep.privacy.consent import (
     withdraw,
 )
 from doorstep.privacy.subjects.models import Subject
+from tests.packs import reference_terms
 from tests.privacy.conftest import CAMERA_NOTICE, NOTICE, audit_rows, new_subject
 
 WIFI = "wifi.location_scan"
@@ -29,12 +30,19 @@ QR = "device.qr_camera"
 
 
 @pytest.mark.clause("CORP-0.3")
+@pytest.mark.clause("CPE-0.2")
 def test_a_grant_records_policy_version_channel_time_and_the_notice_shown(
     db: Session, clock: FakeClock
 ) -> None:
     subject = new_subject(db)
     record = grant(
-        db, subject_id=subject, purpose=WIFI, channel=Channel.APP, notice_text=NOTICE, clock=clock
+        db,
+        subject_id=subject,
+        purpose=WIFI,
+        channel=Channel.APP,
+        notice_text=NOTICE,
+        clock=clock,
+        terms=reference_terms(),
     )
     assert record.action is ConsentAction.GRANT
     assert record.channel is Channel.APP
@@ -54,7 +62,15 @@ def test_a_grant_records_policy_version_channel_time_and_the_notice_shown(
 @pytest.mark.clause("CORP-0.3")
 def test_a_notice_of_a_later_version_is_told_apart(db: Session, clock: FakeClock) -> None:
     subject = new_subject(db)
-    first = grant(db, subject_id=subject, purpose=QR, channel="web", notice_text="v1", clock=clock)
+    first = grant(
+        db,
+        subject_id=subject,
+        purpose=QR,
+        channel="web",
+        notice_text="v1",
+        clock=clock,
+        terms=reference_terms(),
+    )
     second = grant(
         db,
         subject_id=subject,
@@ -63,6 +79,7 @@ def test_a_notice_of_a_later_version_is_told_apart(db: Session, clock: FakeClock
         notice_text="v2",
         policy_version="1.2",
         clock=clock,
+        terms=reference_terms(),
     )
     assert first.notice_hash != second.notice_hash
     assert [event.policy_version for event in history(db, subject, QR)] == ["1.1", "1.2"]
@@ -82,8 +99,18 @@ def test_the_database_refuses_to_change_the_ledger(
     db: Session, clock: FakeClock, statement: str
 ) -> None:
     subject = new_subject(db)
-    grant(db, subject_id=subject, purpose=WIFI, channel="app", notice_text=NOTICE, clock=clock)
-    withdraw(db, subject_id=subject, purpose=WIFI, channel="app", clock=clock)
+    grant(
+        db,
+        subject_id=subject,
+        purpose=WIFI,
+        channel="app",
+        notice_text=NOTICE,
+        clock=clock,
+        terms=reference_terms(),
+    )
+    withdraw(
+        db, subject_id=subject, purpose=WIFI, channel="app", clock=clock, terms=reference_terms()
+    )
     savepoint = db.begin_nested()
     with pytest.raises(sa.exc.DBAPIError, match="append-only"):
         db.execute(sa.text(statement), {"subject": subject})
@@ -96,7 +123,15 @@ def test_erasing_the_subject_is_the_one_way_ledger_rows_leave(
     db: Session, clock: FakeClock
 ) -> None:
     subject = new_subject(db)
-    grant(db, subject_id=subject, purpose=WIFI, channel="app", notice_text=NOTICE, clock=clock)
+    grant(
+        db,
+        subject_id=subject,
+        purpose=WIFI,
+        channel="app",
+        notice_text=NOTICE,
+        clock=clock,
+        terms=reference_terms(),
+    )
     db.execute(sa.delete(Subject).where(Subject.id == subject))
     left = db.execute(
         sa.text("SELECT count(*) FROM consent_events WHERE subject_id = :s"), {"s": subject}
@@ -106,16 +141,46 @@ def test_erasing_the_subject_is_the_one_way_ledger_rows_leave(
 
 def test_the_current_state_is_the_latest_event_per_purpose(db: Session, clock: FakeClock) -> None:
     subject, other = new_subject(db), new_subject(db)
-    grant(db, subject_id=subject, purpose=WIFI, channel="app", notice_text=NOTICE, clock=clock)
-    withdraw(db, subject_id=subject, purpose=WIFI, channel="app", clock=clock)  # same instant
+    grant(
+        db,
+        subject_id=subject,
+        purpose=WIFI,
+        channel="app",
+        notice_text=NOTICE,
+        clock=clock,
+        terms=reference_terms(),
+    )
+    withdraw(
+        db, subject_id=subject, purpose=WIFI, channel="app", clock=clock, terms=reference_terms()
+    )  # same instant
     clock.advance(timedelta(minutes=5))
     last = grant(
-        db, subject_id=subject, purpose=WIFI, channel="web", notice_text=NOTICE, clock=clock
+        db,
+        subject_id=subject,
+        purpose=WIFI,
+        channel="web",
+        notice_text=NOTICE,
+        clock=clock,
+        terms=reference_terms(),
     )
     refuse(
-        db, subject_id=subject, purpose=QR, channel="app", notice_text=CAMERA_NOTICE, clock=clock
+        db,
+        subject_id=subject,
+        purpose=QR,
+        channel="app",
+        notice_text=CAMERA_NOTICE,
+        clock=clock,
+        terms=reference_terms(),
     )
-    grant(db, subject_id=other, purpose=QR, channel="app", notice_text=CAMERA_NOTICE, clock=clock)
+    grant(
+        db,
+        subject_id=other,
+        purpose=QR,
+        channel="app",
+        notice_text=CAMERA_NOTICE,
+        clock=clock,
+        terms=reference_terms(),
+    )
 
     state = current_state(db, subject)
     assert set(state) == {WIFI, QR}
@@ -135,9 +200,19 @@ def test_withdrawal_is_accepted_on_the_channel_the_consent_came_from(
     db: Session, clock: FakeClock, channel: Channel
 ) -> None:
     subject = new_subject(db)
-    grant(db, subject_id=subject, purpose=WIFI, channel=channel, notice_text=NOTICE, clock=clock)
+    grant(
+        db,
+        subject_id=subject,
+        purpose=WIFI,
+        channel=channel,
+        notice_text=NOTICE,
+        clock=clock,
+        terms=reference_terms(),
+    )
     clock.advance(timedelta(seconds=1))
-    withdrawn = withdraw(db, subject_id=subject, purpose=WIFI, channel=channel, clock=clock)
+    withdrawn = withdraw(
+        db, subject_id=subject, purpose=WIFI, channel=channel, clock=clock, terms=reference_terms()
+    )
     assert withdrawn.channel is channel
     assert withdrawn.occurred_at == clock.now()
     assert current_state(db, subject)[WIFI].action is ConsentAction.WITHDRAW
@@ -147,19 +222,51 @@ def test_withdrawal_is_accepted_on_the_channel_the_consent_came_from(
 def test_withdrawal_is_never_harder_than_the_grant(db: Session, clock: FakeClock) -> None:
     """Given in the app, withdrawn by e-mail: accepted, and the channel is recorded."""
     subject = new_subject(db)
-    grant(db, subject_id=subject, purpose=WIFI, channel="app", notice_text=NOTICE, clock=clock)
-    withdrawn = withdraw(db, subject_id=subject, purpose=WIFI, channel="email", clock=clock)
+    grant(
+        db,
+        subject_id=subject,
+        purpose=WIFI,
+        channel="app",
+        notice_text=NOTICE,
+        clock=clock,
+        terms=reference_terms(),
+    )
+    withdrawn = withdraw(
+        db, subject_id=subject, purpose=WIFI, channel="email", clock=clock, terms=reference_terms()
+    )
     assert withdrawn.channel is Channel.EMAIL
 
 
 def test_there_is_nothing_to_withdraw_without_a_live_consent(db: Session, clock: FakeClock) -> None:
     subject = new_subject(db)
     with pytest.raises(ConflictError) as caught:
-        withdraw(db, subject_id=subject, purpose=WIFI, channel="app", clock=clock)
+        withdraw(
+            db,
+            subject_id=subject,
+            purpose=WIFI,
+            channel="app",
+            clock=clock,
+            terms=reference_terms(),
+        )
     assert caught.value.fields["reason"] == "not_granted"
-    refuse(db, subject_id=subject, purpose=WIFI, channel="app", notice_text=NOTICE, clock=clock)
+    refuse(
+        db,
+        subject_id=subject,
+        purpose=WIFI,
+        channel="app",
+        notice_text=NOTICE,
+        clock=clock,
+        terms=reference_terms(),
+    )
     with pytest.raises(ConflictError):
-        withdraw(db, subject_id=subject, purpose=WIFI, channel="app", clock=clock)
+        withdraw(
+            db,
+            subject_id=subject,
+            purpose=WIFI,
+            channel="app",
+            clock=clock,
+            terms=reference_terms(),
+        )
 
 
 def test_only_consent_based_purposes_take_decisions(db: Session, clock: FakeClock) -> None:
@@ -167,7 +274,13 @@ def test_only_consent_based_purposes_take_decisions(db: Session, clock: FakeCloc
     for purpose in ("account.management", "marketing.everything"):
         with pytest.raises(InvalidInputError) as caught:
             grant(
-                db, subject_id=subject, purpose=purpose, channel="app", notice_text="x", clock=clock
+                db,
+                subject_id=subject,
+                purpose=purpose,
+                channel="app",
+                notice_text="x",
+                clock=clock,
+                terms=reference_terms(),
             )
         assert caught.value.fields["errors"] == [
             {"field": "purpose", "rule": "consent_based_purpose"}
@@ -177,19 +290,41 @@ def test_only_consent_based_purposes_take_decisions(db: Session, clock: FakeCloc
 def test_bad_channel_and_unknown_subject_are_refused(db: Session, clock: FakeClock) -> None:
     subject = new_subject(db)
     with pytest.raises(InvalidInputError):
-        grant(db, subject_id=subject, purpose=WIFI, channel="pigeon", notice_text="x", clock=clock)
+        grant(
+            db,
+            subject_id=subject,
+            purpose=WIFI,
+            channel="pigeon",
+            notice_text="x",
+            clock=clock,
+            terms=reference_terms(),
+        )
     with pytest.raises(NotFoundError):
         grant(
-            db, subject_id=uuid.uuid4(), purpose=WIFI, channel="app", notice_text="x", clock=clock
+            db,
+            subject_id=uuid.uuid4(),
+            purpose=WIFI,
+            channel="app",
+            notice_text="x",
+            clock=clock,
+            terms=reference_terms(),
         )
 
 
 def test_every_decision_is_audited_with_ids_only(db: Session, clock: FakeClock) -> None:
     subject = new_subject(db)
     given = grant(
-        db, subject_id=subject, purpose=WIFI, channel="app", notice_text=NOTICE, clock=clock
+        db,
+        subject_id=subject,
+        purpose=WIFI,
+        channel="app",
+        notice_text=NOTICE,
+        clock=clock,
+        terms=reference_terms(),
     )
-    withdrawn = withdraw(db, subject_id=subject, purpose=WIFI, channel="app", clock=clock)
+    withdrawn = withdraw(
+        db, subject_id=subject, purpose=WIFI, channel="app", clock=clock, terms=reference_terms()
+    )
     rows = audit_rows(db, subject_id=subject)
     assert [(row.action, row.actor, row.purpose) for row in rows] == [
         ("consent.granted", f"subject:{subject}", "consent.management"),

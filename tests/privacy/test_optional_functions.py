@@ -10,9 +10,9 @@ from doorstep.audit.entries import system_actor
 from doorstep.core.clock import FakeClock
 from doorstep.core.errors import InvalidInputError
 from doorstep.privacy.consent import grant, is_enabled, optional_functions, refuse, withdraw
-from doorstep.privacy.consent.terms import default_terms
 from doorstep.privacy.purposes import PurposeGate
 from doorstep.privacy.restrictions import restrict
+from tests.packs import reference_pack, reference_terms
 from tests.privacy.conftest import CAMERA_NOTICE, NOTICE, SERIAL, new_subject
 
 QR = "device.qr_camera"
@@ -22,11 +22,14 @@ ACTOR = system_actor("tests")
 
 
 def _states(db: Session, subject: object) -> dict[str, bool]:
-    return {item.purpose: item.enabled for item in optional_functions(db, subject)}  # type: ignore[arg-type]
+    return {
+        item.purpose: item.enabled
+        for item in optional_functions(db, subject, terms=reference_terms())
+    }  # type: ignore[arg-type]
 
 
 def test_the_pack_declares_both_functions_as_optional_with_a_manual_path() -> None:
-    terms = default_terms()
+    terms = reference_terms()
     assert {item.key for item in terms.optional_functions} == {QR, WIFI, PROFILE}
     assert "claim code" in terms.purposes[QR].manual_path
     assert "password" in terms.purposes[WIFI].manual_path
@@ -35,9 +38,17 @@ def test_the_pack_declares_both_functions_as_optional_with_a_manual_path() -> No
 @pytest.mark.clause("CPE-I.ii.2.c")
 def test_the_camera_is_off_until_the_subscriber_agrees(db: Session, clock: FakeClock) -> None:
     subject = new_subject(db)
-    assert not is_enabled(db, subject, QR)
-    grant(db, subject_id=subject, purpose=QR, channel="app", notice_text=CAMERA_NOTICE, clock=clock)
-    assert is_enabled(db, subject, QR)
+    assert not is_enabled(db, subject, QR, terms=reference_terms())
+    grant(
+        db,
+        subject_id=subject,
+        purpose=QR,
+        channel="app",
+        notice_text=CAMERA_NOTICE,
+        clock=clock,
+        terms=reference_terms(),
+    )
+    assert is_enabled(db, subject, QR, terms=reference_terms())
 
 
 @pytest.mark.clause("CPE-I.iii.R3")
@@ -45,9 +56,21 @@ def test_refusing_location_leaves_manual_wireless_setup_usable(
     db: Session, clock: FakeClock, gate: PurposeGate
 ) -> None:
     subject = new_subject(db)
-    refuse(db, subject_id=subject, purpose=WIFI, channel="app", notice_text=NOTICE, clock=clock)
-    assert not is_enabled(db, subject, WIFI)
-    [wifi] = [item for item in optional_functions(db, subject) if item.purpose == WIFI]
+    refuse(
+        db,
+        subject_id=subject,
+        purpose=WIFI,
+        channel="app",
+        notice_text=NOTICE,
+        clock=clock,
+        terms=reference_terms(),
+    )
+    assert not is_enabled(db, subject, WIFI, terms=reference_terms())
+    [wifi] = [
+        item
+        for item in optional_functions(db, subject, terms=reference_terms())
+        if item.purpose == WIFI
+    ]
     assert wifi.manual_path == "Type the Wi-Fi network name and password by hand."
     # the manual path needs no consent: configuring the device is contract-based
     gate.for_subject(db, subject, actor=ACTOR).check(SERIAL, "device.registration")
@@ -59,10 +82,20 @@ def test_refusing_the_camera_leaves_manual_binding_usable(
 ) -> None:
     subject = new_subject(db)
     refuse(
-        db, subject_id=subject, purpose=QR, channel="app", notice_text=CAMERA_NOTICE, clock=clock
+        db,
+        subject_id=subject,
+        purpose=QR,
+        channel="app",
+        notice_text=CAMERA_NOTICE,
+        clock=clock,
+        terms=reference_terms(),
     )
-    assert not is_enabled(db, subject, QR)
-    [qr] = [item for item in optional_functions(db, subject) if item.purpose == QR]
+    assert not is_enabled(db, subject, QR, terms=reference_terms())
+    [qr] = [
+        item
+        for item in optional_functions(db, subject, terms=reference_terms())
+        if item.purpose == QR
+    ]
     assert "claim code" in qr.manual_path
     gate.for_subject(db, subject, actor=ACTOR).check(SERIAL, "device.registration")
 
@@ -72,8 +105,12 @@ def test_without_the_optional_scan_wifi_credentials_are_entered_by_hand(
     db: Session, clock: FakeClock
 ) -> None:
     subject = new_subject(db)
-    assert not is_enabled(db, subject, WIFI)  # never asked: off
-    [wifi] = [item for item in optional_functions(db, subject) if item.purpose == WIFI]
+    assert not is_enabled(db, subject, WIFI, terms=reference_terms())  # never asked: off
+    [wifi] = [
+        item
+        for item in optional_functions(db, subject, terms=reference_terms())
+        if item.purpose == WIFI
+    ]
     assert not wifi.enabled
     assert "by hand" in wifi.manual_path
 
@@ -84,10 +121,28 @@ def test_each_optional_function_is_granted_and_withdrawn_on_its_own(
 ) -> None:
     subject = new_subject(db)
     assert _states(db, subject) == {QR: False, WIFI: False, PROFILE: False}
-    grant(db, subject_id=subject, purpose=QR, channel="app", notice_text=CAMERA_NOTICE, clock=clock)
-    grant(db, subject_id=subject, purpose=WIFI, channel="app", notice_text=NOTICE, clock=clock)
+    grant(
+        db,
+        subject_id=subject,
+        purpose=QR,
+        channel="app",
+        notice_text=CAMERA_NOTICE,
+        clock=clock,
+        terms=reference_terms(),
+    )
+    grant(
+        db,
+        subject_id=subject,
+        purpose=WIFI,
+        channel="app",
+        notice_text=NOTICE,
+        clock=clock,
+        terms=reference_terms(),
+    )
     assert _states(db, subject) == {QR: True, WIFI: True, PROFILE: False}
-    withdraw(db, subject_id=subject, purpose=QR, channel="app", clock=clock)
+    withdraw(
+        db, subject_id=subject, purpose=QR, channel="app", clock=clock, terms=reference_terms()
+    )
     assert _states(db, subject) == {QR: False, WIFI: True, PROFILE: False}
 
 
@@ -96,21 +151,51 @@ def test_after_a_withdrawal_the_app_can_tell_what_is_off_and_the_way_around(
     db: Session, clock: FakeClock
 ) -> None:
     subject = new_subject(db)
-    grant(db, subject_id=subject, purpose=WIFI, channel="web", notice_text=NOTICE, clock=clock)
-    withdraw(db, subject_id=subject, purpose=WIFI, channel="web", clock=clock)
-    off = [item for item in optional_functions(db, subject) if not item.enabled]
+    grant(
+        db,
+        subject_id=subject,
+        purpose=WIFI,
+        channel="web",
+        notice_text=NOTICE,
+        clock=clock,
+        terms=reference_terms(),
+    )
+    withdraw(
+        db, subject_id=subject, purpose=WIFI, channel="web", clock=clock, terms=reference_terms()
+    )
+    off = [
+        item
+        for item in optional_functions(db, subject, terms=reference_terms())
+        if not item.enabled
+    ]
     assert {item.purpose for item in off} == {QR, WIFI, PROFILE}
     assert all(item.function and item.manual_path for item in off)
 
 
 def test_a_restriction_turns_an_optional_function_off(db: Session, clock: FakeClock) -> None:
     subject = new_subject(db)
-    grant(db, subject_id=subject, purpose=WIFI, channel="app", notice_text=NOTICE, clock=clock)
-    restrict(db, subject_id=subject, purpose=WIFI, reason="objection", clock=clock, actor=ACTOR)
-    assert not is_enabled(db, subject, WIFI)
+    grant(
+        db,
+        subject_id=subject,
+        purpose=WIFI,
+        channel="app",
+        notice_text=NOTICE,
+        clock=clock,
+        terms=reference_terms(),
+    )
+    restrict(
+        db,
+        subject_id=subject,
+        purpose=WIFI,
+        reason="objection",
+        clock=clock,
+        actor=ACTOR,
+        pack=reference_pack(),
+    )
+    assert not is_enabled(db, subject, WIFI, terms=reference_terms())
     assert _states(db, subject)[WIFI] is False
 
 
 def test_is_enabled_only_answers_for_consent_based_purposes(db: Session) -> None:
     with pytest.raises(InvalidInputError):
-        is_enabled(db, new_subject(db), "account.management")
+        is_enabled(db, new_subject(db), "account.management", terms=reference_terms())

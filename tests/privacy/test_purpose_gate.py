@@ -20,10 +20,11 @@ from doorstep.core.runtime import Runtime
 from doorstep.privacy.consent import grant, refuse, withdraw
 from doorstep.privacy.consent.terms import load_terms
 from doorstep.privacy.datamap.pack import default_pack
-from doorstep.privacy.purposes import PurposeGate, RefusalReason, default_gate
+from doorstep.privacy.purposes import PurposeGate, RefusalReason
 from doorstep.privacy.restrictions import RestrictionReason, lift, restrict, restrictions_of
 from doorstep.privacy.subjects.models import Subject
 from doorstep.vocabulary import LegalBasis, not_personal, personal
+from tests.packs import reference_gate, reference_pack, reference_terms
 from tests.privacy.conftest import (
     LOCATION,
     NOTICE,
@@ -106,8 +107,24 @@ def test_a_consent_purpose_is_refused_without_consent_and_allowed_after(
     for subject in (accepts, denies):
         access = gate.for_subject(db, subject, actor=ACTOR)
         assert _refusal(access, LOCATION, WIFI).fields["reason"] == "no_consent"
-    grant(db, subject_id=accepts, purpose=WIFI, channel="app", notice_text=NOTICE, clock=clock)
-    refuse(db, subject_id=denies, purpose=WIFI, channel="app", notice_text=NOTICE, clock=clock)
+    grant(
+        db,
+        subject_id=accepts,
+        purpose=WIFI,
+        channel="app",
+        notice_text=NOTICE,
+        clock=clock,
+        terms=reference_terms(),
+    )
+    refuse(
+        db,
+        subject_id=denies,
+        purpose=WIFI,
+        channel="app",
+        notice_text=NOTICE,
+        clock=clock,
+        terms=reference_terms(),
+    )
 
     gate.for_subject(db, accepts, actor=ACTOR).check(LOCATION, WIFI)
     refused = gate.for_subject(db, denies, actor=ACTOR)
@@ -119,8 +136,24 @@ def test_both_answers_to_a_prompt_are_stored_and_only_yes_unblocks(
     db: Session, gate: PurposeGate, clock: FakeClock
 ) -> None:
     yes, no = new_subject(db), new_subject(db)
-    grant(db, subject_id=yes, purpose=WIFI, channel="app", notice_text=NOTICE, clock=clock)
-    refuse(db, subject_id=no, purpose=WIFI, channel="app", notice_text=NOTICE, clock=clock)
+    grant(
+        db,
+        subject_id=yes,
+        purpose=WIFI,
+        channel="app",
+        notice_text=NOTICE,
+        clock=clock,
+        terms=reference_terms(),
+    )
+    refuse(
+        db,
+        subject_id=no,
+        purpose=WIFI,
+        channel="app",
+        notice_text=NOTICE,
+        clock=clock,
+        terms=reference_terms(),
+    )
     stored = db.execute(
         sa.text("SELECT subject_id, action::text FROM consent_events WHERE purpose = :p"),
         {"p": WIFI},
@@ -139,7 +172,15 @@ def test_location_is_processed_only_after_consent(
     subject = new_subject(db)
     assert gate.basis(LOCATION, WIFI) is LegalBasis.CONSENT
     assert not gate.for_subject(db, subject, actor=ACTOR).allows(LOCATION, WIFI)
-    grant(db, subject_id=subject, purpose=WIFI, channel="app", notice_text=NOTICE, clock=clock)
+    grant(
+        db,
+        subject_id=subject,
+        purpose=WIFI,
+        channel="app",
+        notice_text=NOTICE,
+        clock=clock,
+        terms=reference_terms(),
+    )
     assert gate.for_subject(db, subject, actor=ACTOR).allows(LOCATION, WIFI)
 
 
@@ -150,7 +191,13 @@ def test_withdrawal_stops_later_processing_and_leaves_earlier_records(
     create_scratch_tables(db, scratch_schema)
     subject = new_subject(db)
     given = grant(
-        db, subject_id=subject, purpose=WIFI, channel="app", notice_text=NOTICE, clock=clock
+        db,
+        subject_id=subject,
+        purpose=WIFI,
+        channel="app",
+        notice_text=NOTICE,
+        clock=clock,
+        terms=reference_terms(),
     )
     # processing before the withdrawal: allowed, audited with the consent it relied on
     access = gate.for_subject(db, subject, actor=ACTOR)
@@ -161,7 +208,9 @@ def test_withdrawal_stops_later_processing_and_leaves_earlier_records(
     assert before.outcome == "ok"
     assert before.details == {"basis": "consent", "consent_event": str(given.id)}
 
-    withdraw(db, subject_id=subject, purpose=WIFI, channel="app", clock=clock)
+    withdraw(
+        db, subject_id=subject, purpose=WIFI, channel="app", clock=clock, terms=reference_terms()
+    )
     later = gate.for_subject(db, subject, actor=ACTOR)
     assert _refusal(later, LOCATION, WIFI).fields["reason"] == "consent_withdrawn"
 
@@ -194,6 +243,7 @@ def test_a_restricted_purpose_is_refused_while_storage_continues(
         reason=RestrictionReason.ACCURACY_CONTESTED,
         clock=clock,
         actor=ACTOR,
+        pack=reference_pack(),
     )
     restricted = gate.for_subject(db, subject, actor=ACTOR)
     error = _refusal(restricted, "subjects.created_at", "account.management")
@@ -220,6 +270,7 @@ def test_a_restriction_can_only_be_lifted_never_edited(db: Session, clock: FakeC
         reason="objection",
         clock=clock,
         actor=ACTOR,
+        pack=reference_pack(),
     )
     for statement in (
         "UPDATE restrictions SET reason = 'legal_claims'",
@@ -266,7 +317,15 @@ def test_a_snapshot_is_one_query_and_checks_read_nothing(
     db: Session, gate: PurposeGate, engine: Engine, clock: FakeClock
 ) -> None:
     subject = new_subject(db)
-    grant(db, subject_id=subject, purpose=WIFI, channel="app", notice_text=NOTICE, clock=clock)
+    grant(
+        db,
+        subject_id=subject,
+        purpose=WIFI,
+        channel="app",
+        notice_text=NOTICE,
+        clock=clock,
+        terms=reference_terms(),
+    )
     restrict(
         db,
         subject_id=subject,
@@ -274,6 +333,7 @@ def test_a_snapshot_is_one_query_and_checks_read_nothing(
         reason="objection",
         clock=clock,
         actor=ACTOR,
+        pack=reference_pack(),
     )
     statements: list[str] = []
 
@@ -338,7 +398,7 @@ def test_consent_terms_naming_unknown_keys_stop_start_up(tmp_path: Any) -> None:
 
 
 def test_the_shipped_gate_builds_and_knows_the_ledger() -> None:
-    gate = default_gate()
+    gate = reference_gate()
     assert gate.basis("consent_events.action", "consent.management") is LegalBasis.LEGAL_OBLIGATION
     assert gate.consent_purposes == {
         "device.qr_camera",

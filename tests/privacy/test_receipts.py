@@ -31,6 +31,7 @@ from doorstep.privacy.consent import (
     verify_receipt,
     withdraw,
 )
+from tests.packs import reference_pack, reference_terms
 from tests.privacy.conftest import NOTICE, audit_rows, new_subject
 
 WIFI = "wifi.location_scan"
@@ -59,9 +60,17 @@ def test_a_receipt_carries_the_consent_receipt_fields_and_verifies(
 ) -> None:
     subject = new_subject(db)
     given = grant(
-        db, subject_id=subject, purpose=WIFI, channel="app", notice_text=NOTICE, clock=clock
+        db,
+        subject_id=subject,
+        purpose=WIFI,
+        channel="app",
+        notice_text=NOTICE,
+        clock=clock,
+        terms=reference_terms(),
     )
-    token = issue_receipt(db, given.id, signer=signer, actor=ACTOR)
+    token = issue_receipt(
+        db, given.id, signer=signer, actor=ACTOR, pack=reference_pack(), terms=reference_terms()
+    )
     claims = verify_receipt(token, signer.jwk)
     assert claims["version"] == "KI-CR-v1.1.0"
     assert claims["jurisdiction"] == "CN"
@@ -100,9 +109,29 @@ def test_a_withdrawal_has_its_own_receipt(
     db: Session, clock: FakeClock, signer: ReceiptSigner
 ) -> None:
     subject = new_subject(db)
-    grant(db, subject_id=subject, purpose=WIFI, channel="app", notice_text=NOTICE, clock=clock)
-    withdrawn = withdraw(db, subject_id=subject, purpose=WIFI, channel="app", clock=clock)
-    claims = verify_receipt(issue_receipt(db, withdrawn.id, signer=signer, actor=ACTOR), signer)
+    grant(
+        db,
+        subject_id=subject,
+        purpose=WIFI,
+        channel="app",
+        notice_text=NOTICE,
+        clock=clock,
+        terms=reference_terms(),
+    )
+    withdrawn = withdraw(
+        db, subject_id=subject, purpose=WIFI, channel="app", clock=clock, terms=reference_terms()
+    )
+    claims = verify_receipt(
+        issue_receipt(
+            db,
+            withdrawn.id,
+            signer=signer,
+            actor=ACTOR,
+            pack=reference_pack(),
+            terms=reference_terms(),
+        ),
+        signer,
+    )
     assert claims["consentEvent"]["type"] == "withdrawn"
     assert claims["notice"]["hash"] is None
 
@@ -111,9 +140,17 @@ def test_a_withdrawal_has_its_own_receipt(
 def test_a_tampered_receipt_fails(db: Session, clock: FakeClock, signer: ReceiptSigner) -> None:
     subject = new_subject(db)
     given = grant(
-        db, subject_id=subject, purpose=WIFI, channel="app", notice_text=NOTICE, clock=clock
+        db,
+        subject_id=subject,
+        purpose=WIFI,
+        channel="app",
+        notice_text=NOTICE,
+        clock=clock,
+        terms=reference_terms(),
     )
-    token = issue_receipt(db, given.id, signer=signer, actor=ACTOR)
+    token = issue_receipt(
+        db, given.id, signer=signer, actor=ACTOR, pack=reference_pack(), terms=reference_terms()
+    )
     header, payload, signature = token.split(".")
     claims = json.loads(_unb64(payload))
     claims["consentTimestamp"] -= 86_400  # claim the consent was given a day earlier
@@ -134,9 +171,17 @@ def test_a_subject_can_verify_with_the_published_jwk_alone(
     """No Doorstep code on the subject's side: a JOSE library and the JWK Set are enough."""
     subject = new_subject(db)
     given = grant(
-        db, subject_id=subject, purpose=WIFI, channel="email", notice_text=NOTICE, clock=clock
+        db,
+        subject_id=subject,
+        purpose=WIFI,
+        channel="email",
+        notice_text=NOTICE,
+        clock=clock,
+        terms=reference_terms(),
     )
-    token = issue_receipt(db, given.id, signer=signer, actor=ACTOR)
+    token = issue_receipt(
+        db, given.id, signer=signer, actor=ACTOR, pack=reference_pack(), terms=reference_terms()
+    )
     published = json.loads(json.dumps(signer.jwks()))
     [jwk] = published["keys"]
     assert set(jwk) == {"kty", "crv", "x", "use", "alg", "kid"}  # no private part

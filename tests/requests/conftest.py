@@ -19,6 +19,7 @@ from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.restrictions.services import restrict
 from doorstep.privacy.subjects.models import Subject, SubjectKind
 from doorstep.wiring import Services, build_services
+from tests.packs import reference_pack
 
 STAFF = "staff:" + str(uuid.UUID(int=7))
 
@@ -101,6 +102,7 @@ def new_account(db: Session, keys: KeyService, clock: Clock, token: str) -> uuid
         reason="objection",
         clock=clock,
         actor=STAFF,
+        pack=reference_pack(),
     )
     db.flush()
     return subject

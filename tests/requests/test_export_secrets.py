@@ -107,7 +107,6 @@ def _texts(archive: bytes) -> bytes:
         return archive + b"".join(opened.read(name) for name in opened.namelist())
 
 
-@pytest.mark.clause("CPE-IV.1.a")
 def test_no_password_hash_token_hash_code_or_pppoe_password_reaches_the_export(
     db: Session, ctx: RequestContext, keys: KeyService, clock: FakeClock
 ) -> None:

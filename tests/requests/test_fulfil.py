@@ -21,6 +21,7 @@ from doorstep.privacy.requests.models import RequestKind, RequestStatus
 from doorstep.privacy.requests.tasks import erase
 from doorstep.privacy.subjects.models import Subject
 from doorstep.schema import metadata
+from tests.packs import reference_terms
 from tests.requests.conftest import STAFF, new_subject, verified
 
 GATE = PurposeGate.from_datamap(metadata, default_pack())
@@ -48,7 +49,15 @@ def test_a_withdrawal_request_withdraws_the_consent(
 ) -> None:
     subject = new_subject(db)
     purpose = "account.profile"
-    grant(db, subject_id=subject, purpose=purpose, channel="app", notice_text="v1", clock=clock)
+    grant(
+        db,
+        subject_id=subject,
+        purpose=purpose,
+        channel="app",
+        notice_text="v1",
+        clock=clock,
+        terms=reference_terms(),
+    )
     element = "account_profiles.nickname"
     assert GATE.for_subject(db, subject, actor=STAFF).allows(element, purpose)
     request_id = verified(db, ctx, subject, RequestKind.CONSENT_WITHDRAWAL, purpose=purpose)

@@ -73,7 +73,8 @@ def _outbox(db: Session, template: str) -> list[str]:
     )
 
 
-@pytest.mark.clause("CPE-V.3.c")
+# No CPE-V.3.c / CPE-V.2.b marker on these two: with a test-made pack they prove the fan-out,
+# but nothing in production writes the register yet (decision 0020, X-17).
 def test_an_erasure_asks_every_recipient_to_erase_and_skips_those_with_their_own_ground(
     db: Session, pctx: RequestContext, keys: KeyService, clock: FakeClock
 ) -> None:
@@ -106,7 +107,6 @@ def test_an_erasure_asks_every_recipient_to_erase_and_skips_those_with_their_own
         confirm_notice(db, notices["regulator"].id, clock=clock, actor=STAFF)
 
 
-@pytest.mark.clause("CPE-V.2.b")
 def test_a_correction_is_sent_to_the_recipients_of_that_element(
     db: Session, pctx: RequestContext, keys: KeyService, clock: FakeClock
 ) -> None:

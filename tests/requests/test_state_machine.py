@@ -12,12 +12,18 @@ from sqlalchemy.orm import Session
 from doorstep.core.clock import FakeClock
 from doorstep.core.errors import ConflictError, InvalidInputError
 from doorstep.core.settings import Settings
+from doorstep.keys.services import KeyService
 from doorstep.privacy.requests import services as svc
 from doorstep.privacy.requests.codes import ErasureGround, RefusalCode
 from doorstep.privacy.requests.context import RequestContext
-from doorstep.privacy.requests.models import RequestKind, RequestStatus, SubjectRequest
+from doorstep.privacy.requests.models import (
+    RequestChannel,
+    RequestKind,
+    RequestStatus,
+    SubjectRequest,
+)
 from doorstep.privacy.requests.tracking import effective_due, overdue, remind
-from tests.requests.conftest import STAFF, actions, new_subject
+from tests.requests.conftest import STAFF, actions, new_account, new_subject
 
 JAN_31 = datetime(2024, 1, 31, 10, 0, tzinfo=UTC)
 
@@ -47,21 +53,56 @@ def test_an_access_request_is_due_thirty_days_after_receipt(
 
 
 @pytest.mark.clause("CPE-IX.3")
+@pytest.mark.clause("CORP-9.2")
 def test_a_letter_counts_from_its_date_of_receipt(
     db: Session, ctx: RequestContext, clock: FakeClock
 ) -> None:
     clock.set(JAN_31 + timedelta(days=3))
-    row = _open(db, ctx, received_at=JAN_31)
+    row = svc.open_request(
+        db,
+        ctx,
+        subject_id=new_subject(db),
+        kind=RequestKind.ACCESS,
+        channel="post",
+        actor=STAFF,
+        received_at=JAN_31,
+    )
+    assert (row.channel, row.received_at) == (RequestChannel.POST, JAN_31)
     assert row.due_at == JAN_31 + timedelta(days=30)
     with pytest.raises(InvalidInputError):
         _open(db, ctx, received_at=clock.now() + timedelta(hours=1))
 
 
-@pytest.mark.clause("CPE-V.6.b")
 def test_gdpr_counts_one_calendar_month(db: Session, ctx: RequestContext, clock: FakeClock) -> None:
     clock.set(JAN_31)
     row = _open(db, ctx, jurisdiction="gdpr")
     assert row.due_at == datetime(2024, 2, 29, 10, 0, tzinfo=UTC)
+
+
+_KIND_FIELDS: dict[RequestKind, dict[str, Any]] = {
+    RequestKind.DELETION: {"ground": ErasureGround.NO_PERMISSION},
+    RequestKind.RESTRICTION: {"purpose": "notification.delivery"},
+    RequestKind.OBJECTION: {"purpose": "notification.delivery"},
+    RequestKind.CONSENT_WITHDRAWAL: {"purpose": "wifi.location_scan"},
+}
+
+
+@pytest.mark.clause("CPE-V.6.b")
+@pytest.mark.parametrize("kind", list(RequestKind))
+def test_every_kind_of_request_is_due_within_thirty_days_of_receipt(
+    db: Session, ctx: RequestContext, clock: FakeClock, keys: KeyService, kind: RequestKind
+) -> None:
+    """Under the default rule no request is due later than 30 calendar days after receipt."""
+    clock.set(JAN_31)
+    fields = _KIND_FIELDS.get(kind, {})
+    if kind is RequestKind.CORRECTION:
+        subject = new_account(db, keys, clock, "deadline")
+        fields = {"subject_id": subject, "element": "accounts.email", "value": "new@example.org"}
+    row = _open(db, ctx, kind, **fields)
+    assert row.received_at == JAN_31
+    assert JAN_31 < row.due_at <= JAN_31 + timedelta(days=30)
+    if kind is not RequestKind.DEREGISTRATION:  # a manual deregistration: 2 working days
+        assert row.due_at == JAN_31 + timedelta(days=30)
 
 
 @pytest.mark.clause("CPE-V.6.b")
@@ -70,6 +111,7 @@ def test_overdue_one_hour_after_the_deadline_not_one_hour_before(
 ) -> None:
     clock.set(JAN_31)
     row = _open(db, ctx)
+    assert row.due_at == JAN_31 + timedelta(days=30)  # never later than the promised 30 days
     svc.verify(db, ctx, row.id, method="session", actor=STAFF)
     clock.set(row.due_at - timedelta(hours=1))
     assert row not in overdue(db, clock.now())
@@ -77,7 +119,6 @@ def test_overdue_one_hour_after_the_deadline_not_one_hour_before(
     assert row in overdue(db, clock.now())
 
 
-@pytest.mark.clause("CPE-V.6.b")
 def test_the_clock_pauses_only_while_identity_proof_is_owed(
     db: Session, ctx: RequestContext, clock: FakeClock
 ) -> None:
@@ -125,7 +166,6 @@ def test_every_transition_is_audited_and_final_states_stay_final(
         svc.ask_identity(db, ctx, row.id, actor=STAFF)
 
 
-@pytest.mark.clause("CPE-V.6.b")
 def test_gdpr_extension_by_two_months_only_inside_the_first_month(
     db: Session, ctx: RequestContext, clock: FakeClock
 ) -> None:
@@ -197,6 +237,7 @@ def test_repeated_requests_beyond_the_rule_get_a_fee_quote(
 
 
 @pytest.mark.clause("CPE-V.6.d")
+@pytest.mark.clause("CORP-9.3")
 def test_a_refusal_needs_a_code_and_tells_where_to_complain(
     db: Session, ctx: RequestContext
 ) -> None:
@@ -219,6 +260,7 @@ def test_malice_or_abuse_needs_evidence(db: Session, ctx: RequestContext) -> Non
 
 
 @pytest.mark.clause("CPE-IX.4")
+@pytest.mark.clause("CORP-9.3")
 def test_cn_requesters_are_pointed_at_the_cac(
     db: Session, clock: FakeClock, settings: Settings
 ) -> None:
@@ -237,6 +279,7 @@ def test_reminder_before_the_deadline_and_escalation_after_once_each(
 ) -> None:
     clock.set(JAN_31)
     row = _open(db, ctx)
+    assert row.due_at == JAN_31 + timedelta(days=30)  # never later than the promised 30 days
     svc.verify(db, ctx, row.id, method="session", actor=STAFF)
     clock.set(row.due_at - timedelta(days=7, hours=1))
     assert remind(db, ctx) == (0, 0)

@@ -160,7 +160,6 @@ def test_a_sweep_killed_with_sigkill_finishes_when_run_again(
     assert _swept(committed.engine) == 2 * due
 
 
-@pytest.mark.clause("CPE-I.ii.1.c")
 def test_two_workers_at_once_handle_each_row_once(
     committed: Runtime, committed_devices: sa.MetaData, clock: FakeClock
 ) -> None:

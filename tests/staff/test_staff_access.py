@@ -30,6 +30,7 @@ from doorstep.staff import (
     staff_read,
     validate_matrix,
 )
+from tests.packs import reference_pack
 from tests.privacy.conftest import (
     EMAIL,
     PASSWORD,
@@ -269,6 +270,7 @@ def test_the_gate_still_decides_for_staff(
         reason="objection",
         clock=clock,
         actor=system_actor("tests"),
+        pack=reference_pack(),
     )
     with pytest.raises(PurposeRefusedError) as caught:
         _read(db, support, subscriber, STATUS, "customer.support", gate, scratch_schema)

@@ -17,9 +17,9 @@ from playwright.sync_api import BrowserContext, expect
 from doorstep.asgi import create_app
 from doorstep.core.errors import ConfigurationError
 from doorstep.core.runtime import Runtime
-from doorstep.privacy.consent.terms import default_terms
 from doorstep.web.center import account as center_account
 from doorstep.web.center.account import load_policy
+from tests.packs import reference_terms
 from tests.web.conftest import screenshot
 
 
@@ -30,6 +30,7 @@ def client(runtime: Runtime) -> Iterator[TestClient]:
         yield test_client
 
 
+@pytest.mark.clause("CPE-0.2")
 def test_the_policy_page_shows_both_documents_without_javascript(
     new_context: Callable[..., BrowserContext],
 ) -> None:
@@ -38,7 +39,7 @@ def test_the_policy_page_shows_both_documents_without_javascript(
     page.get_by_role("link", name="Privacy policy", exact=True).click()
     page.wait_for_url("**/policy")
     expect(page.get_by_role("heading", level=1)).to_have_text("Privacy policy")
-    policy = default_terms().require_policy()
+    policy = reference_terms().require_policy()
     expect(page.locator(".lead")).to_contain_text(f"version {policy.version}")
     expect(page.get_by_role("link", name=policy.url).first).to_have_attribute("href", policy.url)
     page.get_by_role("button", name="Essential cookies only").click()
@@ -52,6 +53,7 @@ def test_the_policy_page_shows_both_documents_without_javascript(
     product.get_by_text("Read the full text").click()
     expect(product.locator("pre.policy")).to_be_visible()
     expect(product.locator("pre.policy")).to_contain_text("CPE Product Privacy Policy V1.1")
+    expect(product.locator("pre.policy")).to_contain_text("Last updated in: February 2020")
     corporate = page.locator("#corporate")
     expect(corporate.get_by_role("heading", level=2)).to_have_text("Corporate privacy policy")
     corporate.get_by_text("Read the full text").focus()
@@ -89,7 +91,7 @@ def test_the_policy_lists_earlier_versions_from_the_pack(
     assert [v.version for v in loaded.history] == ["1.1", "1.0"]
     assert loaded.current.published == "2024-05-01"
     assert [d.anchor for d in loaded.documents] == ["product"]
-    monkeypatch.setattr(center_account, "published_policy", lambda: loaded)
+    monkeypatch.setattr(center_account, "published_policy", lambda pack: loaded)
     page = client.get("/policy").text
     assert "first version" not in page
     assert '<a href="https://privacy.example.com/1.0">1.0</a>' in page

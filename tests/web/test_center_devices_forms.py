@@ -24,6 +24,7 @@ from doorstep.privacy.restrictions.services import restrict
 from doorstep.usp.agent_sim import SimAgent
 from doorstep.usp.config import UspConfig
 from tests.devices.conftest import consent, devices_for, provision
+from tests.packs import reference_pack
 from tests.web.clients import page_client, sign_in_as, token_in
 from tests.web.people import Person, make_subscriber
 
@@ -276,6 +277,7 @@ def test_the_pages_use_device_data_only_through_the_purpose_gate(
             reason="objection",
             clock=runtime.clock,
             actor="system:tests",
+            pack=reference_pack(),
         )
     page = client.get(f"/devices/{device_id}")
     assert page.status_code == 200  # the rest of the page still works

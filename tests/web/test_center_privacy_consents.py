@@ -19,7 +19,8 @@ from doorstep.audit.entries import system_actor
 from doorstep.privacy.consent.models import ConsentAction
 from doorstep.privacy.consent.receipts import verify_receipt
 from doorstep.privacy.consent.signing import ReceiptSigner, receipt_key_path
-from doorstep.privacy.purposes import RefusalReason, default_gate
+from doorstep.privacy.purposes import RefusalReason
+from tests.packs import reference_gate
 from tests.web.conftest import LiveServer
 from tests.web.people import make_subscriber, sign_in
 from tests.web.test_center_privacy_pages import checked_screenshot, ledger
@@ -32,7 +33,7 @@ QR_ELEMENT = "device_registrations.endpoint_id"
 def gate_reason(live_server: LiveServer, subject_id: uuid.UUID) -> RefusalReason | None:
     """Why the purpose gate would refuse the QR camera purpose for the subject (None: allowed)."""
     with live_server.runtime.sessions() as session:
-        access = default_gate().for_subject(session, subject_id, actor=system_actor("test"))
+        access = reference_gate().for_subject(session, subject_id, actor=system_actor("test"))
         return access.reason(QR_ELEMENT, QR_PURPOSE)
 
 

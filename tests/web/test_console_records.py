@@ -38,6 +38,7 @@ from doorstep.privacy.retention.sweep import run_sweeps
 from doorstep.privacy.retention.targets import targets
 from doorstep.schema import metadata
 from doorstep.web.console.devices import ELEMENTS
+from tests.packs import reference_pack
 from tests.web.checks import untranslated
 from tests.web.conftest import LiveServer, screenshot
 from tests.web.people import Person, make_subscriber, staff_sign_in
@@ -304,6 +305,7 @@ def test_a_device_look_up_shows_support_the_record_and_marks_what_a_role_may_not
             reason=RestrictionReason.OBJECTION,
             clock=runtime.clock,
             actor=f"subject:{owner.subject_id}",
+            pack=reference_pack(),
         )
     page.reload()
     restricted = "Not shown: the subscriber restricted this use of their data."

@@ -72,6 +72,7 @@ def test_preference_cookies_only_after_consent_and_gone_after_refusal(
 
 @pytest.mark.parametrize("signal", [{"DNT": "1"}, {"Sec-GPC": "1"}], ids=["dnt", "gpc"])
 @pytest.mark.clause("CORP-2.1")
+@pytest.mark.clause("CORP-2.7")
 def test_do_not_track_and_global_privacy_control_are_refusals(
     new_context: Callable[..., BrowserContext], live_server: LiveServer, signal: dict[str, str]
 ) -> None:

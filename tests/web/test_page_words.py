@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 
 from doorstep.core.clock import FakeClock
 from doorstep.core.runtime import Runtime
-from doorstep.privacy.consent.terms import default_terms
 from doorstep.privacy.datamap.pack import default_pack
 from doorstep.privacy.datamap.taxonomy import category_name
 from doorstep.privacy.requests import fulfil
@@ -31,6 +30,7 @@ from doorstep.privacy.requests.codes import ErasureGround
 from doorstep.privacy.requests.context import RequestContext
 from doorstep.web.center import wording as words
 from doorstep.web.console.wording import KINDS, STATUSES
+from tests.packs import reference_terms
 from tests.requests.conftest import STAFF, new_subject
 from tests.web.clients import page_client, sign_in_as
 from tests.web.people import make_subscriber
@@ -53,7 +53,7 @@ def test_every_purpose_and_kind_of_data_has_words_for_the_subscriber() -> None:
     for key in pack.purposes:
         said = words.purpose(pack, key)
         assert said != pack.purposes[key].description and not RECORD_WORDS.search(said), key
-    categories = {key for item in default_terms().purposes.values() for key in item.categories}
+    categories = {key for item in reference_terms().purposes.values() for key in item.categories}
     assert categories <= set(words.CATEGORIES), "a kind of data without subscriber words"
     for key in categories:
         assert words.category(key) != category_name(key), key
@@ -63,7 +63,7 @@ def test_the_consents_page_shows_no_data_map_label(client: TestClient, runtime: 
     person = make_subscriber(runtime)
     sign_in_as(client, person, then="/privacy")
     page = client.get("/privacy/consents").text
-    terms = default_terms()
+    terms = reference_terms()
     labels = {category_name(key) for item in terms.purposes.values() for key in item.categories}
     shown = [label for label in labels if label in page]
     assert shown == [], f"data-map category names on the page: {shown}"

@@ -81,6 +81,11 @@ class Settings(BaseSettings):
         default=SecretStr(DEVELOPMENT_SECRET),
         description="Signs sessions and receipts. Must be set outside development.",
     )
+    policy_pack: Path = Field(
+        default=Path(__file__).resolve().parents[1] / "policy_pack" / "default",
+        description="The policy pack in force (a folder with datamap.yaml), read once at start-up "
+        "by every process; default: the reference pack shipped in doorstep/policy_pack/default.",
+    )
     host: str = Field(default="127.0.0.1", description="Address `serve` and `demo` bind to.")
     port: int = Field(default=8000, ge=0, le=65535, description="Port `serve` and `demo` use.")
     trusted_proxies: Annotated[tuple[IPvAnyNetwork, ...], NoDecode] = Field(

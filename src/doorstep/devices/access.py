@@ -175,7 +175,9 @@ def system_use(
     )
 
 
-def require_consent(session: Session, subject_id: uuid.UUID, purpose: str, *, element: str) -> str:
+def require_consent(
+    session: Session, gate: PurposeGate, subject_id: uuid.UUID, purpose: str, *, element: str
+) -> str:
     """Refuse (audited, like the gate) unless the optional function ``purpose`` is on.
 
     For an optional function whose data is never stored (the Wi-Fi scan's nearby
@@ -186,7 +188,7 @@ def require_consent(session: Session, subject_id: uuid.UUID, purpose: str, *, el
     from doorstep.privacy.consent.services import is_enabled, latest
 
     decision = latest(session, subject_id, purpose)
-    if decision is not None and is_enabled(session, subject_id, purpose):
+    if decision is not None and is_enabled(session, subject_id, purpose, terms=gate.terms):
         return str(decision.id)
     reasons = {ConsentAction.REFUSE: "consent_refused", ConsentAction.WITHDRAW: "consent_withdrawn"}
     reason = "no_consent"

@@ -33,7 +33,7 @@ from doorstep.devices import presence
 from doorstep.devices.credentials import DatabaseCredentialStore
 from doorstep.devices.hooks import DeviceHooks
 from doorstep.devices.remote import Completions, DeviceLink
-from doorstep.privacy.purposes import PurposeGate, default_gate
+from doorstep.privacy.purposes import PurposeGate
 from doorstep.usp.config import UspConfig, credentials_path, load_usp_config
 from doorstep.usp.mtp import websocket as usp_ws
 
@@ -58,14 +58,19 @@ def controller_parts(
     """The inventory credential store and registry hooks for any controller process.
 
     ``doorstep controller`` (MQTT) passes them to ``run_mqtt_controller`` and attaches
-    the hooks to its controller (``started=lambda c, _t: hooks.attach(c)``).
+    the hooks to its controller (``started=lambda c, _t: hooks.attach(c)``).  ``gate``
+    defaults to the runtime's services' (the pack in force).
     """
     settings = runtime.settings
     development = settings.env is not Environment.PRODUCTION
     store = DatabaseCredentialStore(
         runtime, development_file=credentials_path(settings, config) if development else None
     )
-    return store, DeviceHooks(runtime, gate or default_gate())
+    if gate is None:
+        from doorstep.services import services_for
+
+        gate = services_for(runtime).gate
+    return store, DeviceHooks(runtime, gate)
 
 
 def install(app: FastAPI, *, config: UspConfig | None = None) -> DevicesState:

@@ -102,7 +102,7 @@ async def scan_wifi(
     owned = owned_device(session, subject_id, device_id)
     require_function(owned, "wifi_scan")
     action = "devices.wifi_scanned"
-    grant = require_consent(session, subject_id, SCAN_PURPOSE, element=ELEMENT)
+    grant = require_consent(session, gate, subject_id, SCAN_PURPOSE, element=ELEMENT)
     use(session, gate, subject_id, [ELEMENT], CONFIG_PURPOSE, action=action,
         details={"device": str(device_id), "consent_event": grant})  # fmt: skip
     try:

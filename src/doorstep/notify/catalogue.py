@@ -1,8 +1,14 @@
-"""The message templates Doorstep ships, in English.
+"""The message templates Doorstep ships: English message ids and their translations.
 
-Each entry names its parameters by the fields it uses; a translation registers
-the same key with ``locale=`` and the same fields.  Texts never ask for
-personal data to be sent back by e-mail (the policy advises against it).
+Each entry names its parameters by the fields it uses.  The texts are message ids
+marked with ``_()``: :func:`register_all` registers the English text and, for
+every language with a catalogue (:mod:`doorstep.locale`), its translation under
+``locale=<language>`` (the registry checks that it keeps the same fields).  A
+message is rendered in the locale it was queued with (the recipient's language;
+English when none is known).  Parameters listed in :data:`WORDED` carry message
+ids themselves (a refusal reason, a complaint route) and are translated too.
+Texts never ask for personal data to be sent back by e-mail (the policy advises
+against it).
 
 Key (parameters): when it is sent.
 
@@ -25,137 +31,176 @@ Key (parameters): when it is sent.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 
+from doorstep.locale import _, available, translations
 from doorstep.notify.templates import TemplateRegistry
 
-_FOOTER = "\n\nIf you did not ask for this, you can ignore this message.\n"
+#: Parameters whose values are message ids, translated with the template.
+WORDED = frozenset({"reason", "complaint"})
 
-
-def register_all(registry: TemplateRegistry) -> None:
-    """Register every shipped template in ``registry``."""
-    registry.register(
+#: ``(key, subject, text, html)`` of every shipped template, as message ids.
+SHIPPED: tuple[tuple[str, str, str, str | None], ...] = (
+    (
         "account.verify_email",
-        subject="Your verification code",
-        text="Your code to confirm this e-mail address is {code}." + _FOOTER,
-        html=(
+        _("Your verification code"),
+        _(
+            "Your code to confirm this e-mail address is {code}.\n\n"
+            "If you did not ask for this, you can ignore this message.\n"
+        ),
+        _(
             "<p>Your code to confirm this e-mail address is <strong>{code}</strong>.</p>"
             "<p>If you did not ask for this, you can ignore this message.</p>"
         ),
-    )
-    registry.register(
+    ),
+    (
         "account.verify_phone",
-        subject="Your verification code",
-        text="Your Doorstep code is {code}. Do not share it with anyone.",
-    )
-    registry.register(
+        _("Your verification code"),
+        _("Your Doorstep code is {code}. Do not share it with anyone."),
+        None,
+    ),
+    (
         "account.password_reset",
-        subject="Reset your password",
-        text="Your code to reset your password is {code}." + _FOOTER,
-        html=(
+        _("Reset your password"),
+        _(
+            "Your code to reset your password is {code}.\n\n"
+            "If you did not ask for this, you can ignore this message.\n"
+        ),
+        _(
             "<p>Your code to reset your password is <strong>{code}</strong>.</p>"
             "<p>If you did not ask for this, you can ignore this message.</p>"
         ),
-    )
-    registry.register(
+    ),
+    (
         "account.signup_attempt",
-        subject="Someone tried to sign up with your details",
-        text=(
+        _("Someone tried to sign up with your details"),
+        _(
             "Someone tried to create an account with this address or number, which already "
-            "belongs to your account. If it was you, sign in or reset your password instead."
-            + _FOOTER
+            "belongs to your account. If it was you, sign in or reset your password instead.\n\n"
+            "If you did not ask for this, you can ignore this message.\n"
         ),
-    )
-    registry.register(
+        None,
+    ),
+    (
         "account.guardian_consent",
-        subject="A child's account needs your consent",
-        text=(
+        _("A child's account needs your consent"),
+        _(
             "A child has asked to create an account and named you as their parent or "
-            "guardian. The account stays inactive until you decide:\n\n{link}\n" + _FOOTER
+            "guardian. The account stays inactive until you decide:\n\n{link}\n\n\n"
+            "If you did not ask for this, you can ignore this message.\n"
         ),
-        html=(
+        _(
             "<p>A child has asked to create an account and named you as their parent or "
             "guardian. The account stays inactive until you decide.</p>"
             '<p><a href="{link}">Review the request</a></p>'
             "<p>If you did not expect this, you can ignore this message.</p>"
         ),
-    )
-    registry.register(
+    ),
+    (
         "account.deregistered",
-        subject="Your account has been deleted",
-        text=(
+        _("Your account has been deleted"),
+        _(
             "Your account has been deleted. We have stopped using its information and are "
             "deleting or anonymising it.\n"
         ),
-    )
-    registry.register(
+        None,
+    ),
+    (
         "account.deregistration_refused",
-        subject="Your account could not be deleted yet",
-        text=(
+        _("Your account could not be deleted yet"),
+        _(
             "We could not delete your account as you asked. The privacy center tells you why "
             "and what you can do next.\n"
         ),
-    )
-    registry.register(
+        None,
+    ),
+    (
         "device.bound",
-        subject="A device was added to your account",
-        text="{device} was added to your account. If this was not you, remove it in the app.\n",
-    )
-    registry.register(
+        _("A device was added to your account"),
+        _("{device} was added to your account. If this was not you, remove it in the app.\n"),
+        None,
+    ),
+    (
         "request.received",
-        subject="We have received your request",
-        text=(
+        _("We have received your request"),
+        _(
             "We have received your request {reference}. We will answer by {due}.\n"
             "You can follow it in the privacy center.\n"
         ),
-    )
-    registry.register(
+        None,
+    ),
+    (
         "request.extended",
-        subject="We need more time for your request",
-        text=(
+        _("We need more time for your request"),
+        _(
             "We need more time to answer your request {reference}, because of its {reason}. "
             "We will answer by {due}.\nYou can follow it in the privacy center.\n"
         ),
-    )
-    registry.register(
+        None,
+    ),
+    (
         "request.refused",
-        subject="We cannot carry out your request",
-        text=(
+        _("We cannot carry out your request"),
+        _(
             "We cannot carry out your request {reference}. Reason: {reason}.\n"
             "If you disagree, you may complain to {complaint}.\n"
         ),
-    )
-    registry.register(
+        None,
+    ),
+    (
         "request.completed",
-        subject="Your request has been carried out",
-        text="We have carried out your request {reference}.\n",
-    )
-    registry.register(
+        _("Your request has been carried out"),
+        _("We have carried out your request {reference}.\n"),
+        None,
+    ),
+    (
         "request.export_ready",
-        subject="Your data is ready to download",
-        text=(
+        _("Your data is ready to download"),
+        _(
             "The copy of your data you asked for ({reference}) is ready. Download it from "
             "the privacy center before {expires}; after that it is deleted.\n"
         ),
-    )
-    registry.register(
+        None,
+    ),
+    (
         "recipient.erasure",
-        subject="Erasure request for a data subject",
-        text=(
+        _("Erasure request for a data subject"),
+        _(
             "The data subject {subject} has had their personal data erased (our reference "
             "{reference}). Please erase the personal data of this subject that we disclosed "
             "to you, and confirm to us when it is done.\n"
         ),
-    )
-    registry.register(
+        None,
+    ),
+    (
         "recipient.correction",
-        subject="Correction of a data subject's data",
-        text=(
+        _("Correction of a data subject's data"),
+        _(
             "We have corrected personal data of the data subject {subject} (our reference "
             "{reference}). Please fetch the corrected record and update your copy, and "
             "confirm to us when it is done.\n"
         ),
-    )
+        None,
+    ),
+)
+
+
+def register_all(registry: TemplateRegistry, languages: Iterable[str] | None = None) -> None:
+    """Register every shipped template in ``registry``: English, then each of ``languages``
+    (default: every language with a catalogue) translated through its catalogue."""
+    for key, subject, text, html in SHIPPED:
+        registry.register(key, subject=subject, text=text, html=html, worded=WORDED)
+    for language in available()[1:] if languages is None else languages:
+        gettext = translations(language).gettext
+        for key, subject, text, html in SHIPPED:
+            registry.register(
+                key,
+                subject=gettext(subject),
+                text=gettext(text),
+                html=None if html is None else gettext(html),
+                locale=language,
+            )
 
 
 @cache

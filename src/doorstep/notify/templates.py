@@ -15,7 +15,9 @@ and the outbox never stores a parameter no template uses.
 
 Translations: templates are registered per locale; every locale of a key must
 use the same fields.  A locale without a translation falls back to
-:data:`DEFAULT_LOCALE`.
+:data:`DEFAULT_LOCALE`.  A key's *worded* fields take message ids (a refusal
+reason): rendered in another locale, their values go through that locale's
+catalogue (:mod:`doorstep.locale`); a value that is no message id stays as it is.
 """
 
 from __future__ import annotations
@@ -27,12 +29,13 @@ from dataclasses import dataclass
 from html import escape as escape_html
 from typing import cast
 
+from doorstep.locale import translations
 from doorstep.notify.exceptions import TemplateParamsError, UnknownTemplateError
 
 DEFAULT_LOCALE = "en"
 MAX_PARAM_LENGTH = 2_000
 _KEY = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+$")
-_LOCALE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+_LOCALE = re.compile(r"^(?:[a-z]{2,3}|x)(?:-[A-Za-z0-9]{2,8})*$")
 _FIELD = re.compile(r"^[a-z][a-z0-9_]*$")
 
 #: One piece of a parsed text: a literal, or (``None``, field name).
@@ -124,6 +127,7 @@ class TemplateRegistry:
 
     def __init__(self) -> None:
         self._templates: dict[str, dict[str, Template]] = {}
+        self._worded: dict[str, frozenset[str]] = {}
 
     def register(
         self,
@@ -133,8 +137,13 @@ class TemplateRegistry:
         text: str,
         html: str | None = None,
         locale: str = DEFAULT_LOCALE,
+        worded: Iterable[str] = (),
     ) -> None:
-        """Add ``key`` in ``locale``; a key's locales must share their fields."""
+        """Add ``key`` in ``locale``; a key's locales must share their fields.
+
+        ``worded``: fields whose values are message ids, translated when rendered in
+        another locale (given with the first, default-locale registration).
+        """
         if not _KEY.match(key):
             raise ValueError(f"template key {key!r} must be dotted lowercase names")
         if not _LOCALE.match(locale):
@@ -149,6 +158,8 @@ class TemplateRegistry:
         if other is None and locale != DEFAULT_LOCALE:
             raise ValueError(f"template {key}: register the {DEFAULT_LOCALE} text first")
         variants[locale] = template
+        if locale == DEFAULT_LOCALE:
+            self._worded[key] = frozenset(worded) & template.fields
 
     def keys(self) -> list[str]:
         """Every template key, sorted."""
@@ -173,7 +184,12 @@ class TemplateRegistry:
         variants = self._variants(key)
         template = variants.get(locale) or variants[DEFAULT_LOCALE]
         check_params(key, template.fields, params)
-        return template.render(cast("Mapping[str, str]", params))  # checked: all text
+        values = cast("Mapping[str, str]", params)  # checked: all text
+        worded = self._worded.get(key, frozenset())
+        if template.locale != DEFAULT_LOCALE and worded:
+            gettext = translations(template.locale).gettext
+            values = {name: gettext(v) if name in worded else v for name, v in values.items()}
+        return template.render(values)
 
     def _variants(self, key: str) -> dict[str, Template]:
         variants = self._templates.get(key)

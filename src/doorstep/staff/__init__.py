@@ -3,7 +3,8 @@
 Public surface::
 
     staff = add_staff(session, role="support", clock=clock, by=admin_id)
-    staff_read(session, staff.id, subject_id, "accounts.email", "customer.support")
+    staff_read(session, staff.id, subject_id, "accounts.email", "customer.support",
+               gate=services.gate)
     deactivate_staff(session, staff.id, clock=clock, by=admin_id)
 
 The permission matrix (:mod:`doorstep.staff.permissions`) narrows what the data

@@ -28,7 +28,7 @@ from doorstep.audit.entries import (
 )
 from doorstep.core.clock import Clock
 from doorstep.core.errors import ConflictError, NotFoundError
-from doorstep.privacy.purposes.gate import PurposeGate, default_gate
+from doorstep.privacy.purposes.gate import PurposeGate
 from doorstep.privacy.subjects.models import Subject, SubjectKind
 from doorstep.staff._reader import Reader, needs_decryption, read_element
 from doorstep.staff.exceptions import StaffPermissionDeniedError
@@ -195,17 +195,18 @@ def staff_read(
     element: str,
     purpose: str,
     *,
-    gate: PurposeGate | None = None,
+    gate: PurposeGate,
     metadata: sa.MetaData | None = None,
     reader: Reader | None = None,
 ) -> StaffRead:
     """Read ``element`` of ``subject_id`` for ``purpose`` as staff member ``staff_id``.
 
+    ``gate`` is the process's purpose gate (``Services.gate``: the pack in force).
+
     Refusals raise :class:`StaffPermissionDeniedError` (inactive staff, role not
     permitted) or :class:`PurposeRefusedError` (the gate), and are audited; an
     allowed read is audited before the values are returned.
     """
-    gate = gate or default_gate()
     if metadata is None:
         from doorstep.core.models import schema_metadata
 

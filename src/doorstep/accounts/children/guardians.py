@@ -220,6 +220,7 @@ def record_decision(
         notice_text=GUARDIAN_NOTICE,
         clock=ctx.clock,
         actor=subject_actor(row.id),
+        terms=ctx.gate.terms,
     )
     row.decided_at = event.occurred_at
     row.decision = GuardianDecision.GRANTED if grant else GuardianDecision.REFUSED

@@ -58,12 +58,20 @@ def consent(session: Session, ctx: AccountContext, account_id: uuid.UUID) -> Con
         channel="app",
         notice_text=PROFILE_NOTICE,
         clock=ctx.clock,
+        terms=ctx.gate.terms,
     )
 
 
 def withdraw_consent(session: Session, ctx: AccountContext, account_id: uuid.UUID) -> None:
     """Withdraw the consent and delete the stored profile."""
-    withdraw(session, subject_id=account_id, purpose=PURPOSE, channel="app", clock=ctx.clock)
+    withdraw(
+        session,
+        subject_id=account_id,
+        purpose=PURPOSE,
+        channel="app",
+        clock=ctx.clock,
+        terms=ctx.gate.terms,
+    )
     session.execute(sa.delete(AccountProfile).where(AccountProfile.account_id == account_id))
 
 

@@ -3,13 +3,17 @@
 Public surface::
 
     grant(session, subject_id=..., purpose="wifi.location_scan", channel="app",
-          notice_text=shown, clock=clock)                    -> ConsentRecord
-    refuse(...), withdraw(session, ..., channel="app", clock=clock)
+          notice_text=shown, clock=clock, terms=terms)       -> ConsentRecord
+    refuse(...), withdraw(session, ..., channel="app", clock=clock, terms=terms)
     current_state(session, subject_id)                       -> {purpose: ConsentRecord}
-    is_enabled(session, subject_id, "device.qr_camera")      -> bool (off until consented)
-    optional_functions(session, subject_id)                  -> on/off and the manual path
-    issue_receipt(session, event_id, signer=signer_for(settings), actor=...) -> JWS
+    is_enabled(session, subject_id, "device.qr_camera", terms=terms) -> bool (off until consented)
+    optional_functions(session, subject_id, terms=terms)     -> on/off and the manual path
+    issue_receipt(session, event_id, signer=signer_for(settings), actor=..., pack=pack,
+                  terms=terms)                               -> JWS
     verify_receipt(token, published_jwk)                     -> claims
+
+``terms`` (:func:`load_terms` of the pack in force) and ``pack`` come from the caller:
+the composition root loads them once (``Services.terms``, ``Services.pack``).
 """
 
 from doorstep.privacy.consent.models import Channel, ConsentAction, ConsentEvent
@@ -40,7 +44,7 @@ from doorstep.privacy.consent.signing import (
     receipt_key_path,
     signer_for,
 )
-from doorstep.privacy.consent.terms import ConsentPurpose, ConsentTerms, default_terms, load_terms
+from doorstep.privacy.consent.terms import ConsentPurpose, ConsentTerms, load_terms
 
 __all__ = [
     "Channel",
@@ -54,7 +58,6 @@ __all__ = [
     "ReceiptSigner",
     "build_claims",
     "current_state",
-    "default_terms",
     "get_event",
     "grant",
     "history",

@@ -46,9 +46,10 @@ def show(
 ) -> None:
     """List the subject's current consent state for every consent-based purpose."""
     from doorstep.audit.entries import audited_transaction, system_actor
+    from doorstep.core.models import schema_metadata
     from doorstep.privacy.consent.services import current_state
-    from doorstep.privacy.consent.terms import default_terms
-    from doorstep.privacy.purposes import default_gate
+    from doorstep.privacy.datamap.chosen import chosen_pack
+    from doorstep.privacy.purposes import PurposeGate
 
     subject = _uuid(subject_id, "SUBJECT_ID")
     settings = load_cli_settings()
@@ -56,11 +57,13 @@ def show(
         cli_runtime(settings, "doorstep-consent") as runtime,
         audited_transaction(runtime.sessions) as session,
     ):
-        access = default_gate().for_subject(session, subject, actor=system_actor("cli"))
+        # The gate of the pack in force (built once: this command reads one subject).
+        gate = PurposeGate.from_datamap(schema_metadata(), chosen_pack(settings))
+        access = gate.for_subject(session, subject, actor=system_actor("cli"))
         for element in SHOWN_ELEMENTS:
             access.check(element, "consent.management", audit=True)
         state = current_state(session, subject)
-    purposes = list(default_terms().purposes)
+    purposes = list(gate.terms.purposes)
     purposes += sorted(set(state) - set(purposes))
     width = max(len("purpose"), *(len(key) for key in purposes))
     typer.echo(f"consent state of subject {subject}")
@@ -85,6 +88,8 @@ def receipt(
     from doorstep.audit.entries import audited_transaction, system_actor
     from doorstep.privacy.consent.receipts import issue_receipt
     from doorstep.privacy.consent.signing import signer_for
+    from doorstep.privacy.consent.terms import load_terms
+    from doorstep.privacy.datamap.chosen import chosen_pack
 
     event = _uuid(event_id, "EVENT_ID")
     settings = load_cli_settings()
@@ -92,8 +97,14 @@ def receipt(
         cli_runtime(settings, "doorstep-consent") as runtime,
         audited_transaction(runtime.sessions) as session,
     ):
+        pack = chosen_pack(settings)
         token = issue_receipt(
-            session, event, signer=signer_for(settings), actor=system_actor("cli")
+            session,
+            event,
+            signer=signer_for(settings),
+            actor=system_actor("cli"),
+            pack=pack,
+            terms=load_terms(pack),
         )
     out.touch(mode=0o600, exist_ok=True)
     out.write_text(token + "\n", encoding="ascii")

@@ -35,7 +35,7 @@ from doorstep.privacy.consent.signing import (
     unverified_header,
     verified_claims,
 )
-from doorstep.privacy.consent.terms import ConsentTerms, default_terms, load_terms
+from doorstep.privacy.consent.terms import ConsentTerms
 from doorstep.privacy.datamap.pack import PolicyPack
 from doorstep.privacy.datamap.registry import personal_elements
 
@@ -171,26 +171,22 @@ def issue_receipt(
     *,
     signer: ReceiptSigner,
     actor: str,
-    pack: PolicyPack | None = None,
-    terms: ConsentTerms | None = None,
+    pack: PolicyPack,
+    terms: ConsentTerms,
     metadata: sa.MetaData | None = None,
 ) -> str:
     """Sign the receipt of ledger event ``event_id``; the issue is audited.
 
-    ``pack``, ``terms`` and ``metadata`` default to the shipped pack and schema.
+    ``pack`` and ``terms`` are those in force (``Services.pack``, ``Services.terms``):
+    the receipt names the pack's controller and policy.  ``metadata`` defaults to
+    the whole schema.
     """
-    if pack is None:
-        from doorstep.privacy.datamap.pack import default_pack
-
-        pack = default_pack()
-        terms = terms if terms is not None else default_terms()
     if metadata is None:
         from doorstep.core.models import schema_metadata
 
         schema = schema_metadata()
 
         metadata = schema
-    terms = terms if terms is not None else load_terms(pack)
     record = get_event(session, event_id)
     token = signer.sign(build_claims(record, pack=pack, terms=terms, metadata=metadata))
     AuditEntry(

@@ -3,7 +3,8 @@
 Every decision appends one row to the ledger (never an update) and one audit
 record.  Rules:
 
-* only consent-based purposes (the pack's ``consent.yaml``) take decisions;
+* only consent-based purposes (the ``terms`` of the pack in force, which the
+  caller passes: ``Services.terms``) take decisions;
 * grants and refusals name the notice the subject was shown (its SHA-256 is
   stored) and the policy version (default: the pack's current one);
 * a withdrawal needs a live grant and is accepted on every channel, the grant's
@@ -31,7 +32,7 @@ from doorstep.audit.entries import AuditEntry, subject_actor
 from doorstep.core.clock import Clock
 from doorstep.core.errors import ConflictError, InvalidInputError, NotFoundError
 from doorstep.privacy.consent.models import Channel, ConsentAction, ConsentEvent, consent_state
-from doorstep.privacy.consent.terms import ConsentTerms, default_terms
+from doorstep.privacy.consent.terms import ConsentTerms
 
 #: The purpose under which the ledger itself is kept (datamap.yaml).
 LEDGER_PURPOSE = "consent.management"
@@ -159,9 +160,8 @@ def _decide(
     notice_text: str | None,
     policy_version: str | None,
     actor: str | None,
-    terms: ConsentTerms | None,
+    terms: ConsentTerms,
 ) -> ConsentRecord:
-    terms = terms if terms is not None else default_terms()
     _consent_purpose(terms, purpose)
     via = _channel(channel)
     if action is not ConsentAction.WITHDRAW and notice_text is None:
@@ -227,7 +227,7 @@ def grant(
     clock: Clock,
     policy_version: str | None = None,
     actor: str | None = None,
-    terms: ConsentTerms | None = None,
+    terms: ConsentTerms,
 ) -> ConsentRecord:
     """Record that the subject agreed to ``purpose`` after being shown ``notice_text``."""
     return _decide(
@@ -254,7 +254,7 @@ def refuse(
     clock: Clock,
     policy_version: str | None = None,
     actor: str | None = None,
-    terms: ConsentTerms | None = None,
+    terms: ConsentTerms,
 ) -> ConsentRecord:
     """Record that the subject said no when asked; the function stays off."""
     return _decide(
@@ -281,7 +281,7 @@ def withdraw(
     notice_text: str | None = None,
     policy_version: str | None = None,
     actor: str | None = None,
-    terms: ConsentTerms | None = None,
+    terms: ConsentTerms,
 ) -> ConsentRecord:
     """Withdraw a live consent, on any channel; :class:`ConflictError` when there is none.
 
@@ -331,26 +331,25 @@ def get_event(session: Session, event_id: uuid.UUID) -> ConsentRecord:
 
 
 def is_enabled(
-    session: Session, subject_id: uuid.UUID, purpose: str, *, terms: ConsentTerms | None = None
+    session: Session, subject_id: uuid.UUID, purpose: str, *, terms: ConsentTerms
 ) -> bool:
     """Whether a consent-based function is on: a live grant and no restriction in force.
 
     Off is the default: a subject never asked, who refused, or who withdrew gets
     False.  ``purpose`` must be consent-based (:class:`InvalidInputError` otherwise).
     """
-    _consent_purpose(terms if terms is not None else default_terms(), purpose)
+    _consent_purpose(terms, purpose)
     return bool(session.execute(_ENABLED, {"subject": subject_id, "purpose": purpose}).scalar())
 
 
 def optional_functions(
-    session: Session, subject_id: uuid.UUID, *, terms: ConsentTerms | None = None
+    session: Session, subject_id: uuid.UUID, *, terms: ConsentTerms
 ) -> list[OptionalFunction]:
     """Every optional function of the pack, on or off for the subject, with its manual path.
 
     This is what the app shows after a withdrawal: which functions are now off
     and how to do the same job without them.
     """
-    terms = terms if terms is not None else default_terms()
     state = current_state(session, subject_id)
     from doorstep.privacy.restrictions.services import restrictions_of
 

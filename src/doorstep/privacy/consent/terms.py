@@ -2,7 +2,10 @@
 
 It says which purposes rest on consent (and which of those are optional
 functions of the app with a manual alternative), and what receipts name: policy
-version and address, jurisdiction, language.  :func:`load_terms` validates the
+version and address, jurisdiction, language.  A term's ``function`` and
+``manual_path`` are English; ``translations: {de: {function, manual_path}}``
+gives them in each further language of ``policy.languages`` (every declared
+language is required, no other is accepted).  :func:`load_terms` validates the
 file against the pack's purposes and the fideslang taxonomy and raises
 :class:`ConfigurationError` naming the offending key, so a bad file stops
 start-up.  A pack without ``consent.yaml`` has no consent-based purposes.
@@ -10,8 +13,8 @@ start-up.  A pack without ``consent.yaml`` has no consent-based purposes.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,9 @@ from doorstep.privacy.datamap.pack import PolicyPack
 from doorstep.privacy.datamap.taxonomy import data_categories
 
 TERMS_FILE = "consent.yaml"
+#: The language of a term's plain ``function`` and ``manual_path`` fields.
+BASE_LANGUAGE = "en"
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +38,16 @@ class PolicyReference:
     url: str
     jurisdiction: str
     language: str = "en"
+    #: Every language the pack's texts are written in; always includes English.
+    languages: tuple[str, ...] = (BASE_LANGUAGE,)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentText:
+    """A consent term's words in one language."""
+
+    function: str
+    manual_path: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +65,12 @@ class ConsentPurpose:
     manual_path: str
     categories: tuple[str, ...]
     clauses: tuple[str, ...]
+    #: (language, text) for each language besides English, in file order.
+    translations: tuple[tuple[str, ConsentText], ...] = ()
+
+    def text(self, language: str) -> ConsentText:
+        """The function and manual path in ``language``; English when it has no translation."""
+        return dict(self.translations).get(language, ConsentText(self.function, self.manual_path))
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +79,11 @@ class ConsentTerms:
 
     policy: PolicyReference | None
     purposes: dict[str, ConsentPurpose]
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages every term is written in (English when the pack declares none)."""
+        return self.policy.languages if self.policy is not None else (BASE_LANGUAGE,)
 
     @property
     def consent_purposes(self) -> frozenset[str]:
@@ -105,10 +132,62 @@ def _policy(spec: Any) -> PolicyReference | None:
         url=_text(spec.get("url"), "policy.url", required=True),
         jurisdiction=_text(spec.get("jurisdiction"), "policy.jurisdiction", required=True),
         language=_text(spec.get("language"), "policy.language") or "en",
+        languages=_languages(spec.get("languages")),
     )
 
 
-def _purpose(key: str, spec: Any, pack: PolicyPack) -> ConsentPurpose:
+def _languages(value: Any) -> tuple[str, ...]:
+    languages = _strings(value, "policy.languages") or (BASE_LANGUAGE,)
+    bad = [item for item in languages if not _LANGUAGE.match(item)]
+    if bad:
+        raise ConfigurationError(
+            f"policy pack: {TERMS_FILE}: policy.languages has {bad[0]!r}, not a language code"
+        )
+    if BASE_LANGUAGE not in languages:
+        raise ConfigurationError(
+            f"policy pack: {TERMS_FILE}: policy.languages must include {BASE_LANGUAGE!r} "
+            "(the language of the plain function and manual_path)"
+        )
+    return languages
+
+
+def _translations(
+    value: Any, where: str, languages: tuple[str, ...], *, optional: bool
+) -> tuple[tuple[str, ConsentText], ...]:
+    """Each declared language's text of one term; refuses a missing or undeclared one."""
+    value = {} if value is None else value
+    if not isinstance(value, dict):
+        raise ConfigurationError(
+            f"policy pack: {TERMS_FILE}: {where} translations must be a mapping"
+        )
+    for language in value:
+        if language not in languages or language == BASE_LANGUAGE:
+            raise ConfigurationError(
+                f"policy pack: {TERMS_FILE}: {where} has text in {language!r}, which is not "
+                f"a further language of policy.languages ({', '.join(languages)})"
+            )
+    found: list[tuple[str, ConsentText]] = []
+    for language in (item for item in languages if item != BASE_LANGUAGE):
+        spec = value.get(language)
+        at = f"{where} translations.{language}"
+        if not isinstance(spec, dict):
+            raise ConfigurationError(
+                f"policy pack: {TERMS_FILE}: {where} has no text in {language!r} "
+                f"({at} with function{' and manual_path' if optional else ''})"
+            )
+        found.append(
+            (
+                language,
+                ConsentText(
+                    _text(spec.get("function"), f"{at}.function", required=True),
+                    _text(spec.get("manual_path"), f"{at}.manual_path", required=optional),
+                ),
+            )
+        )
+    return tuple(found)
+
+
+def _purpose(key: str, spec: Any, pack: PolicyPack, languages: tuple[str, ...]) -> ConsentPurpose:
     where = f"purpose {key!r}"
     if key not in pack.purposes:
         raise ConfigurationError(
@@ -135,6 +214,7 @@ def _purpose(key: str, spec: Any, pack: PolicyPack) -> ConsentPurpose:
         manual_path=manual_path,
         categories=categories,
         clauses=_strings(spec.get("clauses"), f"{where} clauses"),
+        translations=_translations(spec.get("translations"), where, languages, optional=optional),
     )
 
 
@@ -152,13 +232,9 @@ def load_terms(pack: PolicyPack) -> ConsentTerms:
     purposes_spec = raw.get("purposes") or {}
     if not isinstance(purposes_spec, dict):
         raise ConfigurationError(f"policy pack: {TERMS_FILE}: 'purposes' must be a mapping")
-    purposes = {str(key): _purpose(str(key), spec, pack) for key, spec in purposes_spec.items()}
-    return ConsentTerms(policy=_policy(raw.get("policy")), purposes=purposes)
-
-
-@cache
-def default_terms() -> ConsentTerms:
-    """The consent terms of the pack shipped with Doorstep, loaded once."""
-    from doorstep.privacy.datamap.pack import default_pack
-
-    return load_terms(default_pack())
+    policy = _policy(raw.get("policy"))
+    languages = policy.languages if policy is not None else (BASE_LANGUAGE,)
+    purposes = {
+        str(key): _purpose(str(key), spec, pack, languages) for key, spec in purposes_spec.items()
+    }
+    return ConsentTerms(policy=policy, purposes=purposes)

@@ -8,8 +8,9 @@ and the policy pack, so an auditor can run them from a checkout):
 * ``export --format fides`` — a fideslang dataset + system manifest (YAML);
 * ``notice --product P`` — the "what we collect and why" section for a product.
 
-``--pack DIR`` (or ``DOORSTEP_POLICY_PACK``) picks the policy pack; the shipped
-default otherwise.  ``--output FILE`` writes there instead of stdout.
+``--pack DIR`` picks the policy pack; without it, the pack in force (the
+``policy_pack`` setting, ``DOORSTEP_POLICY_PACK``; the shipped reference pack by
+default).  ``--output FILE`` writes there instead of stdout.
 
 Exit codes: 0 done; 1 the data map is invalid (the problems are listed, one per
 line); 2 bad usage — unknown format or product, a broken pack, a pack without
@@ -40,8 +41,8 @@ PackOption = Annotated[
     Path | None,
     typer.Option(
         "--pack",
-        envvar="DOORSTEP_POLICY_PACK",
-        help="Policy pack folder (holds datamap.yaml); the shipped default if not given.",
+        help="Policy pack folder (holds datamap.yaml); default: the pack in force "
+        "(DOORSTEP_POLICY_PACK).",
         show_default=False,
     ),
 ]
@@ -57,11 +58,15 @@ def _fail(message: str, code: int) -> NoReturn:
 
 
 def _pack(pack_dir: Path | None) -> PolicyPack:
-    """The pack at ``pack_dir`` (the shipped one for None); exit 2 if it is broken."""
-    from doorstep.privacy.datamap.pack import default_pack, load_pack
+    """The pack at ``pack_dir`` (the one in force for None); exit 2 if it is broken."""
+    from doorstep.core.commands import load_cli_settings
+    from doorstep.privacy.datamap.chosen import chosen_pack
+    from doorstep.privacy.datamap.pack import load_pack
 
     try:
-        return default_pack() if pack_dir is None else load_pack(pack_dir)
+        if pack_dir is None:
+            return chosen_pack(load_cli_settings())
+        return load_pack(pack_dir)
     except ConfigurationError as exc:
         _fail(exc.detail, 2)
 

@@ -2,7 +2,9 @@
 
 A pack is a folder with a ``datamap.yaml``; Doorstep ships ``policy_pack/default``.
 :func:`load_pack` parses and validates it and raises :class:`ConfigurationError`
-naming the first offending key, so a bad pack stops start-up with a clear message.
+naming the offending key with its file and line (``datamap.yaml:42: …``), so a bad
+pack stops start-up with a clear message; :func:`read_pack` returns the clause ids
+it cites that the catalogue lacks instead, for ``doorstep pack check``.
 
 Besides the vocabulary columns name, a pack says who answers for the processing
 and where it applies, for the generated record of processing and notices:
@@ -27,12 +29,18 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from doorstep.core.errors import ConfigurationError
+from doorstep.privacy.datamap.clause_map import mapped_clause_ids
+from doorstep.privacy.datamap.pack_lines import PREFIX, at, line_of, load_yaml, located
+from doorstep.privacy.datamap.pack_lines import contact as _contact
+from doorstep.privacy.datamap.pack_lines import entry as _entry
+from doorstep.privacy.datamap.pack_lines import strings as _strings
+from doorstep.privacy.datamap.pack_lines import text as _text
 from doorstep.privacy.datamap.taxonomy import data_subjects, data_uses
 
 DEFAULT_PACK = Path(__file__).resolve().parents[2] / "policy_pack" / "default"
+#: The pack's vocabulary file; errors name it with the line (``datamap.yaml:42: …``).
+DATAMAP_FILE = "datamap.yaml"
 
 
 class Trigger(StrEnum):
@@ -158,6 +166,13 @@ class PolicyPack:
     recipient_details: dict[str, Destination] = field(default_factory=dict)
     #: Ids of the pack's clauses.yaml; empty when the pack has none (then ids go unchecked).
     clause_ids: frozenset[str] = frozenset()
+    #: Reference-pack ids the pack's clauses name in ``maps_to`` (:mod:`.clause_map`).
+    mapped_clause_ids: frozenset[str] = frozenset()
+
+    @property
+    def known_clause_ids(self) -> frozenset[str]:
+        """The ids a column declaration may cite: the pack's own and those it maps to."""
+        return self.clause_ids | self.mapped_clause_ids
 
 
 def _clause_ids(path: Path) -> frozenset[str]:
@@ -165,7 +180,7 @@ def _clause_ids(path: Path) -> frozenset[str]:
     source = path / "clauses.yaml"
     if not source.exists():
         return frozenset()
-    raw = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    raw = load_yaml(source) or {}
     return frozenset(str(item["id"]) for item in raw.get("clauses") or ())
 
 
@@ -196,44 +211,9 @@ def parse_period(text: str) -> timedelta:
 def _section(raw: dict[str, Any], name: str) -> dict[str, Any]:
     value = raw.get(name) or {}
     if not isinstance(value, dict):
-        raise ConfigurationError(f"policy pack: '{name}' must be a mapping")
+        with at(DATAMAP_FILE, raw, name):
+            raise ConfigurationError(f"policy pack: '{name}' must be a mapping")
     return value
-
-
-def _entry(value: Any, where: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ConfigurationError(f"policy pack: {where} must be a mapping")
-    return value
-
-
-def _text(value: Any, where: str) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str | int | float):
-        raise ConfigurationError(f"policy pack: {where} must be text")
-    return str(value).strip()
-
-
-def _strings(value: Any, where: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ConfigurationError(f"policy pack: {where} must be a list of strings")
-    return tuple(value)
-
-
-def _contact(spec: Any, where: str, *, required: tuple[str, ...]) -> dict[str, str]:
-    if not isinstance(spec, dict):
-        raise ConfigurationError(f"policy pack: '{where}' must be a mapping")
-    values = {
-        name: _text(spec.get(name), f"{where}.{name}") for name in ("name", "email", "address")
-    }
-    for name in required:
-        if not values[name]:
-            raise ConfigurationError(f"policy pack: '{where}' has no {name}")
-    return values
 
 
 def _controller(raw: dict[str, Any]) -> Controller | None:
@@ -254,115 +234,158 @@ def _controller(raw: dict[str, Any]) -> Controller | None:
 
 def _products(raw: dict[str, Any]) -> dict[str, Product]:
     products: dict[str, Product] = {}
-    for key, value in _section(raw, "products").items():
-        spec = _entry(value, f"product {key!r}")
-        name = _text(spec.get("name"), f"product {key!r} name") or str(key)
-        subjects = _strings(spec.get("subjects"), f"product {key!r} subjects") or ("customer",)
-        for subject in subjects:
-            if subject not in data_subjects():
-                raise ConfigurationError(
-                    f"policy pack: product {key!r} names unknown data subject {subject!r}"
-                )
-        description = _text(spec.get("description"), f"product {key!r} description")
-        products[key] = Product(key, name, description, subjects)
+    section = _section(raw, "products")
+    for key, value in section.items():
+        with at(DATAMAP_FILE, section, key):
+            spec = _entry(value, f"product {key!r}")
+            name = _text(spec.get("name"), f"product {key!r} name") or str(key)
+            subjects = _strings(spec.get("subjects"), f"product {key!r} subjects") or ("customer",)
+            for subject in subjects:
+                if subject not in data_subjects():
+                    raise ConfigurationError(
+                        f"policy pack: product {key!r} names unknown data subject {subject!r}"
+                    )
+            description = _text(spec.get("description"), f"product {key!r} description")
+            products[key] = Product(key, name, description, subjects)
     return products
 
 
 def _destinations(raw: dict[str, Any], name: str) -> dict[str, Destination]:
     found: dict[str, Destination] = {}
-    for key, value in _section(raw, name).items():
-        spec = _entry(value, f"{name} entry {key!r}")
-        found[key] = Destination(
-            key,
-            _text(spec.get("description"), f"{name}.{key}.description"),
-            _text(spec.get("country"), f"{name}.{key}.country"),
-            _text(spec.get("transfer"), f"{name}.{key}.transfer"),
-            _text(spec.get("contact"), f"{name}.{key}.contact"),
-        )
+    section = _section(raw, name)
+    for key, value in section.items():
+        with at(DATAMAP_FILE, section, key):
+            spec = _entry(value, f"{name} entry {key!r}")
+            found[key] = Destination(
+                key,
+                _text(spec.get("description"), f"{name}.{key}.description"),
+                _text(spec.get("country"), f"{name}.{key}.country"),
+                _text(spec.get("transfer"), f"{name}.{key}.transfer"),
+                _text(spec.get("contact"), f"{name}.{key}.contact"),
+            )
     return found
 
 
 def _purposes(raw: dict[str, Any], products: dict[str, Product]) -> dict[str, Purpose]:
     purposes: dict[str, Purpose] = {}
-    for key, spec in _section(raw, "purposes").items():
-        use = spec.get("data_use")
-        if use not in data_uses():
-            raise ConfigurationError(f"policy pack: purpose {key!r} has unknown data_use {use!r}")
-        applies = _strings(spec.get("products"), f"purpose {key!r} products")
-        for product in applies:
-            if product not in products:
-                raise ConfigurationError(
-                    f"policy pack: purpose {key!r} names unknown product {product!r}"
-                )
-        purposes[key] = Purpose(
-            key, use, spec.get("description", ""), tuple(spec.get("clauses", ())), applies
-        )
+    section = _section(raw, "purposes")
+    for key, value in section.items():
+        with at(DATAMAP_FILE, section, key):
+            spec = _entry(value, f"purpose {key!r}")
+            use = spec.get("data_use")
+            if use not in data_uses():
+                with at(DATAMAP_FILE, spec, "data_use"):
+                    raise ConfigurationError(
+                        f"policy pack: purpose {key!r} has unknown data_use {use!r}"
+                    )
+            with at(DATAMAP_FILE, spec, "products"):
+                applies = _strings(spec.get("products"), f"purpose {key!r} products")
+                for product in applies:
+                    if product not in products:
+                        raise ConfigurationError(
+                            f"policy pack: purpose {key!r} names unknown product {product!r}"
+                        )
+            clauses = _strings(spec.get("clauses"), f"purpose {key!r} clauses")
+            purposes[key] = Purpose(key, use, spec.get("description", ""), clauses, applies)
     return purposes
 
 
 def _retention(raw: dict[str, Any]) -> dict[str, RetentionRule]:
     retention: dict[str, RetentionRule] = {}
-    for key, spec in _section(raw, "retention").items():
-        try:
-            trigger = Trigger(spec.get("trigger"))
-        except ValueError:
-            raise ConfigurationError(
-                f"policy pack: retention rule {key!r} has unknown trigger {spec.get('trigger')!r}"
-            ) from None
-        try:
-            period = parse_period(str(spec.get("period", "")))
-        except ConfigurationError as exc:
-            raise ConfigurationError(f"policy pack: retention rule {key!r}: {exc.detail}") from None
-        clauses = _strings(spec.get("clauses"), f"retention rule {key!r} clauses")
-        retention[key] = RetentionRule(key, trigger, period, spec.get("description", ""), clauses)
+    section = _section(raw, "retention")
+    for key, value in section.items():
+        with at(DATAMAP_FILE, section, key):
+            spec = _entry(value, f"retention rule {key!r}")
+            with at(DATAMAP_FILE, spec, "trigger"):
+                try:
+                    trigger = Trigger(str(spec.get("trigger")))
+                except ValueError:
+                    raise ConfigurationError(
+                        f"policy pack: retention rule {key!r} has unknown trigger "
+                        f"{spec.get('trigger')!r}"
+                    ) from None
+            with at(DATAMAP_FILE, spec, "period"):
+                try:
+                    period = parse_period(str(spec.get("period", "")))
+                except ConfigurationError as exc:
+                    raise ConfigurationError(
+                        f"policy pack: retention rule {key!r}: {exc.detail}"
+                    ) from None
+            clauses = _strings(spec.get("clauses"), f"retention rule {key!r} clauses")
+            description = spec.get("description", "")
+            retention[key] = RetentionRule(key, trigger, period, description, clauses)
     return retention
 
 
-def load_pack(path: Path = DEFAULT_PACK) -> PolicyPack:
-    """Read and validate ``path/datamap.yaml``."""
-    source = path / "datamap.yaml"
+def read_pack(path: Path) -> tuple[PolicyPack, list[str]]:
+    """Read ``path/datamap.yaml``: the pack, and each clause id it cites that clauses.yaml lacks.
+
+    A value of the wrong shape or an unknown key raises :class:`ConfigurationError`
+    (``policy pack: datamap.yaml:LINE: …``, the first one found); the unknown
+    clause ids are returned as ``datamap.yaml:LINE: purpose 'p' cites unknown
+    clause 'X'``, every one, so ``doorstep pack check`` can list them all.
+    """
+    source = path / DATAMAP_FILE
     try:
-        raw = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+        raw = load_yaml(source) or {}
     except FileNotFoundError:
         raise ConfigurationError(f"policy pack: {source} does not exist") from None
-    except yaml.YAMLError as exc:
-        raise ConfigurationError(f"policy pack: {source} is not valid YAML ({exc})") from None
     if not isinstance(raw, dict):
         raise ConfigurationError(f"policy pack: {source} must hold a mapping")
     products = _products(raw)
     region_details = _destinations(raw, "regions")
     recipient_details = _destinations(raw, "recipients")
     purposes = _purposes(raw, products)
-    clause_ids = _clause_ids(path)
-    for purpose in purposes.values():
-        unknown = [c for c in purpose.clauses if clause_ids and c not in clause_ids]
-        if unknown:
-            raise ConfigurationError(
-                f"policy pack: purpose {purpose.key!r} cites unknown clause {unknown[0]!r}"
-            )
     retention = _retention(raw)
-    for rule in retention.values():
-        unknown = [c for c in rule.clauses if clause_ids and c not in clause_ids]
-        if unknown:
-            raise ConfigurationError(
-                f"policy pack: retention rule {rule.key!r} cites unknown clause {unknown[0]!r}"
-            )
+    clause_ids = _clause_ids(path)
+    with at(DATAMAP_FILE, raw, "controller"):
+        controller = _controller(raw)
+    with at(DATAMAP_FILE, raw, "security_measures"):
+        measures = _strings(raw.get("security_measures"), "security_measures")
+    cited: list[tuple[str, str, dict[str, Purpose] | dict[str, RetentionRule]]]
+    cited = [("purpose", "purposes", purposes), ("retention rule", "retention", retention)]
+    unknown = [
+        located(DATAMAP_FILE, line_of(raw[section][key], "clauses") or line_of(raw[section], key))
+        + f"{label} {key!r} cites unknown clause {clause!r}"
+        for label, section, items in cited
+        for key, item in items.items()
+        for clause in item.clauses
+        if clause_ids and clause not in clause_ids
+    ]
     return PolicyPack(
         path,
         purposes,
         retention,
         regions={key: item.description for key, item in region_details.items()},
         recipients={key: item.description for key, item in recipient_details.items()},
-        controller=_controller(raw),
+        controller=controller,
         products=products,
-        security_measures=_strings(raw.get("security_measures"), "security_measures"),
+        security_measures=measures,
         region_details=region_details,
         recipient_details=recipient_details,
         clause_ids=clause_ids,
-    )
+        mapped_clause_ids=mapped_clause_ids(path, DEFAULT_PACK),
+    ), unknown
+
+
+def load_pack(path: Path = DEFAULT_PACK) -> PolicyPack:
+    """Read and validate ``path/datamap.yaml`` (:func:`read_pack`); any problem raises.
+
+    The :class:`ConfigurationError` names the file and line of each problem:
+    ``policy pack: datamap.yaml:42: purpose 'x' has unknown data_use 'y'``.
+    """
+    pack, unknown = read_pack(path)
+    if unknown:
+        raise ConfigurationError(PREFIX + "; ".join(unknown), problems=unknown)
+    return pack
 
 
 @cache
 def default_pack() -> PolicyPack:
-    """The pack shipped with Doorstep, loaded once."""
+    """The reference pack shipped with Doorstep, loaded once: for tests and tools only.
+
+    Production code never calls this: it uses the pack the ``policy_pack`` setting
+    chooses, which the composition root hands down (``Services.pack``,
+    :func:`doorstep.privacy.datamap.chosen.chosen_pack`).
+    """
     return load_pack(DEFAULT_PACK)

@@ -119,7 +119,7 @@ def problems(declarations: Iterable[ColumnDeclaration], pack: PolicyPack) -> lis
             found.extend(
                 f"{item.element}: unknown clause {clause!r}"
                 for clause in declaration.clauses
-                if clause not in pack.clause_ids
+                if clause not in pack.known_clause_ids
             )
     return found + export_problems(declarations)
 

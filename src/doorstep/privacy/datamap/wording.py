@@ -2,6 +2,8 @@
 
 Every function here is pure and deterministic, so a generated document changes
 only when the data map or the pack does.  Nothing here ever sees a data value.
+The phrases are English message ids marked with ``_()`` (:mod:`doorstep.locale`),
+so a document or page that shows them can translate them.
 """
 
 from __future__ import annotations
@@ -9,38 +11,39 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
+from doorstep.locale import _
 from doorstep.privacy.datamap.pack import RetentionRule, Trigger
 from doorstep.vocabulary.declarations import LegalBasis
 
 #: GDPR Art. 6(1) point of each basis, as a record of processing names it.
 LEGAL_BASIS_ARTICLE: dict[LegalBasis, str] = {
-    LegalBasis.CONSENT: "consent (GDPR Art. 6(1)(a))",
-    LegalBasis.CONTRACT: "contract (GDPR Art. 6(1)(b))",
-    LegalBasis.LEGAL_OBLIGATION: "legal obligation (GDPR Art. 6(1)(c))",
-    LegalBasis.VITAL_INTERESTS: "vital interests (GDPR Art. 6(1)(d))",
-    LegalBasis.PUBLIC_INTEREST: "public interest (GDPR Art. 6(1)(e))",
-    LegalBasis.LEGITIMATE_INTERESTS: "legitimate interests (GDPR Art. 6(1)(f))",
+    LegalBasis.CONSENT: _("consent (GDPR Art. 6(1)(a))"),
+    LegalBasis.CONTRACT: _("contract (GDPR Art. 6(1)(b))"),
+    LegalBasis.LEGAL_OBLIGATION: _("legal obligation (GDPR Art. 6(1)(c))"),
+    LegalBasis.VITAL_INTERESTS: _("vital interests (GDPR Art. 6(1)(d))"),
+    LegalBasis.PUBLIC_INTEREST: _("public interest (GDPR Art. 6(1)(e))"),
+    LegalBasis.LEGITIMATE_INTERESTS: _("legitimate interests (GDPR Art. 6(1)(f))"),
 }
 
 #: The same bases in the words a privacy notice uses.
 LEGAL_BASIS_PLAIN: dict[LegalBasis, str] = {
-    LegalBasis.CONSENT: "You agreed to it; you can withdraw your consent at any time.",
-    LegalBasis.CONTRACT: "We need it to provide the service you signed up for.",
-    LegalBasis.LEGAL_OBLIGATION: "The law requires us to process it.",
-    LegalBasis.VITAL_INTERESTS: "We need it to protect someone's life or health.",
-    LegalBasis.PUBLIC_INTEREST: "We need it for a task carried out in the public interest.",
-    LegalBasis.LEGITIMATE_INTERESTS: (
+    LegalBasis.CONSENT: _("You agreed to it; you can withdraw your consent at any time."),
+    LegalBasis.CONTRACT: _("We need it to provide the service you signed up for."),
+    LegalBasis.LEGAL_OBLIGATION: _("The law requires us to process it."),
+    LegalBasis.VITAL_INTERESTS: _("We need it to protect someone's life or health."),
+    LegalBasis.PUBLIC_INTEREST: _("We need it for a task carried out in the public interest."),
+    LegalBasis.LEGITIMATE_INTERESTS: _(
         "It is in our legitimate interest, weighed against yours; you can object to it."
     ),
 }
 
 _AFTER: dict[Trigger, str] = {
-    Trigger.CREATED: "it is created",
-    Trigger.SUBJECT_ERASED: "the data subject is erased",
-    Trigger.DEREGISTERED: "the account is deregistered",
-    Trigger.DEVICE_OFFLINE: "the device was last online",
-    Trigger.DEVICE_UNBOUND: "the device is unbound",
-    Trigger.REQUEST_CLOSED: "the request is closed",
+    Trigger.CREATED: _("it is created"),
+    Trigger.SUBJECT_ERASED: _("the data subject is erased"),
+    Trigger.DEREGISTERED: _("the account is deregistered"),
+    Trigger.DEVICE_OFFLINE: _("the device was last online"),
+    Trigger.DEVICE_UNBOUND: _("the device is unbound"),
+    Trigger.REQUEST_CLOSED: _("the request is closed"),
 }
 
 
@@ -93,11 +96,14 @@ def period_words(period: timedelta) -> str:
 def time_limit(rule: RetentionRule) -> str:
     """When the element is erased under ``rule``, in one phrase (Art. 30(1)(f))."""
     if rule.trigger is Trigger.NOT_STORED:
-        return "not stored"
+        return _("not stored")
     event = _AFTER[rule.trigger]
     if not rule.period:
-        return f"erased when {event}"
-    return f"erased {period_words(rule.period)} after {event}"
+        return _("erased when %(event)s") % {"event": event}
+    return _("erased %(period)s after %(event)s") % {
+        "period": period_words(rule.period),
+        "event": event,
+    }
 
 
 def purpose_title(key: str) -> str:

@@ -2,7 +2,8 @@
 
 Public surface::
 
-    gate = PurposeGate.from_datamap(metadata, pack)        # once per process
+    gate = PurposeGate.from_datamap(metadata, pack)        # once per process (the root's)
+    gate.terms                                             # the pack's consent terms
     access = gate.for_subject(session, subject_id, actor=staff_actor(staff_id))
     access.check("accounts.email", "customer.support", audit=True)
     gate.require(session, subject_id, element, purpose, actor=...)   # one-off
@@ -19,7 +20,6 @@ from doorstep.privacy.purposes.gate import (
     PurposeGate,
     RefusalReason,
     SubjectAccess,
-    default_gate,
 )
 
 __all__ = [
@@ -27,5 +27,4 @@ __all__ = [
     "PurposeGate",
     "RefusalReason",
     "SubjectAccess",
-    "default_gate",
 ]

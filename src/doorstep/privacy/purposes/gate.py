@@ -30,7 +30,6 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cache
 from types import MappingProxyType
 from typing import NoReturn
 
@@ -110,13 +109,15 @@ def build_index(
 class PurposeGate:
     """The precomputed rules; build once per process with :meth:`from_datamap`.
 
-    ``declarations`` maps every personal-data element to its data-map declaration.
+    ``declarations`` maps every personal-data element to its data-map declaration;
+    ``terms`` are the consent terms it was built with (those of the pack in force).
     """
 
     index: Mapping[tuple[str, str], LegalBasis]
     purposes: frozenset[str]
     declarations: Mapping[str, PersonalData]
     consent_purposes: frozenset[str]
+    terms: ConsentTerms
 
     @classmethod
     def from_datamap(
@@ -130,6 +131,7 @@ class PurposeGate:
             purposes=frozenset(pack.purposes),
             declarations=MappingProxyType(dict(personal_elements(metadata))),
             consent_purposes=terms.consent_purposes,
+            terms=terms,
         )
 
     def basis(self, element: str, purpose: str) -> LegalBasis | None:
@@ -264,14 +266,3 @@ class SubjectAccess:
         )
         entry.write(self.session)
         raise GateRefusedError(entry, element=element, purpose=purpose, reason=reason.value)
-
-
-@cache
-def default_gate() -> PurposeGate:
-    """The gate of Doorstep's own schema and the default policy pack, built once."""
-    from doorstep.core.models import schema_metadata
-    from doorstep.privacy.datamap.pack import default_pack
-
-    metadata = schema_metadata()
-
-    return PurposeGate.from_datamap(metadata, default_pack())

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from doorstep.locale import _
+
 
 class ErasureGround(StrEnum):
     """Why the requester wants their data erased (CPE-V.3.b); one is required."""
@@ -32,25 +34,26 @@ class RefusalCode(StrEnum):
     IDENTITY_NOT_PROVEN = "IDENTITY_NOT_PROVEN"
 
 
-#: What a refusal tells the requester, per code (the notice and the privacy center).
+#: What a refusal tells the requester, per code (the notice and the privacy center);
+#: message ids, translated where they are shown (:mod:`doorstep.locale`).
 REFUSAL_TEXT: dict[RefusalCode, str] = {
-    RefusalCode.UNREASONABLE_REPETITION: "it repeats earlier requests beyond a reasonable limit",
-    RefusalCode.EXCESSIVE_TECHNICAL_MEANS: "it would need excessive technical means",
-    RefusalCode.RISK_TO_OTHERS: "it would put other people's rights or interests at risk",
-    RefusalCode.IMPRACTICAL: "it is impractical (for example, data held only on backup media)",
-    RefusalCode.NATIONAL_SECURITY: "the law exempts it: national security or defence",
-    RefusalCode.PUBLIC_SAFETY_HEALTH_INTEREST: (
+    RefusalCode.UNREASONABLE_REPETITION: _("it repeats earlier requests beyond a reasonable limit"),
+    RefusalCode.EXCESSIVE_TECHNICAL_MEANS: _("it would need excessive technical means"),
+    RefusalCode.RISK_TO_OTHERS: _("it would put other people's rights or interests at risk"),
+    RefusalCode.IMPRACTICAL: _("it is impractical (for example, data held only on backup media)"),
+    RefusalCode.NATIONAL_SECURITY: _("the law exempts it: national security or defence"),
+    RefusalCode.PUBLIC_SAFETY_HEALTH_INTEREST: _(
         "the law exempts it: public safety, public health or a major public interest"
     ),
-    RefusalCode.CRIMINAL_PROCEEDINGS: (
+    RefusalCode.CRIMINAL_PROCEEDINGS: _(
         "the law exempts it: a criminal investigation, prosecution, trial or execution of judgment"
     ),
-    RefusalCode.MALICE_OR_ABUSE: "the law exempts it: evidence of malice or abuse of rights",
-    RefusalCode.SERIOUS_HARM_TO_OTHERS: (
+    RefusalCode.MALICE_OR_ABUSE: _("the law exempts it: evidence of malice or abuse of rights"),
+    RefusalCode.SERIOUS_HARM_TO_OTHERS: _(
         "the law exempts it: it would seriously harm the rights of others"
     ),
-    RefusalCode.BUSINESS_SECRETS: "the law exempts it: it would disclose trade secrets",
-    RefusalCode.IDENTITY_NOT_PROVEN: "we could not verify your identity",
+    RefusalCode.BUSINESS_SECRETS: _("the law exempts it: it would disclose trade secrets"),
+    RefusalCode.IDENTITY_NOT_PROVEN: _("we could not verify your identity"),
 }
 
 
@@ -62,21 +65,22 @@ class ExtensionReason(StrEnum):
 
 
 EXTENSION_TEXT: dict[ExtensionReason, str] = {
-    ExtensionReason.COMPLEXITY: "complexity",
-    ExtensionReason.NUMBER_OF_REQUESTS: "the number of requests we are handling",
+    ExtensionReason.COMPLEXITY: _("complexity"),
+    ExtensionReason.NUMBER_OF_REQUESTS: _("the number of requests we are handling"),
 }
 
 #: Codes that must come with a reference to the evidence (CPE-V.6.e, repetition: V.6.c).
 NEEDS_EVIDENCE = frozenset({RefusalCode.MALICE_OR_ABUSE, RefusalCode.UNREASONABLE_REPETITION})
 
-#: Where a requester may complain, by jurisdiction (CPE-IX.4, CORP-9.3).
+#: Where a requester may complain, by jurisdiction (CPE-IX.4, CORP-9.3).  Message ids:
+#: the privacy center and the e-mails translate them into the requester's language.
 COMPLAINT_ROUTES: dict[str, str] = {
-    "default": "the local personal information supervisory authority or the local government",
-    "gdpr": (
+    "default": _("the local personal information supervisory authority or the local government"),
+    "gdpr": _(
         "the data protection authority of your EU member state "
         "(list: https://edpb.europa.eu/about-edpb/about-edpb/members_en)"
     ),
-    "cn": (
+    "cn": _(
         "the Cyberspace Administration of China (CAC), the local public security bureau "
         "or the local Administration for Industry and Commerce (AIC)"
     ),

@@ -32,7 +32,6 @@ from doorstep.accounts.account.identifiers import Checked, normalise_email, norm
 from doorstep.audit.services import record
 from doorstep.core.errors import ConfigurationError, ConflictError, InvalidInputError
 from doorstep.core.settings import Settings
-from doorstep.privacy.purposes.gate import default_gate
 from doorstep.privacy.requests.linkage import Direct, link_of
 from doorstep.privacy.requests.models import SubjectRequest
 from doorstep.privacy.sharing.models import NoticeKind
@@ -125,7 +124,7 @@ def apply(session: Session, ctx: RequestContext, row: SubjectRequest, *, actor: 
     link = link_of(table)
     assert isinstance(link, Direct)  # validate_correctable
     where = table.c[link.column] == row.subject_id
-    default_gate().for_subject(session, row.subject_id, actor=actor).check(
+    ctx.gate.for_subject(session, row.subject_id, actor=actor).check(
         row.element, AUDIT_PURPOSE, audit=True, details={"request": str(row.id)}
     )
     current = session.execute(sa.select(column).where(where).with_for_update()).one_or_none()

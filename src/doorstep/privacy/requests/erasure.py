@@ -238,7 +238,7 @@ def erase_for_request(
     if row.closed_at is not None:
         return row
     require_verified(row)
-    to = notices.reach(session, row.subject_id, row.id)
+    to = notices.reach(session, ctx.gate, row.subject_id, row.id)
     recipients = disclosed_recipients(session, row.subject_id)
     erase_subject(
         session,

@@ -99,6 +99,7 @@ def approve(
             channel=_CONSENT_CHANNEL.get(row.channel, Channel.SUPPORT),
             clock=ctx.clock,
             actor=actor,
+            terms=ctx.terms,
         )
     elif row.kind is RequestKind.CORRECTION:
         from doorstep.privacy.requests.corrections import apply

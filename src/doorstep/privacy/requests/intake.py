@@ -102,6 +102,7 @@ def acknowledge(session: Session, ctx: RequestContext, row: SubjectRequest) -> N
         row.subject_id,
         row.id,
         notices.RECEIVED,
+        gate=ctx.gate,
         due=row.due_at.date().isoformat(),
     )
     fulfil.start(session, ctx, row)

@@ -31,7 +31,7 @@ from doorstep.audit.entries import system_actor
 from doorstep.core.clock import Clock
 from doorstep.core.errors import PurposeRefusedError
 from doorstep.notify.services import queue_email, queue_sms
-from doorstep.privacy.purposes.gate import default_gate
+from doorstep.privacy.purposes.gate import PurposeGate
 
 ACTOR = system_actor("requests.notices")
 PURPOSE = "privacy.rights"
@@ -51,8 +51,10 @@ class Reach:
     phone: str | None
 
 
-def reach(session: Session, subject_id: uuid.UUID, request_id: uuid.UUID) -> Reach | None:
-    """The subject's address, read through the purpose gate; None when there is none.
+def reach(
+    session: Session, gate: PurposeGate, subject_id: uuid.UUID, request_id: uuid.UUID
+) -> Reach | None:
+    """The subject's address, read through ``gate`` (the process's); None when there is none.
 
     Read it *before* an erasure when the notice goes out after it.
     """
@@ -63,7 +65,7 @@ def reach(session: Session, subject_id: uuid.UUID, request_id: uuid.UUID) -> Rea
         return None
     element = "accounts.email" if found.email is not None else "accounts.phone"
     try:
-        default_gate().for_subject(session, subject_id, actor=ACTOR).check(
+        gate.for_subject(session, subject_id, actor=ACTOR).check(
             element, PURPOSE, audit=True, details={"request": str(request_id)}
         )
     except PurposeRefusedError:
@@ -110,9 +112,10 @@ def notify(
     subject_id: uuid.UUID,
     request_id: uuid.UUID,
     template: str,
+    *,
+    gate: PurposeGate,
     **params: str,
 ) -> bool:
-    """:func:`reach` then :func:`send`: the usual case, while the subject exists."""
-    return send(
-        session, clock, reach(session, subject_id, request_id), template, request_id, **params
-    )
+    """:func:`reach` (through ``gate``) then :func:`send`: the usual case, while one exists."""
+    to = reach(session, gate, subject_id, request_id)
+    return send(session, clock, to, template, request_id, **params)

@@ -288,6 +288,7 @@ def extend(
         row.subject_id,
         row.id,
         notices.EXTENDED,
+        gate=ctx.gate,
         due=row.due_at.date().isoformat(),
         reason=EXTENSION_TEXT[why],
     )
@@ -316,7 +317,9 @@ def complete(
     row.closed_at = ctx.clock.now()
     _move(session, row, RequestStatus.COMPLETED, actor)
     if notice is not None:
-        to = reach if reach is not None else notices.reach(session, row.subject_id, row.id)
+        to = (
+            reach if reach is not None else notices.reach(session, ctx.gate, row.subject_id, row.id)
+        )
         notices.send(session, ctx.clock, to, notice, row.id, **params)
     return row
 
@@ -368,6 +371,7 @@ def refuse(
         row.subject_id,
         row.id,
         notices.REFUSED,
+        gate=ctx.gate,
         reason=REFUSAL_TEXT[reason],
         complaint=route,
     )

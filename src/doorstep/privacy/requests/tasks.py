@@ -22,11 +22,11 @@ REMIND_TASK = "requests.remind"
 @periodic(REMIND_TASK, cron="7 * * * *")
 def remind_deadlines(ctx: JobContext, timestamp: int) -> int:
     """Remind of requests due soon and escalate overdue ones; return how many changed."""
+    from doorstep.services import services_for
+
     runtime = ctx.runtime
     with runtime.sessions.begin() as session:
-        reminded, escalated = remind(
-            session, RequestContext(clock=runtime.clock, settings=runtime.settings)
-        )
+        reminded, escalated = remind(session, RequestContext.of(services_for(runtime)))
     return reminded + escalated
 
 

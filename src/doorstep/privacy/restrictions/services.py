@@ -67,16 +67,13 @@ def restrict(
     reason: RestrictionReason | str,
     clock: Clock,
     actor: str,
-    pack: PolicyPack | None = None,
+    pack: PolicyPack,
 ) -> RestrictionRecord:
     """Put a restriction in force from now; :class:`ConflictError` if one already is.
 
-    ``purpose`` must be a purpose of the policy pack (:class:`InvalidInputError` otherwise).
+    ``purpose`` must be a purpose of ``pack``, the pack in force (:class:`InvalidInputError`
+    otherwise).
     """
-    if pack is None:
-        from doorstep.privacy.datamap.pack import default_pack
-
-        pack = default_pack()
     if purpose not in pack.purposes:
         raise InvalidInputError(
             f"unknown purpose {purpose!r}", errors=[{"field": "purpose", "rule": "known_purpose"}]

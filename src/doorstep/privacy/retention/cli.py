@@ -41,13 +41,13 @@ def _targets(settings: Settings, rule: str | None) -> list[Target]:
     """The schema's targets (only ``rule``'s); exit 2 naming the problem if invalid."""
     from doorstep.core.errors import ConfigurationError, InvalidInputError
     from doorstep.core.models import schema_metadata
-    from doorstep.privacy.datamap.pack import default_pack
+    from doorstep.privacy.datamap.chosen import chosen_pack
     from doorstep.privacy.retention.targets import targets
 
     metadata = schema_metadata()
 
     try:
-        return targets(metadata, default_pack(), settings, rule=rule)
+        return targets(metadata, chosen_pack(settings), settings, rule=rule)
     except (ConfigurationError, InvalidInputError) as exc:
         fail(exc.detail, 2)
 
@@ -140,13 +140,13 @@ def report(
     ] = None,
 ) -> None:
     """Write the auditor's Markdown report: every rule, its clauses, bindings and last sweep."""
-    from doorstep.privacy.datamap.pack import default_pack
+    from doorstep.privacy.datamap.chosen import chosen_pack
     from doorstep.privacy.retention.report import report as make_report
 
     settings = load_cli_settings()
     chosen = _targets(settings, None)
     with cli_runtime(settings, "doorstep-retention") as runtime, runtime.sessions() as session:
-        text = make_report(session, default_pack(), chosen, settings, runtime.clock.now())
+        text = make_report(session, chosen_pack(settings), chosen, settings, runtime.clock.now())
         session.rollback()
     if output is None:
         typer.echo(text, nl=False)

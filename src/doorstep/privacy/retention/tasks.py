@@ -24,13 +24,13 @@ def sweep_all(
     actor: str = f"system:{SWEEP_TASK}",
     on_batch: BatchHook | None = None,
 ) -> list[SweepResult]:
-    """Sweep every binding of the schema (only ``rule``'s, when given) with the default pack."""
+    """Sweep every binding of the schema (only ``rule``'s, when given) with the pack in force."""
     from doorstep.core.models import schema_metadata
-    from doorstep.privacy.datamap.pack import default_pack
+    from doorstep.privacy.datamap.chosen import chosen_pack
 
     metadata = schema_metadata()
 
-    chosen = targets(metadata, default_pack(), runtime.settings, rule=rule)
+    chosen = targets(metadata, chosen_pack(runtime.settings), runtime.settings, rule=rule)
     return run_sweeps(runtime, chosen, batch_size=batch_size, actor=actor, on_batch=on_batch)
 
 

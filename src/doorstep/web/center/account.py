@@ -36,7 +36,6 @@ import math
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -59,8 +58,9 @@ from doorstep.accounts.exceptions import (
 from doorstep.accounts.signin import flows, ratelimit
 from doorstep.audit.entries import subject_actor
 from doorstep.core.errors import ConfigurationError, DoorstepError, InvalidInputError
+from doorstep.core.memo import by_identity
 from doorstep.devices import page as devices_page
-from doorstep.privacy.datamap.pack import DEFAULT_PACK, default_pack
+from doorstep.privacy.datamap.pack import PolicyPack
 from doorstep.web.csrf import checked_form
 from doorstep.web.i18n import _, translations
 from doorstep.web.session import SUBSCRIBER_COOKIE, PageSubscriber
@@ -350,7 +350,7 @@ def _version(spec: object, where: str) -> PolicyVersion:
     )
 
 
-def load_policy(path: Path = DEFAULT_PACK) -> PublishedPolicy:
+def load_policy(path: Path) -> PublishedPolicy:
     """Read the policy of the pack at ``path``: ``policy:`` of ``consent.yaml`` and the texts.
 
     ``policy.history`` (optional) lists earlier versions, each with ``version``,
@@ -377,18 +377,16 @@ def load_policy(path: Path = DEFAULT_PACK) -> PublishedPolicy:
     return PublishedPolicy(current, language, history, documents)
 
 
-@cache
-def published_policy() -> PublishedPolicy:
-    """The policy of the pack shipped with Doorstep, read once."""
-    return load_policy(DEFAULT_PACK)
+@by_identity
+def published_policy(pack: PolicyPack) -> PublishedPolicy:
+    """The policy of ``pack`` (the pack in force, ``Services.pack``), read once."""
+    return load_policy(pack.path)
 
 
 @router.get("/policy", response_class=HTMLResponse)
 def policy_page(request: Request) -> HTMLResponse:
     """The privacy policy in force, its versions and how to reach the controller."""
+    pack = services_of(request).pack
     return render(
-        request,
-        "center/policy.html",
-        policy=published_policy(),
-        controller=default_pack().controller,
+        request, "center/policy.html", policy=published_policy(pack), controller=pack.controller
     )

@@ -34,8 +34,8 @@ from doorstep.privacy.consent import services as consent
 from doorstep.privacy.consent.models import Channel
 from doorstep.privacy.consent.receipts import issue_receipt, verify_receipt
 from doorstep.privacy.consent.signing import signer_for
-from doorstep.privacy.consent.terms import ConsentPurpose, default_terms
-from doorstep.privacy.datamap.pack import default_pack
+from doorstep.privacy.consent.terms import ConsentPurpose
+from doorstep.privacy.datamap.pack import PolicyPack
 from doorstep.web.center import wording as words
 from doorstep.web.center.home import text
 from doorstep.web.center.request_view import run
@@ -82,9 +82,8 @@ class Notice:
         return "\n".join([self.title, *(f"{label}: {value}" for label, value in self.lines)])
 
 
-def notice_of(item: ConsentPurpose, gettext: Callable[[str], str]) -> Notice:
-    """The notice of ``item`` in the language of ``gettext`` (already translated)."""
-    pack = default_pack()
+def notice_of(item: ConsentPurpose, pack: PolicyPack, gettext: Callable[[str], str]) -> Notice:
+    """The notice of ``item`` of ``pack`` in the language of ``gettext`` (already translated)."""
     uses = ", ".join(gettext(words.category(key)) for key in item.categories)
     return Notice(
         title=gettext(item.function),
@@ -117,21 +116,21 @@ def _page(request: Request, subject_id: uuid.UUID) -> dict[str, Any]:
         access = services.gate.for_subject(session, subject_id, actor=subject_actor(subject_id))
         for element in LEDGER_ELEMENTS:
             access.check(element, LEDGER_PURPOSE)
-        functions = consent.optional_functions(session, subject_id)
+        functions = consent.optional_functions(session, subject_id, terms=services.terms)
         enabled = {item.purpose: item.enabled for item in functions}
         state = consent.current_state(session, subject_id)
         events = consent.history(session, subject_id)
         return {"enabled": enabled, "state": state, "events": list(reversed(events))}
 
     found = run(request, work)
-    terms = default_terms()
+    terms = services.terms
     functions = []
     for item in terms.optional_functions:
         decision = found["state"].get(item.key)
         functions.append(
             {
                 "key": item.key,
-                "notice": notice_of(item, gettext),
+                "notice": notice_of(item, services.pack, gettext),
                 "enabled": found["enabled"].get(item.key, False),
                 "granted": decision is not None and decision.granted,
                 "decision": words.DECISIONS[decision.action] if decision else None,
@@ -159,13 +158,13 @@ def consents_page(request: Request, subscriber: PageSubscriber) -> HTMLResponse:
 @router.post("/privacy/consents/{purpose}", response_class=HTMLResponse)
 def decide(request: Request, purpose: str, subscriber: PageSubscriber, form: Form) -> Response:
     """Give or withdraw consent to one optional function (channel: web)."""
-    items = {item.key: item for item in default_terms().optional_functions}
+    services = services_of(request)
+    items = {item.key: item for item in services.terms.optional_functions}
     action = text(form, "action")
     if purpose not in items or action not in ("grant", "withdraw"):
         raise NotFoundError("no such optional function")
-    services = services_of(request)
     subject_id, clock = subscriber.subject_id, services.runtime.clock
-    notice = notice_of(items[purpose], _gettext(request))
+    notice = notice_of(items[purpose], services.pack, _gettext(request))
 
     def work(session: Session) -> consent.ConsentRecord:
         if action == "grant":
@@ -176,9 +175,15 @@ def decide(request: Request, purpose: str, subscriber: PageSubscriber, form: For
                 channel=Channel.WEB,
                 notice_text=notice.text,
                 clock=clock,
+                terms=services.terms,
             )
         return consent.withdraw(
-            session, subject_id=subject_id, purpose=purpose, channel=Channel.WEB, clock=clock
+            session,
+            subject_id=subject_id,
+            purpose=purpose,
+            channel=Channel.WEB,
+            clock=clock,
+            terms=services.terms,
         )
 
     outcome = attempt(request, work)
@@ -196,13 +201,21 @@ def decide(request: Request, purpose: str, subscriber: PageSubscriber, form: For
 
 def _receipt(request: Request, subject_id: uuid.UUID, event_id: uuid.UUID) -> str:
     """The signed receipt of the subscriber's own event ``event_id`` (404 otherwise)."""
-    signer = signer_for(services_of(request).runtime.settings)
+    services = services_of(request)
+    signer = signer_for(services.runtime.settings)
 
     def work(session: Session) -> str:
         record = consent.get_event(session, event_id)
         if record.subject_id != subject_id:
             raise NotFoundError("no such consent event")
-        return issue_receipt(session, event_id, signer=signer, actor=subject_actor(subject_id))
+        return issue_receipt(
+            session,
+            event_id,
+            signer=signer,
+            actor=subject_actor(subject_id),
+            pack=services.pack,
+            terms=services.terms,
+        )
 
     return run(request, work)
 
@@ -215,7 +228,7 @@ def receipt_page(request: Request, event_id: uuid.UUID, subscriber: PageSubscrib
     claims = verify_receipt(token, signer)
     (service,) = claims["services"]
     (purpose,) = service["purposes"]
-    titles = {item.key: item.function for item in default_terms().purposes.values()}
+    titles = {item.key: item.function for item in services_of(request).terms.purposes.values()}
     return render(
         request,
         "center/privacy_receipt.html",

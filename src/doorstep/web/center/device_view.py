@@ -96,7 +96,7 @@ def load_list(request: Request, subject_id: uuid.UUID) -> DeviceList:
     def work(session: Session) -> DeviceList:
         return DeviceList(
             page.list_devices(session, gate, subject_id),
-            is_enabled(session, subject_id, CAMERA_PURPOSE),
+            is_enabled(session, subject_id, CAMERA_PURPOSE, terms=gate.terms),
         )
 
     return _value(attempt(request, work))

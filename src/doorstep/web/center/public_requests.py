@@ -41,7 +41,6 @@ from doorstep.accounts.context import AccountContext
 from doorstep.accounts.signin.ratelimit import count_address
 from doorstep.core.errors import NotFoundError
 from doorstep.core.proxies import client_address
-from doorstep.privacy.consent.terms import default_terms
 from doorstep.privacy.requests import intake
 from doorstep.privacy.requests.api import out
 from doorstep.privacy.requests.corrections import CORRECTABLE
@@ -88,7 +87,7 @@ def _options(request: Request) -> dict[str, Any]:
         "kinds": words.PUBLIC_KINDS,
         "grounds": words.GROUNDS,
         "elements": translated(request, [(key, words.element(key)) for key in CORRECTABLE]),
-        "purposes": translated(request, purposes + optional_purposes(default_terms())),
+        "purposes": translated(request, purposes + optional_purposes(services_of(request).terms)),
     }
 
 

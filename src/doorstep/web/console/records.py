@@ -22,15 +22,14 @@ reports and the record name rules, tables, columns and counts.
 
 from __future__ import annotations
 
-from functools import cache
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from doorstep.audit.services import VerifyReport
 from doorstep.core.errors import NotFoundError
-from doorstep.privacy.datamap.pack import default_pack
+from doorstep.core.memo import by_identity
+from doorstep.privacy.datamap.pack import PolicyPack
 from doorstep.privacy.datamap.ropa import Ropa, build_ropa
 from doorstep.privacy.datamap.ropa_formats import render as render_ropa
 from doorstep.privacy.datamap.wording import iso_period
@@ -65,15 +64,16 @@ ACTIONS = {
 def _targets(request: Request) -> list[Target]:
     from doorstep.schema import metadata
 
-    return targets(metadata, default_pack(), services_of(request).runtime.settings)
+    services = services_of(request)
+    return targets(metadata, services.pack, services.runtime.settings)
 
 
-@cache
-def _ropa() -> Ropa:
-    """The record of processing of this schema and the default pack (built once)."""
+@by_identity
+def _ropa(pack: PolicyPack) -> Ropa:
+    """The record of processing of this schema and ``pack``, the one in force (built once)."""
     from doorstep.schema import metadata
 
-    return build_ropa(metadata, default_pack())
+    return build_ropa(metadata, pack)
 
 
 # -- retention -----------------------------------------------------------------------------
@@ -114,10 +114,11 @@ def retention(request: Request, staff: PageStaff) -> HTMLResponse:
 def retention_report(request: Request, staff: PageStaff) -> Response:
     """The auditor's Markdown report, as ``doorstep retention report`` writes it."""
     chosen = _targets(request)
-    runtime = services_of(request).runtime
+    services = services_of(request)
+    runtime, pack = services.runtime, services.pack
 
     def work(session: Session, actor: str) -> str:
-        return report(session, default_pack(), chosen, runtime.settings, runtime.clock.now())
+        return report(session, pack, chosen, runtime.settings, runtime.clock.now())
 
     text = must(act(request, staff, StaffAction.VIEW_RECORDS, work))
     return Response(
@@ -134,7 +135,7 @@ def retention_report(request: Request, staff: PageStaff) -> Response:
 def datamap(request: Request, staff: PageStaff, purpose: str = "") -> HTMLResponse:
     """The record of processing activities as tables (elements of one purpose, or all)."""
     must(act(request, staff, StaffAction.VIEW_RECORDS, lambda session, actor: None))
-    ropa = _ropa()
+    ropa = _ropa(services_of(request).pack)
     purposes = [activity.purpose for activity in ropa.activities]
     error = None if not purpose or purpose in purposes else _("Choose a purpose from the list.")
     chosen = purpose if error is None else ""
@@ -160,7 +161,7 @@ def datamap_download(request: Request, suffix: str, staff: PageStaff) -> Respons
     must(act(request, staff, StaffAction.VIEW_RECORDS, lambda session, actor: None))
     fmt, media_type = DOWNLOADS[suffix]
     return Response(
-        render_ropa(_ropa(), fmt),
+        render_ropa(_ropa(services_of(request).pack), fmt),
         media_type=media_type,
         headers={"content-disposition": f'attachment; filename="ropa.{suffix}"'},
     )
