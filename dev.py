@@ -77,7 +77,7 @@ def run_checks(pytest_args: list[str]) -> int:
                 os.environ.get("DOORSTEP_TEST_WORKERS", "auto"),
                 # Which tests prove which clause, and how they ended: `doorstep evidence` reads it.
                 "--clause-report",
-                str(EVIDENCE_RESULTS),
+                str(EVIDENCE_RESULTS.relative_to(ROOT)),  # pytest runs in ROOT
                 *pytest_args,
             ],
         ),
