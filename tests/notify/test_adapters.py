@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 import ssl
 import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from pydantic import SecretStr
 
 from doorstep.core.errors import ConfigurationError
@@ -32,6 +26,7 @@ from doorstep.notify.delivery import DeliveryDeferred, Outcome, deliver
 from doorstep.notify.services import queue_email, queue_push, queue_sms
 from doorstep.privacy.datamap.pack import default_pack
 from doorstep.wiring import build_services, pack_sender
+from tests.certificates import self_signed
 from tests.notify.conftest import (
     RawLogs,
     SmtpServer,
@@ -91,37 +86,8 @@ def test_smtp_without_tls_is_refused_off_loopback(overrides: dict[str, str], mes
 
 
 def _certificate(directory: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 and localhost; returns (cert, key) files."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "doorstep test relay")])
-    start = datetime(2020, 1, 1, tzinfo=UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + timedelta(days=365 * 30))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = directory / "relay.pem", directory / "relay.key"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_file, key_file
+    """A self-signed certificate for 127.0.0.1 and localhost: (certificate file, key file)."""
+    return self_signed(directory, "relay")
 
 
 @pytest.mark.clause("CPE-IV.1.a")

@@ -8,26 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import os
 import pwd
 import ssl
 import subprocess
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from doorstep.usp.config import UspConfig
 from doorstep.usp.controller import Controller
 from doorstep.usp.credentials import InMemoryCredentialStore
 from doorstep.usp.mtp.mqtt import MqttTransport
+from tests.certificates import self_signed
 from tests.usp_net.conftest import MOSQUITTO, free_port, net_config, port_open, run
 from tests.usp_net.helpers import until
 
@@ -35,35 +30,8 @@ REFUSED = "mqtt broker connection lost or refused"
 
 
 def _certificate(directory: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1: (certificate file, key file)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "doorstep test broker")])
-    start = datetime(2020, 1, 1, tzinfo=UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + timedelta(days=365 * 30))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = directory / "broker.pem", directory / "broker.key"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_file, key_file
+    """A self-signed certificate for 127.0.0.1 and localhost: (certificate file, key file)."""
+    return self_signed(directory, "broker")
 
 
 @pytest.fixture
