@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import yaml
+from markupsafe import escape
 
 from doorstep.core.runtime import Runtime
 from doorstep.core.settings import load_settings
@@ -290,3 +291,27 @@ def test_no_production_code_loads_the_reference_pack_by_itself() -> None:
         if calls.search(line) and not line.lstrip().startswith("def ")
     ]
     assert found == []
+
+
+def test_the_consent_page_speaks_the_packs_own_words_in_the_readers_language(
+    chosen: Runtime,
+) -> None:
+    """A term the pack translates is shown in its words, not the catalogue's English."""
+    terms = services_for(chosen).terms
+    translated = [
+        (item, dict(item.translations)["de"])
+        for item in terms.optional_functions
+        if "de" in dict(item.translations)
+    ]
+    if not translated:
+        pytest.fail("the second pack translates no optional function into German")
+    person = make_subscriber(chosen)
+    with page_client(chosen) as client:
+        sign_in_as(client, person, then="/privacy/consents")
+        german = client.get("/privacy/consents", headers={"Accept-Language": "de"}).text
+        english = client.get("/privacy/consents", headers={"Accept-Language": "en"}).text
+    for item, words in translated:
+        assert str(escape(words.function)) in german
+        assert str(escape(words.manual_path)) in german
+        assert str(escape(item.function)) in english
+        assert str(escape(words.function)) not in english

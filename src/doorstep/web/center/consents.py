@@ -82,15 +82,23 @@ class Notice:
         return "\n".join([self.title, *(f"{label}: {value}" for label, value in self.lines)])
 
 
-def notice_of(item: ConsentPurpose, pack: PolicyPack, gettext: Callable[[str], str]) -> Notice:
-    """The notice of ``item`` of ``pack`` in the language of ``gettext`` (already translated)."""
+def notice_of(
+    item: ConsentPurpose, pack: PolicyPack, gettext: Callable[[str], str], language: str
+) -> Notice:
+    """The notice of ``item`` of ``pack`` in ``language`` (``gettext`` translates into it).
+
+    The pack's own words come first: a term the pack translates into ``language``
+    (``translations`` in its ``consent.yaml``) is shown in its words; otherwise the
+    English words go through the catalogue (the reference pack's are in it).
+    """
+    own = dict(item.translations).get(language)
     uses = ", ".join(gettext(words.category(key)) for key in item.categories)
     return Notice(
-        title=gettext(item.function),
+        title=own.function if own else gettext(item.function),
         lines=(
             (gettext(_("What it does")), gettext(words.purpose(pack, item.key))),
             (gettext(_("What it uses")), uses or gettext(_("Nothing we store"))),
-            (gettext(_("Without it")), gettext(item.manual_path)),
+            (gettext(_("Without it")), own.manual_path if own else gettext(item.manual_path)),
             (
                 gettext(_("If you change your mind")),
                 gettext(
@@ -130,7 +138,7 @@ def _page(request: Request, subject_id: uuid.UUID) -> dict[str, Any]:
         functions.append(
             {
                 "key": item.key,
-                "notice": notice_of(item, services.pack, gettext),
+                "notice": notice_of(item, services.pack, gettext, language_of(request)),
                 "enabled": found["enabled"].get(item.key, False),
                 "granted": decision is not None and decision.granted,
                 "decision": words.DECISIONS[decision.action] if decision else None,
@@ -164,7 +172,7 @@ def decide(request: Request, purpose: str, subscriber: PageSubscriber, form: For
     if purpose not in items or action not in ("grant", "withdraw"):
         raise NotFoundError("no such optional function")
     subject_id, clock = subscriber.subject_id, services.runtime.clock
-    notice = notice_of(items[purpose], services.pack, _gettext(request))
+    notice = notice_of(items[purpose], services.pack, _gettext(request), language_of(request))
 
     def work(session: Session) -> consent.ConsentRecord:
         if action == "grant":
