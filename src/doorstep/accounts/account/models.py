@@ -134,6 +134,22 @@ class Account(Base):
     locked_at: Mapped[datetime | None] = mapped_column(
         info=registration("user.account", "When staff locked the account (no sign-in)."),
     )
+    language: Mapped[str] = mapped_column(
+        sa.Text,
+        server_default="en",
+        info=personal(
+            "user.account.settings",
+            purposes=["account.management"],
+            legal_basis=LegalBasis.CONTRACT,
+            retention="until_erasure",
+            clauses=["CPE-I.i.1.a"],
+            description=(
+                "The language the subscriber reads (en, de): e-mails and the export's README "
+                "are written in it.  Set at sign-up; not identifying, so it stays with the "
+                "pseudonymous remainder until the subject is erased."
+            ),
+        ),
+    )
     created_at: Mapped[datetime] = mapped_column(
         info=tombstone("user.account", "When the account was created."),
     )

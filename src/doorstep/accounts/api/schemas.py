@@ -34,6 +34,12 @@ class SignUpRequest(_Request):
     guardian_email: str | None = Field(
         default=None, max_length=320, description="Required for a child: the guardian's address."
     )
+    language: str | None = Field(
+        default=None,
+        max_length=16,
+        examples=["de"],
+        description="The language e-mails are written in: en (default) or de.",
+    )
 
 
 class Accepted(BaseModel):

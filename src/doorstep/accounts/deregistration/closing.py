@@ -111,6 +111,7 @@ def _queue_notice(session: Session, ctx: AccountContext, account: Account, templ
             template=template,
             params={},
             clock=ctx.clock,
+            locale=account.language,
         )
     elif account.phone is not None:
         access.check("accounts.phone", "account.management", audit=True)
@@ -121,6 +122,7 @@ def _queue_notice(session: Session, ctx: AccountContext, account: Account, templ
             template=template,
             params={},
             clock=ctx.clock,
+            locale=account.language,
         )
 
 

@@ -237,6 +237,7 @@ def request_reset(
         template="account.password_reset",
         params={"code": code},
         clock=ctx.clock,
+        locale=account.language,
     )
 
 

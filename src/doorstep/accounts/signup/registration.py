@@ -7,6 +7,8 @@ Rules (decision 0011):
   Nothing else is stored for an adult: the date of birth or age answers the
   age gate (:mod:`doorstep.accounts.children`) and is dropped; unknown fields are refused.
 * Every invalid field is reported at once as ``{field, rule}``.
+* ``language`` (``en`` when not given) is kept on the account: its e-mails and
+  messages are written in it; a language without a catalogue is refused.
 * Whether an identifier is taken is never revealed: the answer is the same
   ``verification_sent``; the owner gets a notice instead of a code.
 * All or nothing: subject, account, codes, guardian invitation and queued
@@ -36,6 +38,7 @@ from doorstep.accounts.signup.models import VerificationKind
 from doorstep.audit.entries import subject_actor, system_actor
 from doorstep.audit.services import record
 from doorstep.core.errors import InvalidInputError
+from doorstep.locale import SOURCE, available
 from doorstep.privacy.subjects.models import Subject, SubjectKind
 
 MANAGEMENT = "account.management"
@@ -53,6 +56,7 @@ class SignUpForm:
     date_of_birth: date | None = None
     age: int | None = None
     guardian_email: str | None = None
+    language: str | None = None  # one of doorstep.locale.available(); None: English
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +65,7 @@ class _Valid:
     phone: str | None
     age: guardians.AgeCheck
     guardian_email: str | None
+    language: str
 
 
 def _identifiers(
@@ -106,6 +111,8 @@ def _validate(ctx: AccountContext, form: SignUpForm, today: date) -> _Valid:
             form.password, min_length=ctx.settings.password_min_length, email=email, phone=phone
         )
     ]
+    if form.language is not None and form.language not in available():
+        errors.append({"field": "language", "rule": "language_supported"})
     age = guardian = None
     age_problem = _age_rule(form, today)
     if age_problem is not None:
@@ -118,7 +125,7 @@ def _validate(ctx: AccountContext, form: SignUpForm, today: date) -> _Valid:
             guardian = _guardian_email(form, email, errors)
     if errors or age is None:
         raise InvalidInputError("The sign-up form has invalid fields.", errors=errors)
-    return _Valid(email, phone, age, guardian)
+    return _Valid(email, phone, age, guardian, form.language or SOURCE)
 
 
 def _guardian_email(
@@ -164,6 +171,7 @@ def sign_up(session: Session, ctx: AccountContext, form: SignUpForm) -> None:
         password_hash=password_hash,
         password_changed_at=now,
         child_until=valid.age.child_until,
+        language=valid.language,
         created_at=now,
     )
     session.add(account)
@@ -205,6 +213,7 @@ def _notify_owner(session: Session, ctx: AccountContext, owner: Account) -> None
             template="account.signup_attempt",
             params={},
             clock=ctx.clock,
+            locale=owner.language,
         )
     elif owner.phone is not None:
         access.check("accounts.phone", AUTHENTICATION, audit=True)
@@ -215,6 +224,7 @@ def _notify_owner(session: Session, ctx: AccountContext, owner: Account) -> None
             template="account.signup_attempt",
             params={},
             clock=ctx.clock,
+            locale=owner.language,
         )
     record(session, action="account.signup_taken", actor=_ACTOR, subject_id=owner.id)
 
@@ -236,6 +246,7 @@ def send_codes(
             template="account.verify_email",
             params={"code": code},
             clock=ctx.clock,
+            locale=account.language,
         )
     if account.phone and account.phone_verified_at is None and only in (None, "phone"):
         code = codes.issue(session, ctx, account.id, VerificationKind.VERIFY_PHONE)
@@ -247,6 +258,7 @@ def send_codes(
             template="account.verify_phone",
             params={"code": code},
             clock=ctx.clock,
+            locale=account.language,
         )
 
 

@@ -11,9 +11,9 @@ The ZIP holds
   numbers, booleans, null, or (JSON columns) objects and arrays (schema:
   ``schema.json``, CORP-4.4);
 * ``csv/<table>.csv`` — the same rows, one file per table with rows;
-* ``README.md`` — each field's meaning, purposes, legal basis, recipients and
-  retention, what the export shows of it, the elements and tables left out with
-  the recorded reason (CPE-V.1.d).
+* ``README.md`` — in the subject's language: each field's meaning, purposes,
+  legal basis, recipients and retention, what the export shows of it, the
+  elements and tables left out with the recorded reason (CPE-V.1.d).
 
 Collection is one statement per subject (:func:`collect`): for every linked
 personal table a ``json_agg`` of the subject's rows, all in one round trip, so
@@ -39,9 +39,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from doorstep.accounts.account.models import Account
 from doorstep.core.memo import by_identity
 from doorstep.keys.exceptions import DecryptionError, KeyDestroyedError, SubjectKeyNotFoundError
 from doorstep.keys.services import KeyService
+from doorstep.locale import SOURCE
 from doorstep.privacy.datamap.pack import PolicyPack
 from doorstep.privacy.requests.export_fields import Shown, fields, sentence
 from doorstep.privacy.requests.linkage import (
@@ -219,8 +221,12 @@ def build(
     *,
     now: datetime,
 ) -> Export:
-    """Collect the subject's data and pack it as a ZIP (JSON, CSV per table, README)."""
+    """Collect the subject's data and pack it as a ZIP (JSON, CSV per table, README).
+
+    The README is written in the subject's language (``accounts.language``; English
+    for a subject without an account)."""
     tables = collect(session, keys, metadata, subject_id)
+    language = session.scalar(sa.select(Account.language).where(Account.id == subject_id))
     data = {
         "format": FORMAT,
         "subject": str(subject_id),
@@ -238,5 +244,8 @@ def build(
         put("schema.json", json.dumps(SCHEMA, indent=2, sort_keys=True))
         for name, rows in tables.items():
             put(f"csv/{name}.csv", _csv(rows))
-        put("README.md", readme(metadata, pack, sorted(tables), left_out(metadata)))
+        put(
+            "README.md",
+            readme(metadata, pack, sorted(tables), left_out(metadata), language or SOURCE),
+        )
     return Export(data, buffer.getvalue(), sum(len(rows) for rows in tables.values()))

@@ -164,6 +164,7 @@ def submit_public(
         template=PROOF_TEMPLATE,
         params={"code": code},
         clock=ctx.clock,
+        locale=account.language,
     )
     return row.id
 

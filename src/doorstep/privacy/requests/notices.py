@@ -30,6 +30,7 @@ from doorstep.accounts.account.models import Account
 from doorstep.audit.entries import system_actor
 from doorstep.core.clock import Clock
 from doorstep.core.errors import PurposeRefusedError
+from doorstep.locale import SOURCE
 from doorstep.notify.services import queue_email, queue_sms
 from doorstep.privacy.purposes.gate import PurposeGate
 
@@ -44,11 +45,13 @@ EXPORT_READY = "request.export_ready"
 
 @dataclass(frozen=True, slots=True)
 class Reach:
-    """How to reach a requester: the subject and an e-mail address or a mobile number."""
+    """How to reach a requester: the subject, an e-mail address or a mobile number, and
+    the language the subscriber reads (the account's)."""
 
     subject_id: uuid.UUID
     email: str | None
     phone: str | None
+    language: str = SOURCE
 
 
 def reach(
@@ -59,7 +62,7 @@ def reach(
     Read it *before* an erasure when the notice goes out after it.
     """
     found = session.execute(
-        sa.select(Account.email, Account.phone).where(Account.id == subject_id)
+        sa.select(Account.email, Account.phone, Account.language).where(Account.id == subject_id)
     ).one_or_none()
     if found is None or (found.email is None and found.phone is None):
         return None
@@ -70,7 +73,8 @@ def reach(
         )
     except PurposeRefusedError:
         return None  # audited by the gate; the desk answers by the request's own channel
-    return Reach(subject_id, found.email, found.phone if found.email is None else None)
+    phone = found.phone if found.email is None else None
+    return Reach(subject_id, found.email, phone, found.language)
 
 
 def send(
@@ -81,7 +85,8 @@ def send(
     request_id: uuid.UUID,
     **params: str,
 ) -> bool:
-    """Queue ``template`` to ``to`` with the request's reference; False when unreachable."""
+    """Queue ``template`` to ``to`` (in its language) with the request's reference; False
+    when unreachable."""
     if to is None:
         return False
     values = {"reference": str(request_id), **params}
@@ -93,6 +98,7 @@ def send(
             template=template,
             params=values,
             clock=clock,
+            locale=to.language,
         )
     elif to.phone is not None:
         queue_sms(
@@ -102,6 +108,7 @@ def send(
             template=template,
             params=values,
             clock=clock,
+            locale=to.language,
         )
     return True
 

@@ -27,7 +27,7 @@ from doorstep.web.csrf import checked_form
 from doorstep.web.i18n import _
 from doorstep.web.numbers import whole_number
 from doorstep.web.session import SUBSCRIBER_COOKIE, cookie_value, safe_next
-from doorstep.web.templating import DONE, render
+from doorstep.web.templating import DONE, language_of, render
 from doorstep.web.work import RULES, attempt, services_of
 
 router = APIRouter(include_in_schema=False)
@@ -162,6 +162,7 @@ def sign_up(request: Request, form: Form) -> HTMLResponse:
         phone=values["phone"] or None,
         age=age,
         guardian_email=values["guardian_email"] or None,
+        language=language_of(request),
     )
 
     def work(session: object) -> None:
