@@ -28,6 +28,9 @@ from tests.privacy.conftest import CAMERA_NOTICE, NOTICE, audit_rows, new_subjec
 WIFI = "wifi.location_scan"
 QR = "device.qr_camera"
 
+#: The reference pack's consent terms, handed down as a caller hands down the pack in force.
+TERMS = reference_terms()
+
 
 @pytest.mark.clause("CORP-0.3")
 @pytest.mark.clause("CPE-0.2")
@@ -42,7 +45,7 @@ def test_a_grant_records_policy_version_channel_time_and_the_notice_shown(
         channel=Channel.APP,
         notice_text=NOTICE,
         clock=clock,
-        terms=reference_terms(),
+        terms=TERMS,
     )
     assert record.action is ConsentAction.GRANT
     assert record.channel is Channel.APP
@@ -69,7 +72,7 @@ def test_a_notice_of_a_later_version_is_told_apart(db: Session, clock: FakeClock
         channel="web",
         notice_text="v1",
         clock=clock,
-        terms=reference_terms(),
+        terms=TERMS,
     )
     second = grant(
         db,
@@ -79,7 +82,7 @@ def test_a_notice_of_a_later_version_is_told_apart(db: Session, clock: FakeClock
         notice_text="v2",
         policy_version="1.2",
         clock=clock,
-        terms=reference_terms(),
+        terms=TERMS,
     )
     assert first.notice_hash != second.notice_hash
     assert [event.policy_version for event in history(db, subject, QR)] == ["1.1", "1.2"]
@@ -106,11 +109,9 @@ def test_the_database_refuses_to_change_the_ledger(
         channel="app",
         notice_text=NOTICE,
         clock=clock,
-        terms=reference_terms(),
+        terms=TERMS,
     )
-    withdraw(
-        db, subject_id=subject, purpose=WIFI, channel="app", clock=clock, terms=reference_terms()
-    )
+    withdraw(db, subject_id=subject, purpose=WIFI, channel="app", clock=clock, terms=TERMS)
     savepoint = db.begin_nested()
     with pytest.raises(sa.exc.DBAPIError, match="append-only"):
         db.execute(sa.text(statement), {"subject": subject})
@@ -130,7 +131,7 @@ def test_erasing_the_subject_is_the_one_way_ledger_rows_leave(
         channel="app",
         notice_text=NOTICE,
         clock=clock,
-        terms=reference_terms(),
+        terms=TERMS,
     )
     db.execute(sa.delete(Subject).where(Subject.id == subject))
     left = db.execute(
@@ -148,10 +149,10 @@ def test_the_current_state_is_the_latest_event_per_purpose(db: Session, clock: F
         channel="app",
         notice_text=NOTICE,
         clock=clock,
-        terms=reference_terms(),
+        terms=TERMS,
     )
     withdraw(
-        db, subject_id=subject, purpose=WIFI, channel="app", clock=clock, terms=reference_terms()
+        db, subject_id=subject, purpose=WIFI, channel="app", clock=clock, terms=TERMS
     )  # same instant
     clock.advance(timedelta(minutes=5))
     last = grant(
@@ -161,7 +162,7 @@ def test_the_current_state_is_the_latest_event_per_purpose(db: Session, clock: F
         channel="web",
         notice_text=NOTICE,
         clock=clock,
-        terms=reference_terms(),
+        terms=TERMS,
     )
     refuse(
         db,
@@ -170,7 +171,7 @@ def test_the_current_state_is_the_latest_event_per_purpose(db: Session, clock: F
         channel="app",
         notice_text=CAMERA_NOTICE,
         clock=clock,
-        terms=reference_terms(),
+        terms=TERMS,
     )
     grant(
         db,
@@ -179,7 +180,7 @@ def test_the_current_state_is_the_latest_event_per_purpose(db: Session, clock: F
         channel="app",
         notice_text=CAMERA_NOTICE,
         clock=clock,
-        terms=reference_terms(),
+        terms=TERMS,
     )
 
     state = current_state(db, subject)
@@ -207,11 +208,11 @@ def test_withdrawal_is_accepted_on_the_channel_the_consent_came_from(
         channel=channel,
         notice_text=NOTICE,
         clock=clock,
-        terms=reference_terms(),
+        terms=TERMS,
     )
     clock.advance(timedelta(seconds=1))
     withdrawn = withdraw(
-        db, subject_id=subject, purpose=WIFI, channel=channel, clock=clock, terms=reference_terms()
+        db, subject_id=subject, purpose=WIFI, channel=channel, clock=clock, terms=TERMS
     )
     assert withdrawn.channel is channel
     assert withdrawn.occurred_at == clock.now()
@@ -229,10 +230,10 @@ def test_withdrawal_is_never_harder_than_the_grant(db: Session, clock: FakeClock
         channel="app",
         notice_text=NOTICE,
         clock=clock,
-        terms=reference_terms(),
+        terms=TERMS,
     )
     withdrawn = withdraw(
-        db, subject_id=subject, purpose=WIFI, channel="email", clock=clock, terms=reference_terms()
+        db, subject_id=subject, purpose=WIFI, channel="email", clock=clock, terms=TERMS
     )
     assert withdrawn.channel is Channel.EMAIL
 
@@ -240,14 +241,7 @@ def test_withdrawal_is_never_harder_than_the_grant(db: Session, clock: FakeClock
 def test_there_is_nothing_to_withdraw_without_a_live_consent(db: Session, clock: FakeClock) -> None:
     subject = new_subject(db)
     with pytest.raises(ConflictError) as caught:
-        withdraw(
-            db,
-            subject_id=subject,
-            purpose=WIFI,
-            channel="app",
-            clock=clock,
-            terms=reference_terms(),
-        )
+        withdraw(db, subject_id=subject, purpose=WIFI, channel="app", clock=clock, terms=TERMS)
     assert caught.value.fields["reason"] == "not_granted"
     refuse(
         db,
@@ -256,17 +250,10 @@ def test_there_is_nothing_to_withdraw_without_a_live_consent(db: Session, clock:
         channel="app",
         notice_text=NOTICE,
         clock=clock,
-        terms=reference_terms(),
+        terms=TERMS,
     )
     with pytest.raises(ConflictError):
-        withdraw(
-            db,
-            subject_id=subject,
-            purpose=WIFI,
-            channel="app",
-            clock=clock,
-            terms=reference_terms(),
-        )
+        withdraw(db, subject_id=subject, purpose=WIFI, channel="app", clock=clock, terms=TERMS)
 
 
 def test_only_consent_based_purposes_take_decisions(db: Session, clock: FakeClock) -> None:
@@ -280,7 +267,7 @@ def test_only_consent_based_purposes_take_decisions(db: Session, clock: FakeCloc
                 channel="app",
                 notice_text="x",
                 clock=clock,
-                terms=reference_terms(),
+                terms=TERMS,
             )
         assert caught.value.fields["errors"] == [
             {"field": "purpose", "rule": "consent_based_purpose"}
@@ -297,7 +284,7 @@ def test_bad_channel_and_unknown_subject_are_refused(db: Session, clock: FakeClo
             channel="pigeon",
             notice_text="x",
             clock=clock,
-            terms=reference_terms(),
+            terms=TERMS,
         )
     with pytest.raises(NotFoundError):
         grant(
@@ -307,7 +294,7 @@ def test_bad_channel_and_unknown_subject_are_refused(db: Session, clock: FakeClo
             channel="app",
             notice_text="x",
             clock=clock,
-            terms=reference_terms(),
+            terms=TERMS,
         )
 
 
@@ -320,10 +307,10 @@ def test_every_decision_is_audited_with_ids_only(db: Session, clock: FakeClock) 
         channel="app",
         notice_text=NOTICE,
         clock=clock,
-        terms=reference_terms(),
+        terms=TERMS,
     )
     withdrawn = withdraw(
-        db, subject_id=subject, purpose=WIFI, channel="app", clock=clock, terms=reference_terms()
+        db, subject_id=subject, purpose=WIFI, channel="app", clock=clock, terms=TERMS
     )
     rows = audit_rows(db, subject_id=subject)
     assert [(row.action, row.actor, row.purpose) for row in rows] == [

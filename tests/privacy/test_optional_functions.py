@@ -20,12 +20,12 @@ WIFI = "wifi.location_scan"
 PROFILE = "account.profile"  # the accounts area's optional profile (CORP-1.7)
 ACTOR = system_actor("tests")
 
+#: The reference pack's consent terms, handed down as a caller hands down the pack in force.
+TERMS = reference_terms()
+
 
 def _states(db: Session, subject: object) -> dict[str, bool]:
-    return {
-        item.purpose: item.enabled
-        for item in optional_functions(db, subject, terms=reference_terms())
-    }  # type: ignore[arg-type]
+    return {item.purpose: item.enabled for item in optional_functions(db, subject, terms=TERMS)}  # type: ignore[arg-type]
 
 
 def test_the_pack_declares_both_functions_as_optional_with_a_manual_path() -> None:
@@ -38,7 +38,7 @@ def test_the_pack_declares_both_functions_as_optional_with_a_manual_path() -> No
 @pytest.mark.clause("CPE-I.ii.2.c")
 def test_the_camera_is_off_until_the_subscriber_agrees(db: Session, clock: FakeClock) -> None:
     subject = new_subject(db)
-    assert not is_enabled(db, subject, QR, terms=reference_terms())
+    assert not is_enabled(db, subject, QR, terms=TERMS)
     grant(
         db,
         subject_id=subject,
@@ -46,9 +46,9 @@ def test_the_camera_is_off_until_the_subscriber_agrees(db: Session, clock: FakeC
         channel="app",
         notice_text=CAMERA_NOTICE,
         clock=clock,
-        terms=reference_terms(),
+        terms=TERMS,
     )
-    assert is_enabled(db, subject, QR, terms=reference_terms())
+    assert is_enabled(db, subject, QR, terms=TERMS)
 
 
 @pytest.mark.clause("CPE-I.iii.R3")
@@ -63,14 +63,10 @@ def test_refusing_location_leaves_manual_wireless_setup_usable(
         channel="app",
         notice_text=NOTICE,
         clock=clock,
-        terms=reference_terms(),
+        terms=TERMS,
     )
-    assert not is_enabled(db, subject, WIFI, terms=reference_terms())
-    [wifi] = [
-        item
-        for item in optional_functions(db, subject, terms=reference_terms())
-        if item.purpose == WIFI
-    ]
+    assert not is_enabled(db, subject, WIFI, terms=TERMS)
+    [wifi] = [item for item in optional_functions(db, subject, terms=TERMS) if item.purpose == WIFI]
     assert wifi.manual_path == "Type the Wi-Fi network name and password by hand."
     # the manual path needs no consent: configuring the device is contract-based
     gate.for_subject(db, subject, actor=ACTOR).check(SERIAL, "device.registration")
@@ -88,14 +84,10 @@ def test_refusing_the_camera_leaves_manual_binding_usable(
         channel="app",
         notice_text=CAMERA_NOTICE,
         clock=clock,
-        terms=reference_terms(),
+        terms=TERMS,
     )
-    assert not is_enabled(db, subject, QR, terms=reference_terms())
-    [qr] = [
-        item
-        for item in optional_functions(db, subject, terms=reference_terms())
-        if item.purpose == QR
-    ]
+    assert not is_enabled(db, subject, QR, terms=TERMS)
+    [qr] = [item for item in optional_functions(db, subject, terms=TERMS) if item.purpose == QR]
     assert "claim code" in qr.manual_path
     gate.for_subject(db, subject, actor=ACTOR).check(SERIAL, "device.registration")
 
@@ -105,12 +97,8 @@ def test_without_the_optional_scan_wifi_credentials_are_entered_by_hand(
     db: Session, clock: FakeClock
 ) -> None:
     subject = new_subject(db)
-    assert not is_enabled(db, subject, WIFI, terms=reference_terms())  # never asked: off
-    [wifi] = [
-        item
-        for item in optional_functions(db, subject, terms=reference_terms())
-        if item.purpose == WIFI
-    ]
+    assert not is_enabled(db, subject, WIFI, terms=TERMS)  # never asked: off
+    [wifi] = [item for item in optional_functions(db, subject, terms=TERMS) if item.purpose == WIFI]
     assert not wifi.enabled
     assert "by hand" in wifi.manual_path
 
@@ -128,7 +116,7 @@ def test_each_optional_function_is_granted_and_withdrawn_on_its_own(
         channel="app",
         notice_text=CAMERA_NOTICE,
         clock=clock,
-        terms=reference_terms(),
+        terms=TERMS,
     )
     grant(
         db,
@@ -137,12 +125,10 @@ def test_each_optional_function_is_granted_and_withdrawn_on_its_own(
         channel="app",
         notice_text=NOTICE,
         clock=clock,
-        terms=reference_terms(),
+        terms=TERMS,
     )
     assert _states(db, subject) == {QR: True, WIFI: True, PROFILE: False}
-    withdraw(
-        db, subject_id=subject, purpose=QR, channel="app", clock=clock, terms=reference_terms()
-    )
+    withdraw(db, subject_id=subject, purpose=QR, channel="app", clock=clock, terms=TERMS)
     assert _states(db, subject) == {QR: False, WIFI: True, PROFILE: False}
 
 
@@ -158,16 +144,10 @@ def test_after_a_withdrawal_the_app_can_tell_what_is_off_and_the_way_around(
         channel="web",
         notice_text=NOTICE,
         clock=clock,
-        terms=reference_terms(),
+        terms=TERMS,
     )
-    withdraw(
-        db, subject_id=subject, purpose=WIFI, channel="web", clock=clock, terms=reference_terms()
-    )
-    off = [
-        item
-        for item in optional_functions(db, subject, terms=reference_terms())
-        if not item.enabled
-    ]
+    withdraw(db, subject_id=subject, purpose=WIFI, channel="web", clock=clock, terms=TERMS)
+    off = [item for item in optional_functions(db, subject, terms=TERMS) if not item.enabled]
     assert {item.purpose for item in off} == {QR, WIFI, PROFILE}
     assert all(item.function and item.manual_path for item in off)
 
@@ -181,7 +161,7 @@ def test_a_restriction_turns_an_optional_function_off(db: Session, clock: FakeCl
         channel="app",
         notice_text=NOTICE,
         clock=clock,
-        terms=reference_terms(),
+        terms=TERMS,
     )
     restrict(
         db,
@@ -192,10 +172,10 @@ def test_a_restriction_turns_an_optional_function_off(db: Session, clock: FakeCl
         actor=ACTOR,
         pack=reference_pack(),
     )
-    assert not is_enabled(db, subject, WIFI, terms=reference_terms())
+    assert not is_enabled(db, subject, WIFI, terms=TERMS)
     assert _states(db, subject)[WIFI] is False
 
 
 def test_is_enabled_only_answers_for_consent_based_purposes(db: Session) -> None:
     with pytest.raises(InvalidInputError):
-        is_enabled(db, new_subject(db), "account.management", terms=reference_terms())
+        is_enabled(db, new_subject(db), "account.management", terms=TERMS)

@@ -40,6 +40,9 @@ PYJWT_RECEIPT = Path(__file__).parent / "vectors" / "receipt-pyjwt.jws"
 PYJWT_KEY_SEED = "2bc30da167f4bb3f17a8f4f251ffb101ecd7cc6525e4648c6a38722dd9e2f43a"
 ACTOR = system_actor("tests")
 
+#: The reference pack's consent terms, handed down as a caller hands down the pack in force.
+TERMS = reference_terms()
+
 
 @pytest.fixture(scope="module")
 def signer() -> ReceiptSigner:
@@ -66,10 +69,10 @@ def test_a_receipt_carries_the_consent_receipt_fields_and_verifies(
         channel="app",
         notice_text=NOTICE,
         clock=clock,
-        terms=reference_terms(),
+        terms=TERMS,
     )
     token = issue_receipt(
-        db, given.id, signer=signer, actor=ACTOR, pack=reference_pack(), terms=reference_terms()
+        db, given.id, signer=signer, actor=ACTOR, pack=reference_pack(), terms=TERMS
     )
     claims = verify_receipt(token, signer.jwk)
     assert claims["version"] == "KI-CR-v1.1.0"
@@ -116,19 +119,14 @@ def test_a_withdrawal_has_its_own_receipt(
         channel="app",
         notice_text=NOTICE,
         clock=clock,
-        terms=reference_terms(),
+        terms=TERMS,
     )
     withdrawn = withdraw(
-        db, subject_id=subject, purpose=WIFI, channel="app", clock=clock, terms=reference_terms()
+        db, subject_id=subject, purpose=WIFI, channel="app", clock=clock, terms=TERMS
     )
     claims = verify_receipt(
         issue_receipt(
-            db,
-            withdrawn.id,
-            signer=signer,
-            actor=ACTOR,
-            pack=reference_pack(),
-            terms=reference_terms(),
+            db, withdrawn.id, signer=signer, actor=ACTOR, pack=reference_pack(), terms=TERMS
         ),
         signer,
     )
@@ -146,10 +144,10 @@ def test_a_tampered_receipt_fails(db: Session, clock: FakeClock, signer: Receipt
         channel="app",
         notice_text=NOTICE,
         clock=clock,
-        terms=reference_terms(),
+        terms=TERMS,
     )
     token = issue_receipt(
-        db, given.id, signer=signer, actor=ACTOR, pack=reference_pack(), terms=reference_terms()
+        db, given.id, signer=signer, actor=ACTOR, pack=reference_pack(), terms=TERMS
     )
     header, payload, signature = token.split(".")
     claims = json.loads(_unb64(payload))
@@ -177,10 +175,10 @@ def test_a_subject_can_verify_with_the_published_jwk_alone(
         channel="email",
         notice_text=NOTICE,
         clock=clock,
-        terms=reference_terms(),
+        terms=TERMS,
     )
     token = issue_receipt(
-        db, given.id, signer=signer, actor=ACTOR, pack=reference_pack(), terms=reference_terms()
+        db, given.id, signer=signer, actor=ACTOR, pack=reference_pack(), terms=TERMS
     )
     published = json.loads(json.dumps(signer.jwks()))
     [jwk] = published["keys"]

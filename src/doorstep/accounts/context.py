@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from doorstep.accounts.hooks import BoundDevices, no_bound_devices
+from doorstep.accounts.hooks import BoundDevices
 from doorstep.accounts.signin.passwords import Passwords
 from doorstep.core.clock import Clock
 from doorstep.core.settings import Settings
 from doorstep.keys.services import KeyService
 from doorstep.privacy.purposes import PurposeGate
+from doorstep.services import no_bound_devices
 
 if TYPE_CHECKING:
     from doorstep.core.runtime import Runtime

@@ -6,7 +6,7 @@ area registers its own in the composition root (:func:`doorstep.wiring.build_ser
 
     services = Services(..., bound_devices=devices.services.bound_device_ids)
 
-Until then :func:`no_bound_devices` answers "none".  The hook receives the
+Until then :func:`doorstep.services.no_bound_devices` answers "none".  The hook receives the
 caller's session, so its answer and the deregistration that relies on it are
 read in one transaction (a device bound concurrently is seen or blocks).
 """
@@ -26,8 +26,3 @@ class BoundDevices(Protocol):
     def __call__(self, session: Session, subject_id: uuid.UUID, /) -> Sequence[str]:
         """The ids (as text) of every device still bound to the account; empty when none."""
         ...
-
-
-def no_bound_devices(session: Session, subject_id: uuid.UUID, /) -> Sequence[str]:
-    """The default hook while no devices area is installed: no device is ever bound."""
-    return ()
