@@ -4,7 +4,7 @@
 :func:`load_usp_config` builds one from :class:`~doorstep.core.settings.Settings`
 (fields named ``usp_<field>``, once they exist there) and otherwise from the
 environment (``DOORSTEP_USP_<FIELD>``), so it works before and after the fields land
-in ``core/settings.py``.  Nothing is read at import time.
+in ``core/settings/``.  Nothing is read at import time.
 
 The MQTT broker's address is a URL, ``mqtt://[user[:password]@]host[:port]`` (or
 ``mqtts://`` for TLS); the password may instead come from

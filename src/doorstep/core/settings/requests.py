@@ -1,0 +1,45 @@
+"""Settings of data-subject requests and the privacy desk (decision 0014)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class RequestSettings(BaseModel):
+    """Deadlines, extensions, reminders, repeats, automatic kinds and exports."""
+
+    requests_jurisdiction: str = Field(
+        default="default",
+        description="Deadline rule of requests that name none (a key of requests_periods).",
+    )
+    requests_periods: dict[str, str] = Field(
+        default_factory=lambda: {"default": "P30D", "gdpr": "P1M"},
+        description="Answer period per jurisdiction, ISO 8601 days or calendar months (X-9).",
+    )
+    requests_extensions: dict[str, str] = Field(
+        default_factory=lambda: {"gdpr": "P2M"},
+        description="Longest extension per jurisdiction (absent: none may be granted).",
+    )
+    requests_reminder_days: int = Field(
+        default=7, ge=0, description="Days before the deadline the privacy desk is reminded."
+    )
+    requests_repeat_threshold: int = Field(
+        default=2, ge=1, description="Same-type requests per window that are free (CPE-V.6.c)."
+    )
+    requests_repeat_window_days: int = Field(
+        default=365, ge=1, description="Window in which repeated requests are counted."
+    )
+    staff_session_hours: int = Field(
+        default=8, ge=1, le=24, description="Hours a staff console session lasts."
+    )
+    requests_automatic: tuple[str, ...] = Field(
+        default=("access", "portability"),
+        description="Request kinds carried out as soon as identity is proven, without review "
+        "(the others wait for the privacy desk's approval).",
+    )
+    requests_export_days: int = Field(
+        default=7,
+        ge=1,
+        description="Days a prepared export can be downloaded (at most the pack's "
+        "export_download rule).",
+    )
