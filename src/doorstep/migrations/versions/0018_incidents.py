@@ -1,0 +1,23 @@
+"""Incidents, affected subjects and notification obligations (privacy.incidents).
+
+Placeholder: filled in by the change that adds these tables.
+
+Revision ID: 0018
+Revises: 0017
+Create Date: 2026-12-07
+"""
+
+from __future__ import annotations
+
+revision = "0018"
+down_revision = "0017"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

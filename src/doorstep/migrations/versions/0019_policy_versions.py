@@ -1,0 +1,23 @@
+"""Policy versions, classification and acceptances (privacy.policies).
+
+Placeholder: filled in by the change that adds these tables.
+
+Revision ID: 0019
+Revises: 0018
+Create Date: 2026-12-07
+"""
+
+from __future__ import annotations
+
+revision = "0019"
+down_revision = "0018"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
