@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import calendar
+import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,6 +18,7 @@ from doorstep.keys.services import KeyService
 from doorstep.privacy.requests import services as svc
 from doorstep.privacy.requests.codes import ErasureGround, RefusalCode
 from doorstep.privacy.requests.context import RequestContext
+from doorstep.privacy.requests.deadlines import add_months
 from doorstep.privacy.requests.models import (
     RequestChannel,
     RequestKind,
@@ -164,6 +167,32 @@ def test_every_transition_is_audited_and_final_states_stay_final(
     ]
     with pytest.raises(ConflictError):
         svc.ask_identity(db, ctx, row.id, actor=STAFF)
+
+
+@pytest.mark.clause("CPE-V.6.b")
+@pytest.mark.parametrize("month", range(1, 13))
+def test_a_gdpr_request_is_due_at_the_earlier_of_one_month_and_thirty_days(
+    db: Session, ctx: RequestContext, clock: FakeClock, month: int
+) -> None:
+    """GDPR's month is 28 to 31 days; the policy's 30 days cap it in every month of the year."""
+    received = datetime(2025, month, calendar.monthrange(2025, month)[1], 9, 0, tzinfo=UTC)
+    clock.set(received)
+    row = _open(db, ctx, jurisdiction="gdpr")
+    month_later = add_months(received, 1)
+    assert row.due_at == min(month_later, received + timedelta(days=30))
+    assert row.due_at - received <= timedelta(days=30)
+
+
+def test_without_a_promised_period_gdpr_counts_the_whole_month(
+    db: Session, ctx: RequestContext, clock: FakeClock, settings: Settings
+) -> None:
+    """``requests_promised_days`` unset: one calendar month, 31 days from 1 July."""
+    uncapped = dataclasses.replace(
+        ctx, settings=settings.model_copy(update={"requests_promised_days": None})
+    )
+    clock.set(datetime(2025, 7, 1, 9, 0, tzinfo=UTC))
+    row = _open(db, uncapped, jurisdiction="gdpr")
+    assert row.due_at == datetime(2025, 8, 1, 9, 0, tzinfo=UTC)
 
 
 def test_gdpr_extension_by_two_months_only_inside_the_first_month(

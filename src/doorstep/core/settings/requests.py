@@ -20,6 +20,13 @@ class RequestSettings(BaseModel):
         default_factory=lambda: {"gdpr": "P2M"},
         description="Longest extension per jurisdiction (absent: none may be granted).",
     )
+    requests_promised_days: int | None = Field(
+        default=30,
+        ge=1,
+        description="The policy's own answer time (CPE-V.6.b: 30 days) caps every jurisdiction's "
+        "first period: a request is due at the earlier of the two (decision 0014 addendum). "
+        "None: the jurisdiction's period alone.",
+    )
     requests_reminder_days: int = Field(
         default=7, ge=0, description="Days before the deadline the privacy desk is reminded."
     )

@@ -12,6 +12,11 @@ CPE-IX.3, not the date it was typed in) and pauses only while the requester owes
 identity proof (``verifying``); the pause moves the deadline by exactly its
 length.  Month arithmetic clamps to the month's end (31 January + 1 month =
 28/29 February), the reading that never lengthens the period.
+
+The policy's own promise (``requests_promised_days``, 30) caps every
+jurisdiction's first period: GDPR's "one month" is up to 31 days, so a request
+under it is due at the earlier of one calendar month and 30 days (decision 0014
+addendum).  Pauses and a granted extension still move the capped deadline.
 """
 
 from __future__ import annotations
@@ -50,6 +55,15 @@ class DeadlineRule:
     #: Working days on the support desk's calendar instead of ``period`` (CPE-V.5.b).
     working_days: int = 0
     calendar: BusinessCalendar | None = None
+    #: The policy's promised days, which the first period never exceeds (None: no cap).
+    cap_days: int | None = None
+
+    def first_period_after(self, received_at: datetime) -> datetime:
+        """Receipt + the period, or + the promised days when that comes first."""
+        end = self.period.after(received_at)
+        if self.cap_days is not None:
+            end = min(end, received_at + timedelta(days=self.cap_days))
+        return end
 
 
 def parse(text: str) -> Period:
@@ -106,7 +120,7 @@ def rule_for(settings: Settings, jurisdiction: str | None, kind: str = "") -> De
         calendar = BusinessCalendar(settings.business_timezone, settings.business_holidays)
         days = settings.manual_deregistration_working_days
         return DeadlineRule(key, parse(text), 0, working_days=days, calendar=calendar)
-    return DeadlineRule(key, parse(text), months)
+    return DeadlineRule(key, parse(text), months, cap_days=settings.requests_promised_days)
 
 
 def due_at(
@@ -116,7 +130,7 @@ def due_at(
     if rule.calendar is not None and rule.working_days:
         start = rule.calendar.add_working_days(received_at, rule.working_days)
     else:
-        start = rule.period.after(received_at)
+        start = rule.first_period_after(received_at)
     base = start + timedelta(seconds=paused_seconds)
     return add_months(base, extended_months)
 
