@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from doorstep.core.errors import ConfigurationError
 from doorstep.privacy.datamap.notice import notice_markdown
-from doorstep.privacy.datamap.pack import PolicyPack, default_pack
+from doorstep.privacy.datamap.pack import DEFAULT_PACK, PolicyPack, default_pack, load_pack
 from doorstep.privacy.datamap.registry import collect, personal_elements
 from doorstep.privacy.datamap.taxonomy import category_name
 from doorstep.privacy.datamap.wording import md_cell
@@ -97,8 +97,17 @@ def test_the_shipped_pack_gives_both_products_the_same_section() -> None:
     """CPE I.iii lists the same functions for routers and gateways; so do the notices."""
     router = notice_markdown(metadata, default_pack(), "router")
     gateway = notice_markdown(metadata, default_pack(), "gateway")
-    body = router.split("\n", 1)[1].replace("your router", "your PRODUCT")
-    assert body == gateway.split("\n", 1)[1].replace("your home gateway", "your PRODUCT")
+    body = router.split("\n", 1)[1].replace("your Router", "your PRODUCT")
+    assert body == gateway.split("\n", 1)[1].replace("your Home gateway", "your PRODUCT")
+
+
+def test_the_notice_keeps_the_product_name_as_the_pack_writes_it() -> None:
+    """A product name is a name: "Beispiel Box 7" is not lowered to "beispiel box 7"."""
+    pack = load_pack(DEFAULT_PACK.parent / "example-isp")
+    for key, product in pack.products.items():
+        text = notice_markdown(metadata, pack, key)
+        assert f"for your {product.name}, and why" in text
+        assert product.name.lower() not in text.replace(product.name, "")
 
 
 @pytest.mark.clause("CPE-0.3")

@@ -246,7 +246,8 @@ class DeviceRegistration(Base):
     )
     offline_since: Mapped[datetime | None] = mapped_column(
         info=registration(
-            "user.device", "Since when the device is offline: the two years count from here."
+            "user.device",
+            "Since when the device is offline: its retention period counts from here.",
         )
     )
     anonymised_at: Mapped[datetime | None] = mapped_column(

@@ -98,7 +98,7 @@ def notice_markdown(metadata: sa.MetaData, pack: PolicyPack, product: str) -> st
         f"# What we collect and why — {name}",
         "",
         f"This is what {controller.name} keeps in the cloud service for your "
-        f"{name.lower()}, and why. It is generated from the service's data map, "
+        f"{name}, and why. It is generated from the service's data map, "
         "so it lists every kind of personal data the service stores.",
         "",
     ]
