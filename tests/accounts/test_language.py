@@ -22,9 +22,20 @@ from doorstep.notify.catalogue import default_templates
 from doorstep.privacy.requests import notices
 from doorstep.privacy.requests.export import build
 from doorstep.schema import metadata
-from tests.accounts.conftest import PASSWORD, sign_up, unique_email, unique_phone
+from tests.accounts.conftest import (
+    PASSWORD,
+    PREFIX,
+    activate,
+    audit_actions,
+    bearer,
+    sign_in,
+    sign_up,
+    unique_email,
+    unique_phone,
+)
 from tests.packs import reference_pack
-from tests.web.clients import page_client, token_of
+from tests.web.clients import page_client, sign_in_as, token_of
+from tests.web.people import make_subscriber
 
 
 def _language(db: Session, email: str) -> str:
@@ -123,3 +134,92 @@ def test_a_page_sign_up_in_a_german_browser_stores_german(runtime: Runtime, db: 
     assert _language(db, email) == "de"
     row, mail = _mail(db, "account.verify_email", email)
     assert row.locale == "de" and mail.subject == "Ihr Bestätigungscode"
+
+
+def test_the_api_changes_the_language_and_later_mail_follows(
+    client: TestClient, db: Session, ctx: AccountContext
+) -> None:
+    email = unique_email()
+    subject_id = activate(client, db, email=email, phone=unique_phone())
+    token = sign_in(client, email).json()["access_token"]
+    assert client.get(f"{PREFIX}/me", headers=bearer(token)).json()["language"] == "en"
+
+    changed = client.put(f"{PREFIX}/me/language", json={"language": "de"}, headers=bearer(token))
+    assert changed.status_code == 200, changed.text
+    assert changed.json() == {"language": "de"}
+    assert client.get(f"{PREFIX}/me", headers=bearer(token)).json()["language"] == "de"
+    assert _language(db, email) == "de"
+    assert "account.language_changed" in audit_actions(db, subject_id)
+
+    assert notices.notify(
+        db, ctx.clock, subject_id, uuid.uuid4(), notices.RECEIVED, gate=ctx.gate, due="2027-01-31"
+    )
+    notice, rendered = _mail(db, notices.RECEIVED, email)
+    assert notice.locale == "de" and rendered.subject == "Wir haben Ihre Anfrage erhalten"
+
+
+def test_an_unknown_language_is_refused_and_the_stored_one_stays(
+    client: TestClient, db: Session
+) -> None:
+    email = unique_email()
+    subject_id = activate(client, db, email=email, phone=unique_phone())
+    token = sign_in(client, email).json()["access_token"]
+    before = audit_actions(db, subject_id)
+    for language in ("fr", "DE", "x-pseudo", "e"):
+        answer = client.put(
+            f"{PREFIX}/me/language", json={"language": language}, headers=bearer(token)
+        )
+        assert answer.status_code == 422, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert language not in answer.text or language == "e"
+    assert _language(db, email) == "en"
+    assert audit_actions(db, subject_id) == before
+    assert client.put(f"{PREFIX}/me/language", json={"language": "de"}).status_code == 401
+
+
+def test_the_account_page_changes_the_language(runtime: Runtime, db: Session) -> None:
+    person = make_subscriber(runtime)
+    with page_client(runtime, follow_redirects=False) as browser:
+        sign_in_as(browser, person, then="/account")
+        page = browser.get("/account").text
+        assert '<option value="en" lang="en" selected>English</option>' in page
+        assert '<option value="de" lang="de">Deutsch</option>' in page
+        answer = browser.post(
+            "/account/language",
+            data={"csrf_token": token_of(browser, "/account"), "language": "de"},
+        )
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/account?done=language_changed#main"
+        assert _language(db, person.email) == "de"
+        shown = browser.get("/account?done=language_changed").text
+        assert "e-mails and notices are written in it from now on" in shown
+        assert '<option value="de" lang="de" selected>Deutsch</option>' in shown
+
+        refused = browser.post(
+            "/account/language",
+            data={"csrf_token": token_of(browser, "/account"), "language": "fr"},
+        )
+        assert refused.status_code == 422
+        assert refused.headers["content-type"].startswith("text/html")
+        assert _language(db, person.email) == "de"
+        no_token = browser.post("/account/language", data={"language": "en"})
+        assert no_token.status_code == 403
+        assert _language(db, person.email) == "de"
+
+
+def test_a_german_child_s_guardian_is_asked_in_german(client: TestClient, db: Session) -> None:
+    """The guardian has no account of their own: the e-mail goes out in the child's language."""
+    guardian = unique_email()
+    answer = sign_up(
+        client,
+        email=unique_email(),
+        phone=unique_phone(),
+        password=PASSWORD,
+        age=10,
+        guardian_email=guardian,
+        language="de",
+    )
+    assert answer.status_code == 202, answer.text
+    row, mail = _mail(db, "account.guardian_consent", guardian)
+    assert row.locale == "de"
+    assert mail.subject == "Das Konto eines Kindes braucht Ihre Einwilligung"

@@ -30,6 +30,7 @@ class AccountView:
     created_at: datetime
     providers: list[LinkedProvider]
     profile: Profile | None
+    language: str = "en"
 
 
 def own_account(session: Session, ctx: AccountContext, account_id: uuid.UUID) -> AccountView:
@@ -49,4 +50,5 @@ def own_account(session: Session, ctx: AccountContext, account_id: uuid.UUID) ->
         created_at=account.created_at,
         providers=linked(session, account_id),
         profile=read_profile(session, ctx, account_id),
+        language=account.language,
     )

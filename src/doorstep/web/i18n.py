@@ -6,11 +6,12 @@ Every string a person reads goes through ``_()`` (Python) or ``{{ _("…") }}`` 
 ships), compiles them with Babel and marks the pseudo-locale.  This module
 re-exports what the pages need.
 
-A page speaks the signed-in subscriber's language when one is stored (none is
-yet: accounts have no language column), else the language the visitor chose
-(the preference cookie, once consented), else the best match of the browser's
-``Accept-Language``, else English (:func:`negotiate`, Babel's
-``negotiate_locale``).
+A page speaks the language the visitor chose (the preference cookie, once
+consented), else the best match of the browser's ``Accept-Language``, else
+English (:func:`negotiate`, Babel's ``negotiate_locale``).  The subscriber's
+stored language (``accounts.language``, set at sign-up and changed on the
+account page or by ``PUT /me/language``) is what e-mails and notices are
+written in.
 
 :class:`PseudoTranslations` wraps every translated string in ``⟦…⟧``; the test
 suite renders the pages with it and fails on any visible text left unwrapped,

@@ -31,6 +31,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 PAGE_MODULES = (
     "doorstep.web.center.home",
     "doorstep.web.center.account",
+    "doorstep.web.center.language",
     "doorstep.web.center.devices",
     "doorstep.web.center.privacy",
     "doorstep.web.console.requests",

@@ -5,7 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from doorstep.accounts import view
-from doorstep.accounts.api.schemas import AccountOut, ProfileOut, ProviderOut
+from doorstep.accounts.account.language import set_language
+from doorstep.accounts.api.schemas import (
+    AccountOut,
+    LanguageOut,
+    LanguageRequest,
+    ProfileOut,
+    ProviderOut,
+)
 from doorstep.accounts.auth import CurrentSubscriber
 from doorstep.accounts.context import AccountContext
 from doorstep.accounts.signin import flows
@@ -43,7 +50,19 @@ def me(subscriber: CurrentSubscriber, services: ServicesDep, session: SessionDep
             avatar_type=profile.avatar_type,
             date_of_birth=profile.date_of_birth,
         ),
+        language=found.language,
     )
+
+
+@router.put("/me/language", summary="Change the language I read")
+def put_language(
+    body: LanguageRequest, subscriber: CurrentSubscriber, services: ServicesDep, session: SessionDep
+) -> LanguageOut:
+    """E-mails, notices and the export README are written in it from now on (422: unknown)."""
+    language = set_language(
+        session, AccountContext.of(services), subscriber.subject_id, body.language
+    )
+    return LanguageOut(language=language)
 
 
 @router.patch("/me", summary="Edit account data (refused: see password)", status_code=204)

@@ -156,6 +156,21 @@ class AccountOut(BaseModel):
     created_at: datetime
     providers: list[ProviderOut]
     profile: ProfileOut | None = Field(description="None until the profile is consented to.")
+    language: str = Field(description="The language e-mails and notices are written in.")
+
+
+class LanguageRequest(_Request):
+    """The language the subscriber reads from now on."""
+
+    language: str = Field(
+        min_length=2, max_length=16, description="One of the languages Doorstep speaks: en or de."
+    )
+
+
+class LanguageOut(BaseModel):
+    """The language in force after the change."""
+
+    language: str
 
 
 class ProfileRequest(_Request):

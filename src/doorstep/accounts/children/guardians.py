@@ -172,6 +172,8 @@ def invite_guardian(
         template="account.guardian_consent",
         params={"link": f"{base}/api/v1/accounts/guardian-consent?token={token}"},
         clock=ctx.clock,
+        # The guardian has no language of their own here: the child's is the best guess.
+        locale=child.language,
     )
     return guardian_id
 

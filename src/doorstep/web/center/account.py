@@ -61,6 +61,7 @@ from doorstep.core.errors import ConfigurationError, DoorstepError, InvalidInput
 from doorstep.core.memo import by_identity
 from doorstep.devices import page as devices_page
 from doorstep.privacy.datamap.pack import PolicyPack
+from doorstep.web.center import language
 from doorstep.web.csrf import checked_form
 from doorstep.web.i18n import _, translations
 from doorstep.web.session import SUBSCRIBER_COOKIE, PageSubscriber
@@ -144,6 +145,7 @@ def _show(
         "min_length": ctx.settings.password_min_length,
         "lockout_limit": ctx.settings.account_signin_max_failures,
         "lockout_minutes": math.ceil(ctx.settings.account_lockout_seconds / 60),
+        "languages": language.choices(),
     }
     context.update(forms)
     profile = outcome.value.profile
