@@ -103,7 +103,9 @@ def test_sign_out_revokes_the_session_and_deletes_nothing(client: TestClient, db
     email = unique_email()
     account_id = activate(client, db, email=email, phone=unique_phone())
     token = sign_in(client, email).json()["access_token"]
-    assert client.delete(f"{PREFIX}/sessions/current", headers=bearer(token)).status_code == 204
+    ended = client.delete(f"{PREFIX}/sessions/current", headers=bearer(token))
+    assert ended.status_code == 204
+    assert ended.content == b"" and "content-type" not in ended.headers
     assert client.get(f"{PREFIX}/me", headers=bearer(token)).status_code == 401
     row = db.execute(sa.text("SELECT * FROM accounts WHERE id = :i"), {"i": account_id}).one()
     assert (row.email, row.status) == (email, "active") and row.password_hash

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -76,8 +76,9 @@ def sign_out_current(
     services: ServicesDep,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> None:
-    """End the current console session."""
+) -> Response:
+    """End the current console session (204 with no body, so no content type)."""
     token = token_of(request, credentials)
     if token:
         sign_out(session, token, clock=services.runtime.clock)
+    return Response(status_code=204)
