@@ -29,7 +29,8 @@ from bench import _fleet_audit, _fleet_bulk, _fleet_plan, _fleet_rows, _fleet_se
 from doorstep.core.settings import load_settings
 from doorstep.devices.inventory import installation_key
 from doorstep.keys.keyring import KEYRING_FILENAME, FileKeyring
-from doorstep.privacy.consent.terms import default_terms
+from doorstep.privacy.consent.terms import load_terms
+from doorstep.privacy.datamap.pack import default_pack
 from doorstep.schema import metadata
 
 #: Bump when the generated rows change: the template's name changes with it.
@@ -166,16 +167,18 @@ def _parameters(size: Size, now: datetime, secret_key: bytes) -> dict[str, objec
         "oui": OUI,
         "ipad": ipad,
         "opad": opad,
-        "policy": default_terms().require_policy().version,
+        "policy": load_terms(default_pack()).require_policy().version,
         "sample": SAMPLE,
     }
 
 
 def _counts(engine: Engine) -> dict[str, int]:
     with engine.connect() as connection:
+        present = set(sa.inspect(connection).get_table_names())  # a model not migrated yet
         return {
             name: int(connection.execute(sa.text(f'SELECT count(*) FROM "{name}"')).scalar_one())
             for name in sorted(metadata.tables)
+            if name in present
         }
 
 

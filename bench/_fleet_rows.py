@@ -265,7 +265,7 @@ SELECT id, subject_id, purpose, reason::restriction_reason, since, lifted_at
 _REQUEST_COLUMNS = (
     "id, subject_id, kind, status, channel, jurisdiction, purpose, received_at, due_at, "
     "paused_seconds, verified_at, verification, extended_months, fee_due, closed_at, "
-    "proof_attempts"
+    "proof_attempts, queue"
 )
 
 REQUESTS = f"""
@@ -275,7 +275,7 @@ SELECT id, subject_id, kind::subject_request_kind, status::subject_request_statu
        received_at + interval '30 days', 0,
        CASE WHEN status <> 'received' THEN received_at + interval '1 hour' END,
        CASE WHEN status <> 'received' THEN 'session' END, 0, false,
-       CASE WHEN status = 'completed' THEN received_at + interval '2 days' END, 0
+       CASE WHEN status = 'completed' THEN received_at + interval '2 days' END, 0, 'dpo'
   FROM (SELECT pg_temp.u('q', n) AS id, id AS subject_id,
                CASE WHEN r < 10 THEN 'access' WHEN r < 13 THEN 'portability'
                     ELSE 'restriction' END AS kind,

@@ -57,17 +57,56 @@ AREA_COMMANDS: dict[str, tuple[str, str]] = {
         "Run simulated USP routers and gateways (agents).",
     ),
     "devices": ("doorstep.devices.cli", "Device inventory: import factory files, sweep presence."),
+    "broker": (
+        "doorstep.devices.broker.cli",
+        "MQTT broker: per-device accounts and ACLs from the device inventory.",
+    ),
     "requests": (
         "doorstep.privacy.requests.cli",
         "Data-subject requests: the queue, decisions, deadlines.",
+    ),
+    "inbox": (
+        "doorstep.privacy.requests.inquiries.inbox_cli",
+        "The privacy mailbox: receive forwarded e-mail as privacy inquiries.",
+    ),
+    "incidents": (
+        "doorstep.privacy.incidents.cli",
+        "Incidents and breach notices: affected subscribers, notices, regulator reports.",
     ),
     "retention": (
         "doorstep.privacy.retention.cli",
         "Retention: plan, run and report the storage periods of the policy pack.",
     ),
+    "completions": (
+        "doorstep.privacy.connectors.completions.cli",
+        "Completion events: a closed order, ticket, application or shop account schedules "
+        "its deletion in its connected system.",
+    ),
+    "holds": (
+        "doorstep.privacy.holds.cli",
+        "Legal holds: keep a subject's data past its period on a recorded legal ground.",
+    ),
+    "transfers": (
+        "doorstep.privacy.transfers.cli",
+        "Cross-border transfers: mechanisms, home countries, the register, locations, drift.",
+    ),
+    "sharing": (
+        "doorstep.privacy.sharing.cli",
+        "Sharing: a subject's consents per recipient, legal demands, the recipient registry.",
+    ),
     "pack": (
         "doorstep.packcheck.cli",
         "Policy packs: check one with file and line; see what a change does to stored data.",
+    ),
+    "controls": (
+        "doorstep.privacy.controls.cli",
+        "Controls register: continuity, reviews, audits, certificates, impact assessments; "
+        "the notice's claims they evidence.",
+    ),
+    "policy": (
+        "doorstep.privacy.changes.cli",
+        "Policy versions: publish a new version (classified major or minor), list the "
+        "history, show one.",
     ),
     "evidence": (
         "doorstep.privacy.evidence.cli",

@@ -23,6 +23,7 @@ from doorstep.core.problems import install_problem_handlers
 from doorstep.core.proxies import install as install_proxies
 from doorstep.core.requestid import RequestIdMiddleware
 from doorstep.core.runtime import Runtime
+from doorstep.privacy.transfers.client import install_client_drift
 from doorstep.wiring import build_services
 
 log = logging.getLogger("doorstep.asgi")
@@ -32,10 +33,19 @@ AREA_ROUTERS = (
     "doorstep.usp.mtp.websocket",
     "doorstep.accounts.api",
     "doorstep.devices.api",
+    "doorstep.devices.broker.emqx",
+    "doorstep.devices.broker.events",
     "doorstep.privacy.requests.api",
     "doorstep.privacy.requests.console",
+    "doorstep.privacy.requests.holds_console",
+    "doorstep.privacy.requests.systems.api",
+    "doorstep.privacy.connectors.completions.api",
+    "doorstep.privacy.incidents.console",
+    "doorstep.privacy.requests.inquiries.api",
     "doorstep.staff.api",
     "doorstep.privacy.consent.api",
+    "doorstep.privacy.changes.api",
+    "doorstep.privacy.controls.api",
 )
 
 
@@ -85,6 +95,7 @@ def create_app(runtime: Runtime, *, in_process_worker: bool = False) -> FastAPI:
     app.state.runtime = runtime
     app.state.services = build_services(runtime)
     install_problem_handlers(app)
+    install_client_drift(app)  # counts undeclared body fields of refused API calls
     install_openapi(app)
     app.add_middleware(BodyRulesMiddleware)  # inside RequestIdMiddleware: its 413/415 have ids
     app.add_middleware(RequestIdMiddleware)

@@ -103,11 +103,19 @@ def _serve(
     import uvicorn
 
     from doorstep.asgi import create_app
+    from doorstep.core.errors import ConfigurationError
+    from doorstep.usp.mtp.tls import uvicorn_tls_options
+    from doorstep.usp.mtp.websocket import report_tls_refusal
 
     _check_port(host, port)  # again: it may have been taken meanwhile
     application = create_app(runtime, in_process_worker=in_process_worker)
     for router in extra_routers:
         application.include_router(router)
+    # With serve_tls_certfile set, serve terminates TLS and reads agents' certificates.
+    try:
+        tls = uvicorn_tls_options(runtime.settings, report_tls_refusal(application))
+    except ConfigurationError as exc:
+        fail(str(exc), 2)
     config = uvicorn.Config(
         application,
         host=host,
@@ -121,6 +129,7 @@ def _serve(
         # accepted while uvicorn was already shutting down is never asked to close, and
         # without a bound the process would wait for it forever.
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        **tls,
     )
     # Uvicorn shuts down gracefully on SIGINT/SIGTERM and then re-raises the
     # signal; a requested stop is a success, so the re-raised interrupt is not an error.
@@ -230,7 +239,9 @@ def demo(
     """
     from doorstep.core import migrations
     from doorstep.core.embedded import publish_connection
-    from doorstep.demo import banner, install_mailbox, seed
+    from doorstep.core.errors import ConfigurationError
+    from doorstep.demo import SUBSCRIBER, SUBSCRIBER_PHONE, banner, install_mailbox, seed
+    from doorstep.demo_systems import connect as demo_systems
     from doorstep.devices.demo import demo_agents
     from doorstep.notify import demo_mailbox
 
@@ -240,10 +251,16 @@ def demo(
         cli_runtime(settings, "doorstep-demo", join_demo=False) as runtime,
         contextlib.ExitStack() as stack,
     ):
+        try:  # after the data directory's lock: a second demo is told who holds it
+            demo_systems.check(settings)
+        except ConfigurationError as exc:
+            fail(str(exc), 1)
         migrations.upgrade(runtime.engine, lock_timeout_ms=settings.migration_lock_timeout_ms)
         where = "embedded PostgreSQL" if settings.uses_embedded_database else "external database"
         if settings.uses_embedded_database:
             stack.enter_context(publish_connection(settings.data_dir, runtime.database_url))
+        # The connected systems first: they point the pack's shop at the demo's server.
+        connected = demo_systems.connect(runtime, stack, email=SUBSCRIBER, phone=SUBSCRIBER_PHONE)
         mailbox = install_mailbox(runtime)
         base = f"http://{settings.host}:{settings.port}"
         agents = stack.enter_context(
@@ -257,6 +274,7 @@ def demo(
                 base_url=base,
                 mailbox=f"{base}{demo_mailbox.PATH}",
                 data=f"{settings.data_dir} ({where})",
+                connected=connected,
             )
         )
         _serve(

@@ -29,10 +29,12 @@ from doorstep.accounts.admin import create_verified, set_password
 from doorstep.accounts.context import AccountContext
 from doorstep.audit.entries import audited_transaction, system_actor
 from doorstep.core.runtime import Runtime
+from doorstep.demo_systems.connect import Connected
 from doorstep.devices import binding
 from doorstep.devices._limits import Limits
 from doorstep.devices.inventory import installation_key
 from doorstep.notify.demo_mailbox import DemoMailbox
+from doorstep.privacy.policies.answers import Policy
 from doorstep.privacy.requests import intake
 from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.requests.models import SubjectRequest
@@ -107,6 +109,8 @@ def seed(runtime: Runtime, agents: list[SimAgent], *, base_url: str) -> Seeded:
                 subject_id=subscriber,
                 claim=binding.Claim(claim_code=agents[0].claim_code),
                 now=runtime.clock.now(),
+                policy=Policy(services.pack, services.terms),
+                channel="web",
             )
             bound = 1
         waiting, _ = _account(session, ctx, WAITING, WAITING_PHONE)
@@ -130,12 +134,19 @@ def seed(runtime: Runtime, agents: list[SimAgent], *, base_url: str) -> Seeded:
 
 
 def banner(
-    seeded: Seeded, agents: list[SimAgent], *, base_url: str, mailbox: str, data: str
+    seeded: Seeded,
+    agents: list[SimAgent],
+    *,
+    base_url: str,
+    mailbox: str,
+    data: str,
+    connected: Connected | None = None,
 ) -> str:
     """What the demo prints once seeded: where to go, who to be, the devices to bind.
 
     Only the agents not bound yet show their claim codes (the first ``seeded.bound``
-    are bound); ``mailbox`` is the demo mailbox's URL, ``data`` where the data lives.
+    are bound); ``mailbox`` is the demo mailbox's URL, ``data`` where the data lives,
+    ``connected`` the systems a request of the subscriber reaches besides Doorstep.
     """
     from doorstep.devices.demo import describe
 
@@ -161,12 +172,28 @@ def banner(
         "                  joins this demo's database while it runs",
         "  stop            Ctrl-C",
         "",
+        *_systems(seeded, connected),
         "  simulated devices" + (" (bind these on the My devices page)" if devices else ""),
         *bound,
         *devices,
         "",
     ]
     return "\n".join(lines)
+
+
+def _systems(seeded: Seeded, connected: Connected | None) -> list[str]:
+    if connected is None:
+        return []
+    lines = [f"  connected systems (a request of {seeded.email} reaches them too)"]
+    if connected.shop:
+        lines.append(
+            f"  shop            order {connected.order} (PostgreSQL database doorstep_shop)"
+        )
+    if connected.newsletter:
+        lines.append(f"  newsletter      subscribed at {connected.newsletter}")
+    if connected.ticket:
+        lines.append(f"  tickets         ticket {connected.ticket}: searched by hand (a desk task)")
+    return [*lines, ""]
 
 
 def install_mailbox(runtime: Runtime) -> DemoMailbox:

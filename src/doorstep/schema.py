@@ -18,11 +18,21 @@ from doorstep.core.models import Base, schema_complete
 from doorstep.devices import models as _devices  # noqa: F401
 from doorstep.keys import models as _keys  # noqa: F401
 from doorstep.notify import models as _notify  # noqa: F401
+from doorstep.privacy.changes import models as _changes  # noqa: F401
+from doorstep.privacy.connectors import models as _connectors  # noqa: F401
+from doorstep.privacy.connectors.completions import models as _completions  # noqa: F401
 from doorstep.privacy.consent import models as _consent  # noqa: F401
+from doorstep.privacy.controls import models as _controls  # noqa: F401
+from doorstep.privacy.holds import models as _holds  # noqa: F401
+from doorstep.privacy.incidents import models as _incidents  # noqa: F401
+from doorstep.privacy.policies import models as _policies  # noqa: F401
 from doorstep.privacy.requests import models as _requests  # noqa: F401
+from doorstep.privacy.requests.inquiries import models as _requests_inquiries  # noqa: F401
+from doorstep.privacy.requests.systems import models as _requests_systems  # noqa: F401
 from doorstep.privacy.restrictions import models as _restrictions  # noqa: F401
 from doorstep.privacy.sharing import models as _sharing  # noqa: F401
 from doorstep.privacy.subjects import models as _subjects  # noqa: F401
+from doorstep.privacy.transfers import models as _transfers  # noqa: F401
 from doorstep.staff import models as _staff  # noqa: F401
 
 schema_complete()

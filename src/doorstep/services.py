@@ -22,6 +22,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -35,6 +37,8 @@ from doorstep.notify.adapters import Mailer, PushSender, SmsSender
 from doorstep.privacy.consent.terms import ConsentTerms
 from doorstep.privacy.datamap.pack import PolicyPack
 from doorstep.privacy.purposes import PurposeGate
+from doorstep.privacy.sharing.gate import SharingGate
+from doorstep.privacy.transfers.gate import TransferGate
 
 #: ``(session, subject_id) -> ids of the devices still bound to the subject's account``.
 BoundDevicesHook = Callable[[Session, uuid.UUID], Sequence[str]]
@@ -43,6 +47,67 @@ BoundDevicesHook = Callable[[Session, uuid.UUID], Sequence[str]]
 def no_bound_devices(session: Session, subject_id: uuid.UUID, /) -> Sequence[str]:
     """The hook while no devices area is installed: no device is ever bound."""
     return ()
+
+
+#: ``(folder) -> every problem of the policy pack there, as doorstep pack check prints them``.
+PackCheckHook = Callable[[Path], Sequence[str]]
+
+
+def load_check(path: Path, /) -> Sequence[str]:
+    """The hook while no pack check is installed: the pack and its consent terms must load."""
+    from doorstep.core.errors import ConfigurationError
+    from doorstep.privacy.consent.terms import load_terms
+    from doorstep.privacy.datamap.pack import load_pack
+
+    try:
+        load_terms(load_pack(path))
+    except ConfigurationError as exc:
+        return [exc.detail]
+    return ()
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedReport:
+    """A published report an answer to a question can carry (a security impact assessment).
+
+    ``control_id`` and ``version`` say which report it is (audited with the answer);
+    the rest is what the e-mail says: the report's name, the day it was made, the
+    risk found, its public summary and where the full report is.
+    """
+
+    control_id: uuid.UUID
+    name: str
+    version: int
+    assessed_on: date
+    risk: str
+    summary: str
+    evidence: str
+
+    def params(self) -> dict[str, str]:
+        """The report as message parameters (``name``, ``version``, ``assessed_on``, ``risk``,
+        ``summary``, ``evidence``)."""
+        return {
+            "name": self.name,
+            "version": str(self.version),
+            "assessed_on": self.assessed_on.isoformat(),
+            "risk": self.risk,
+            "summary": self.summary,
+            "evidence": self.evidence,
+        }
+
+
+#: ``(session, control_id, version or None for the newest) -> that published report``;
+#: a draft or an unknown report is refused (ConflictError ``not_published``, NotFoundError).
+PublishedReportHook = Callable[[Session, uuid.UUID, int | None], PublishedReport]
+
+
+def no_published_reports(
+    session: Session, control_id: uuid.UUID, version: int | None, /
+) -> PublishedReport:
+    """The hook while no controls register is installed: no report is ever published."""
+    from doorstep.core.errors import NotFoundError
+
+    raise NotFoundError("no such assessment")
 
 
 @dataclass
@@ -63,8 +128,16 @@ class Services:
     push: PushSender
     pack: PolicyPack
     terms: ConsentTerms
+    #: The sharing gate: the pack's recipient registry, checked on every outbound flow.
+    sharing: SharingGate
+    #: The transfer gate: every flow across a border (mechanism, de-identification, notice).
+    transfers: TransferGate
     #: Devices still bound to an account (the devices area registers its own).
     bound_devices: BoundDevicesHook = no_bound_devices
+    #: Checks a proposed policy pack against the whole schema (the composition's pack check).
+    check_pack: PackCheckHook = load_check
+    #: A published security impact assessment, to attach to an answer (the controls register's).
+    published_report: PublishedReportHook = no_published_reports
 
 
 Builder = Callable[[Runtime], Services]

@@ -3,7 +3,9 @@
 It imports every area's models (:mod:`doorstep.schema`) and jobs (:data:`TASK_MODULES`),
 and builds the long-lived :class:`~doorstep.services.Services` of one process from its
 Runtime (the policy pack in force and its consent terms, the key service, the purpose
-gate, delivery adapters, the devices' hook for deregistration).  The pack is chosen
+gate, delivery adapters, the devices' hook for deregistration, the controls register's
+published reports for the desk's answers to inquiries, the transfer gate
+with its notices to the subscriber's address).  The pack is chosen
 once, here: :func:`policy_of` loads the folder the ``policy_pack`` setting names, once
 per process, and everything else is handed it (``Services.pack``, and through the
 provider installed for :func:`doorstep.privacy.datamap.chosen.chosen_pack`, the code
@@ -21,6 +23,7 @@ from email.utils import formataddr
 from functools import cache
 from pathlib import Path
 
+from doorstep.accounts.transfer_notices import notice_address
 from doorstep.core.runtime import Runtime
 from doorstep.core.settings import Settings
 from doorstep.devices.binding import bound_device_ids
@@ -28,9 +31,15 @@ from doorstep.keys.keyring import load_keyring
 from doorstep.keys.services import KeyService
 from doorstep.notify.adapters import Adapters, from_settings, install_adapters_provider
 from doorstep.privacy.consent.terms import ConsentTerms, load_terms
+from doorstep.privacy.controls.reports import published_report
 from doorstep.privacy.datamap.chosen import install_pack_provider, load_chosen_pack
 from doorstep.privacy.datamap.pack import PolicyPack
+from doorstep.privacy.datamap.system_urls import with_urls
 from doorstep.privacy.purposes import PurposeGate
+from doorstep.privacy.sharing.gate import SharingGate
+from doorstep.privacy.sharing.outbox import outbox_release
+from doorstep.privacy.transfers.gate import TransferGate, keyed_deidentifier
+from doorstep.privacy.transfers.notices import email_notifier
 from doorstep.schema import metadata
 from doorstep.services import Services, install_builder, services_for
 
@@ -53,7 +62,12 @@ TASK_MODULES = (
     "doorstep.jobs.housekeeping",
     "doorstep.jobs.stalled",
     "doorstep.notify.tasks",
+    "doorstep.privacy.changes.tasks",
+    "doorstep.privacy.connectors.completions.tasks",
+    "doorstep.privacy.controls.tasks",
+    "doorstep.privacy.incidents.tasks",
     "doorstep.privacy.requests.tasks",
+    "doorstep.privacy.requests.systems.tasks",
     "doorstep.privacy.retention.tasks",
 )
 
@@ -65,8 +79,10 @@ def load_tasks() -> None:
 
 
 @cache
-def _policy_at(path: Path) -> tuple[PolicyPack, ConsentTerms]:
-    pack = load_chosen_pack(path)
+def _policy_at(
+    path: Path, urls: tuple[tuple[str, str], ...] = ()
+) -> tuple[PolicyPack, ConsentTerms]:
+    pack = with_urls(load_chosen_pack(path), dict(urls))
     return pack, load_terms(pack)
 
 
@@ -77,7 +93,7 @@ def policy_of(settings: Settings) -> tuple[PolicyPack, ConsentTerms]:
     the commands below the services share the same objects.  A bad folder or a
     broken pack is a :class:`~doorstep.core.errors.ConfigurationError` (not cached).
     """
-    return _policy_at(settings.policy_pack.resolve())
+    return _policy_at(settings.policy_pack.resolve(), tuple(sorted(settings.system_urls.items())))
 
 
 def pack_sender(pack: PolicyPack) -> str | None:
@@ -96,22 +112,52 @@ def build_services(runtime: Runtime) -> Services:
     )
     pack, terms = policy_of(settings)
     adapters = from_settings(settings, pack_sender(pack))
+    gate = PurposeGate.from_datamap(metadata, pack, terms)
+    transfers = _transfer_gate(runtime, pack, gate)
     return Services(
         runtime=runtime,
         keys=keys,
-        gate=PurposeGate.from_datamap(metadata, pack, terms),
+        gate=gate,
         mailer=adapters.mailer,
         sms=adapters.sms,
         push=adapters.push,
         pack=pack,
         terms=terms,
+        sharing=SharingGate.from_pack(pack, metadata, transfers=transfers),
+        transfers=transfers,
         bound_devices=bound_device_ids,
+        check_pack=_check_pack,
+        published_report=published_report,
     )
+
+
+def _transfer_gate(runtime: Runtime, pack: PolicyPack, gate: PurposeGate) -> TransferGate:
+    """The transfer gate: keyed pseudonyms, and notices to the address the account holds."""
+    secret = runtime.settings.secret_key.get_secret_value()
+    return TransferGate.from_pack(
+        pack,
+        deidentifier=keyed_deidentifier(secret),
+        notifier=email_notifier(pack, runtime.clock, notice_address(gate)),
+    )
+
+
+def _check_pack(path: Path) -> list[str]:
+    """Every problem of the pack at ``path`` against the whole schema (a proposed version)."""
+    from doorstep.packcheck.check import check_pack
+
+    return [str(problem) for problem in check_pack(path, metadata)]
 
 
 def _shared_adapters(runtime: Runtime) -> Adapters:
     services = services_for(runtime)
-    return Adapters(mailer=services.mailer, sms=services.sms, push=services.push)
+    return Adapters(
+        mailer=services.mailer,
+        sms=services.sms,
+        push=services.push,
+        # Not yet through the transfer gate: under the reference pack a subscriber
+        # abroad would get no sign-up code (decision 0030, to be decided).
+        release=outbox_release(services.sharing, cross_border=False),
+    )
 
 
 load_tasks()

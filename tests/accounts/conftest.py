@@ -87,8 +87,17 @@ def count_messages(db: Session, template: str, **recipient: str) -> int:
     )
 
 
+def policy_in_force(client: TestClient) -> str:
+    """The id of the privacy policy version in force (what a sign-up acknowledges)."""
+    return str(client.get("/api/v1/policy").json()["id"])
+
+
 def sign_up(client: TestClient, **body: Any) -> Any:
-    """POST /signup."""
+    """POST /signup, acknowledging the policy in force unless ``policy_version`` is given."""
+    if "policy_version" not in body:
+        body["policy_version"] = policy_in_force(client)
+    elif body["policy_version"] is None:
+        del body["policy_version"]
     return client.post(f"{PREFIX}/signup", json=body)
 
 

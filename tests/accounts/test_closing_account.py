@@ -33,7 +33,15 @@ from tests.accounts.conftest import (
 )
 
 #: What closing leaves by design, each under its own retention rule.
-KEPT_TABLES = {"accounts", "audit_events", "consent_events", "outbox", "subjects"}
+KEPT_TABLES = {
+    "accounts",
+    "audit_events",
+    "consent_events",
+    "outbox",
+    "policy_acceptances",
+    "subjects",
+    "subject_regions",  # the home country: until_erasure, like the consent ledger (0031)
+}
 ACCOUNT_TABLES = {"account_profiles", "account_sessions", "account_verifications"}
 
 

@@ -128,6 +128,7 @@ def test_a_page_sign_up_in_a_german_browser_stores_german(runtime: Runtime, db: 
                 "phone": unique_phone(),
                 "password": PASSWORD,
                 "age": "30",
+                "policy_version": browser.get("/api/v1/policy").json()["id"],
             },
         )
     assert answer.status_code == 200, answer.text[:300]

@@ -23,6 +23,7 @@ from tests.accounts.conftest import (
     activate,
     bearer,
     sign_in,
+    sign_up,
     unique_email,
     unique_phone,
     with_settings,
@@ -203,9 +204,7 @@ def test_sign_in_rehashes_a_password_made_with_weaker_parameters(
 
 def test_a_pending_account_cannot_sign_in(client: TestClient) -> None:
     email = unique_email()
-    client.post(
-        f"{PREFIX}/signup",
-        json={"email": email, "phone": unique_phone(), "password": PASSWORD, "age": 30},
-    )
+    made = sign_up(client, email=email, phone=unique_phone(), password=PASSWORD, age=30)
+    assert made.status_code == 202, made.text
     response = sign_in(client, email)
     assert response.status_code == 403 and response.json()["reason"] == "verification_required"

@@ -99,7 +99,14 @@ def test_sign_up_codes_and_verification_are_visible_at_once(
 
     def journey(client: httpx.Client, _n: int) -> str:
         email, phone = unique_email(), unique_phone()
-        body = {"email": email, "phone": phone, "password": PASSWORD, "age": 30}
+        policy = client.get("/api/v1/policy").json()["id"]
+        body = {
+            "email": email,
+            "phone": phone,
+            "password": PASSWORD,
+            "age": 30,
+            "policy_version": policy,
+        }
         assert client.post(f"{PREFIX}/signup", json=body).status_code == 202
         status = ""
         for identifier, template, column in (

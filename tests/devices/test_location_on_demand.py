@@ -63,7 +63,7 @@ def _imports(module: str) -> set[str]:
 def test_location_is_collected_only_on_request_and_never_kept() -> None:
     # Only the Wi-Fi module sends the survey (the simulator answers it), and only the
     # HTTP route the subscriber calls runs that module's scan.
-    assert _modules_naming(SURVEY) == {"doorstep.devices.wifi", "doorstep.usp.agent_sim.agent"}
+    assert _modules_naming(SURVEY) == {"doorstep.devices.wifi", "doorstep.usp.agent_sim._commands"}
     assert _modules_naming("scan_wifi") == {"doorstep.devices.api"}  # its one caller
     # No job or periodic task of the worker is in, or imports, either module.
     load_tasks()
@@ -75,8 +75,14 @@ def test_location_is_collected_only_on_request_and_never_kept() -> None:
             continue  # a test's own task, declared by a test module this process imported
         assert module.__name__ in TASK_MODULES, spec.name
         assert not _imports(module.__name__) & {"doorstep.devices.wifi", "doorstep.devices.api"}
-    # No history: no column may hold a location, and the scan's rule is "never stored".
-    assert [
-        e for e, d in personal_elements(metadata) if d.category.startswith("user.location")
-    ] == []
+    # No history: no column may hold a precise location, and the scan's rule is "never
+    # stored". Country-level facts (a subject's home country, an incident's jurisdiction)
+    # are declared imprecise and never come from the scan.
+    located = [
+        (e, d.category)
+        for e, d in personal_elements(metadata)
+        if d.category.startswith("user.location")
+    ]
+    assert [e for e, category in located if category != "user.location.imprecise"] == []
+    assert {e for e, _ in located} <= {"incident_subjects.jurisdiction", "subject_regions.country"}
     assert default_pack().retention["wifi_scan"].trigger is Trigger.NOT_STORED

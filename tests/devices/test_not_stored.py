@@ -18,7 +18,7 @@ import pytest
 
 from doorstep.core.runtime import Runtime
 from doorstep.usp.agent_sim import Host, SimAgent, WebSocketOptions
-from doorstep.usp.agent_sim import agent as sim_agent
+from doorstep.usp.agent_sim import _commands as sim_commands
 from doorstep.usp.config import UspConfig
 from tests.devices.conftest import (
     PREFIX,
@@ -96,7 +96,7 @@ def test_wifi_scan_needs_location_consent_and_is_stored_nowhere(
     committed: Runtime, log_lines: io.StringIO, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ssid = f"CANARY_SSID_{uuid.uuid4().hex[:8]}"
-    monkeypatch.setattr(sim_agent, "_NEIGHBOURS", ((ssid, 6, -51), ("plain-neighbour", 44, -80)))
+    monkeypatch.setattr(sim_commands, "_NEIGHBOURS", ((ssid, 6, -51), ("plain-neighbour", 44, -80)))
     (agent,) = devices_for(UspConfig(), 1)
     subject, without = _owner(committed, agent)
     home, passphrase = f"home-{uuid.uuid4().hex[:6]}", f"pass-{uuid.uuid4().hex}"

@@ -118,9 +118,9 @@ def test_the_list_lines_its_columns_up_under_its_header(
     listed = run.invoke(cli.app, ["list"])
     assert listed.exit_code == 0, listed.output
     header, *rows = listed.output.splitlines()
-    assert header.split() == ["id", "kind", "status", "received", "due", "flags"]
+    assert header.split() == ["id", "kind", "status", "queue", "received", "due", "flags"]
     assert len(rows) == 2
-    for column in ("kind", "status", "received", "due", "flags"):
+    for column in ("kind", "status", "queue", "received", "due", "flags"):
         start = header.index(column)
         for row in rows:
             assert row[start - 2 : start] == "  " and row[start] != " ", (column, row)

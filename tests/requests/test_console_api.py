@@ -195,14 +195,15 @@ def test_a_privacy_officer_approves_refuses_and_extends_and_the_requester_is_tol
     assert closed.status_code == 409
 
 
-def test_the_vocabulary_names_every_refusal_code(
+def test_the_vocabulary_names_every_refusal_code_staff_may_choose(
     client: TestClient, db: Session, clock: FakeClock
 ) -> None:
     from doorstep.privacy.requests.codes import RefusalCode
 
     token = _signed_in(client, db, clock, "privacy_officer")
     vocabulary = client.get("/api/v1/console/requests-vocabulary", headers=bearer(token)).json()
-    assert set(vocabulary["refusal_codes"]) == {code.value for code in RefusalCode}
+    chosen = {code.value for code in RefusalCode} - {RefusalCode.LEGAL_HOLD.value}
+    assert set(vocabulary["refusal_codes"]) == chosen  # a hold is placed, never chosen
     assert set(vocabulary["extension_reasons"]) == {"complexity", "number_of_requests"}
 
 

@@ -15,14 +15,26 @@ from doorstep.keys.services import KeyService
 from doorstep.privacy.datamap.pack import default_pack
 from doorstep.privacy.requests import services as svc
 from doorstep.privacy.requests.context import RequestContext
-from doorstep.privacy.requests.erasure import erase_for_request, plan, replay, tombstones
+from doorstep.privacy.requests.erasure import erase_for_request, replay, tombstones
+from doorstep.privacy.requests.erasure_plan import plan
 from doorstep.privacy.requests.export import collect
 from doorstep.privacy.requests.models import RequestStatus
 from doorstep.privacy.subjects.models import Subject, SubjectKind
 from doorstep.schema import metadata
 from tests.requests.conftest import STAFF, bound_device, new_account, verified
 
-KEPT = {"audit_events", "subject_requests", "erasure_tombstones", "recipient_notices"}
+KEPT = {
+    "audit_events",
+    "subject_requests",
+    "erasure_tombstones",
+    "recipient_notices",
+    "legal_holds",
+    "legal_hold_deferrals",
+    # each connected system's part of a request: evidence it was asked and answered
+    "request_systems",
+    # a connected system's record whose deletion is scheduled: kept so it still happens
+    "completion_events",
+}
 
 
 def left_of(db: Session, keys: KeyService, subject: uuid.UUID) -> set[str]:

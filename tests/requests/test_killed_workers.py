@@ -15,8 +15,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -33,6 +31,7 @@ from doorstep.schema import metadata
 from doorstep.wiring import build_services
 from tests.conftest import database_url_of
 from tests.requests.conftest import STAFF, new_account
+from tests.workers import newest_worker, start_worker, wait_registered, wait_until
 
 SEED = int(os.environ.get("DOORSTEP_KILL_SEED", "20261202"))
 KILLS = 12
@@ -58,41 +57,6 @@ def _subject(session: sa.orm.Session, runtime: Runtime, keys: object, token: str
     return subject
 
 
-def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as output:
-        return subprocess.Popen(
-            [sys.executable, "-m", "doorstep", "worker", "--concurrency", "2"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=output,
-        )
-
-
-def _started(worker: subprocess.Popen[bytes], runtime: Runtime, newest: int, log: Path) -> None:
-    """Wait until ``worker`` has registered; fail with its error output if it died first."""
-    deadline = time.monotonic() + 60
-    while not _registered(runtime, newest):
-        if worker.poll() is not None:
-            pytest.fail(f"the worker exited: {log.read_text()[-2000:]}")
-        assert time.monotonic() < deadline, "no worker registered within a minute"
-        time.sleep(0.02)
-
-
-def _registered(runtime: Runtime, before: int) -> bool:
-    with runtime.engine.connect() as connection:
-        newest = connection.execute(sa.text("SELECT max(id) FROM procrastinate_workers")).scalar()
-    return newest is not None and newest > before
-
-
-def _newest_worker(runtime: Runtime) -> int:
-    with runtime.engine.connect() as connection:
-        return int(
-            connection.execute(
-                sa.text("SELECT coalesce(max(id), 0) FROM procrastinate_workers")
-            ).scalar_one()
-        )
-
-
 def _jobs(runtime: Runtime) -> dict[str, int]:
     with runtime.engine.connect() as connection:
         rows = connection.execute(
@@ -102,16 +66,6 @@ def _jobs(runtime: Runtime) -> dict[str, int]:
             )
         )
         return {status: int(count) for status, count in rows}
-
-
-def _wait(condition: object, timeout: float) -> bool:
-    assert callable(condition)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 @pytest.mark.slow
@@ -158,10 +112,10 @@ def test_workers_killed_at_random_points_complete_every_request_exactly_once(
     for _ in range(KILLS):
         if _jobs(committed).get("todo", 0) + _jobs(committed).get("doing", 0) == 0:
             break
-        newest = _newest_worker(committed)
-        worker = _worker(env, log)
+        newest = newest_worker(committed)
+        worker = start_worker(env, log)
         try:
-            _started(worker, committed, newest, log)
+            wait_registered(worker, committed, newest, log)
             time.sleep(rng.uniform(0.0, 0.4))
             worker.send_signal(signal.SIGKILL)
             worker.wait(timeout=30)
@@ -170,9 +124,9 @@ def test_workers_killed_at_random_points_complete_every_request_exactly_once(
                 worker.kill()
         interrupted += _jobs(committed).get("doing", 0) > 0
         time.sleep(0.6)  # the dead worker's heartbeat goes stale; the next one requeues its jobs
-    final = _worker(env, log)
+    final = start_worker(env, log)
     try:
-        assert _wait(lambda: set(_jobs(committed)) <= {"succeeded"}, 120), _jobs(committed)
+        assert wait_until(lambda: set(_jobs(committed)) <= {"succeeded"}, 120), _jobs(committed)
     finally:
         final.send_signal(signal.SIGINT)
         final.wait(timeout=30)

@@ -279,6 +279,14 @@ def test_a_refusal_needs_a_code_and_tells_where_to_complain(
     assert "data protection authority" in refusal.complaint_route
 
 
+def test_staff_cannot_choose_a_legal_hold_as_a_refusal(db: Session, ctx: RequestContext) -> None:
+    """A hold is placed on the subject (privacy.holds); it is never a reason picked by hand."""
+    row = _open(db, ctx)
+    with pytest.raises(InvalidInputError):
+        svc.refuse(db, ctx, row.id, code=RefusalCode.LEGAL_HOLD, reviewer=STAFF)
+    assert row.status is not RequestStatus.REFUSED and row.refusal_code is None
+
+
 @pytest.mark.clause("CPE-V.6.e")
 def test_malice_or_abuse_needs_evidence(db: Session, ctx: RequestContext) -> None:
     row = _open(db, ctx)

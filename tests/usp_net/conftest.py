@@ -174,7 +174,9 @@ def _dynsec(users: Mapping[str, tuple[str, tuple[str, ...]]]) -> dict[str, Any]:
         acls = []
         for topic in topics:
             kind, _, pattern = topic.partition(" ")
-            acltype = "publishClientSend" if kind == "write" else "subscribePattern"
+            acltype = {"write": "publishClientSend", "receive": "publishClientReceive"}.get(
+                kind, "subscribePattern"
+            )
             acls.append({"acltype": acltype, "topic": pattern, "priority": 0, "allow": True})
         roles.append({"rolename": role, "acls": acls})
     access = {

@@ -39,6 +39,7 @@ CONSOLE_PAGES = (
     "/console/datamap",
     "/console/audit",
     "/console/devices",
+    "/console/inquiries",
 )
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

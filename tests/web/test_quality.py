@@ -23,7 +23,16 @@ from tests.web.conftest import LiveServer
 from tests.web.people import make_subscriber, sign_in
 
 CSS = Path(__file__).resolve().parents[2] / "src" / "doorstep" / "web" / "static" / "doorstep.css"
-PUBLIC_PAGES = ("/", "/signin", "/signup", "/verify", "/cookies", "/policy", "/requests/new")
+PUBLIC_PAGES = (
+    "/",
+    "/signin",
+    "/signup",
+    "/verify",
+    "/cookies",
+    "/policy",
+    "/requests/new",
+    "/questions/new",
+)
 SUBSCRIBER_PAGES = (
     "/account",
     "/devices",
@@ -31,6 +40,7 @@ SUBSCRIBER_PAGES = (
     "/privacy/consents",
     "/privacy/data",
     "/privacy/requests",
+    "/privacy/questions",
 )
 #: Foreground/background pairs of the palette that carry text.
 PAIRS = (

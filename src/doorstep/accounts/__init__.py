@@ -23,7 +23,8 @@ One subpackage per concept, each with its tables in its own ``models.py``:
 Modules shared by them or facing other areas: :mod:`.auth` (who is signed in),
 :mod:`.context` (what the services need), :mod:`.exceptions`, :mod:`.hooks`,
 :mod:`.attempts` (the transaction that keeps failed attempts counted),
-:mod:`.business_days` (the support desk's calendar), :mod:`.view` (an account as
+:mod:`.business_days` (the support desk's calendar), :mod:`.transfer_notices`
+(where the transfer gate tells a subscriber of a transfer), :mod:`.view` (an account as
 its owner sees it), :mod:`.admin` (operator actions), :mod:`.cli`
 (``doorstep accounts``) and :mod:`.tasks` (jobs).
 

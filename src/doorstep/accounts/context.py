@@ -21,6 +21,7 @@ from doorstep.accounts.signin.passwords import Passwords
 from doorstep.core.clock import Clock
 from doorstep.core.settings import Settings
 from doorstep.keys.services import KeyService
+from doorstep.privacy.policies.answers import Policy
 from doorstep.privacy.purposes import PurposeGate
 from doorstep.services import no_bound_devices
 
@@ -39,6 +40,8 @@ class AccountContext:
     gate: PurposeGate
     bound_devices: BoundDevices = field(default=no_bound_devices)
     passwords: Passwords | None = None
+    #: The pack in force and its terms: sign-up acknowledges its version (CPE-0.5).
+    policy: Policy | None = None
 
     @classmethod
     def of(cls, services: Services) -> AccountContext:
@@ -49,6 +52,7 @@ class AccountContext:
             keys=services.keys,
             gate=services.gate,
             bound_devices=services.bound_devices,
+            policy=Policy(services.pack, services.terms),
         )
 
     @classmethod

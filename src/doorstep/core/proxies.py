@@ -18,6 +18,9 @@ audit — reads it with :func:`client_address`.
 
 from __future__ import annotations
 
+import ipaddress
+from typing import Any
+
 from fastapi import FastAPI
 from starlette.requests import HTTPConnection
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -33,7 +36,36 @@ def install(app: FastAPI, settings: Settings) -> None:
     """
     if settings.trusted_proxies:
         trusted = [str(network) for network in settings.trusted_proxies]
-        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted)
+        app.add_middleware(_PeerKeepingProxyHeaders, trusted_hosts=trusted)
+
+
+#: Where :class:`_PeerKeepingProxyHeaders` keeps the TCP peer's address in the scope.
+PEER_KEY = "doorstep.peer"
+
+
+class _PeerKeepingProxyHeaders(ProxyHeadersMiddleware):
+    """uvicorn's middleware, keeping the TCP peer's address before it rewrites the client."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket") and scope.get("client"):
+            scope[PEER_KEY] = scope["client"][0]
+        await super().__call__(scope, receive, send)
+
+
+def from_trusted_proxy(connection: HTTPConnection, settings: Settings) -> bool:
+    """Whether the TCP peer of ``connection`` is one of ``settings.trusted_proxies``.
+
+    What lets a proxy's other headers be believed (e.g. a verified client certificate,
+    decision 0029); always False with the list empty.
+    """
+    peer = connection.scope.get(PEER_KEY)
+    if not settings.trusted_proxies or not isinstance(peer, str):
+        return False
+    try:
+        address = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    return any(address in network for network in settings.trusted_proxies)
 
 
 def client_address(connection: HTTPConnection) -> str | None:

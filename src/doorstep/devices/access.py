@@ -2,7 +2,10 @@
 
 * :func:`owned_device` — the device ``device_id`` as its owner sees it, or
   :class:`DeviceNotFoundError` (also for a device bound to someone else: the caller
-  learns nothing about devices that are not theirs, CPE-I.iii.R5).
+  learns nothing about devices that are not theirs, CPE-I.iii.R5), with what its
+  model and firmware do not support (:mod:`.capabilities`).
+* :func:`require_function` — the function exists for the product and the device's
+  data model offers it; otherwise a problem, audited as a refusal.
 * :func:`use` — the purpose gate for one use by a subscriber of their own device:
   every element checked, the use audited once, by id.
 * :func:`require_consent` — an optional function with nothing stored (the Wi-Fi
@@ -24,8 +27,17 @@ from sqlalchemy.orm import Session
 from doorstep.audit.entries import USE_ACTION, AuditEntry, subject_actor, system_actor
 from doorstep.audit.services import record
 from doorstep.core.errors import PurposeRefusedError
-from doorstep.devices.exceptions import DeviceNotFoundError, ProductFunctionError
-from doorstep.devices.models import DeviceBinding, DeviceRegistration, ProductType
+from doorstep.devices.exceptions import (
+    DeviceNotFoundError,
+    FunctionUnsupportedError,
+    ProductFunctionError,
+)
+from doorstep.devices.models import (
+    DeviceBinding,
+    DeviceCapability,
+    DeviceRegistration,
+    ProductType,
+)
 from doorstep.privacy.purposes import GateRefusedError, PurposeGate
 from doorstep.usp.controller import DeviceOfflineError
 
@@ -52,6 +64,8 @@ class OwnedDevice:
     endpoint_id: str | None
     product_type: ProductType | None
     online: bool
+    unsupported: Mapping[str, str] | None = None
+    """Function -> the TR-181 path its model lacks; None while not discovered."""
 
     def endpoint(self) -> str:
         """The endpoint id to send requests to, or DeviceOfflineError if it never registered."""
@@ -60,11 +74,31 @@ class OwnedDevice:
         return self.endpoint_id
 
 
-def require_function(owned: OwnedDevice, function: str) -> None:
-    """ProductFunctionError unless the device's product offers ``function``.
+def require_function(
+    owned: OwnedDevice, function: str, *, action: str | None = None, purpose: str | None = None
+) -> None:
+    """ProductFunctionError unless the device's product offers ``function``;
+    FunctionUnsupportedError when its model's data model lacks it.
 
-    A device whose product class was not read yet counts as a router.
+    A device whose product class was not read yet counts as a router; one whose
+    model was not discovered yet is offered every function.  With ``action`` the
+    unsupported case carries its audit record (outcome ``refused``), which
+    ``audited_transaction`` writes after the rollback.
     """
+    missing = (owned.unsupported or {}).get(function)
+    if missing is not None:
+        exc = FunctionUnsupportedError(function, missing)
+        if action is not None:
+            entry = AuditEntry(
+                action=action,
+                actor=subject_actor(owned.subject_id),
+                subject_id=owned.subject_id,
+                purpose=purpose,
+                outcome="refused",
+                details={"device": str(owned.device_id), "error": exc.code, "function": function},
+            )
+            setattr(exc, "audit_entry", entry)  # noqa: B010 - read by audited_transaction
+        raise exc
     product = owned.product_type or ProductType.ROUTER
     if function not in PRODUCT_FUNCTIONS[product]:
         raise ProductFunctionError(
@@ -96,9 +130,18 @@ def owned_device(
             DeviceRegistration.endpoint_id,
             DeviceRegistration.product_type,
             DeviceRegistration.online,
+            DeviceCapability.unsupported,
         )
         .select_from(DeviceBinding)
         .outerjoin(DeviceRegistration, DeviceRegistration.device_id == DeviceBinding.device_id)
+        .outerjoin(
+            DeviceCapability,
+            sa.and_(
+                DeviceCapability.model == DeviceRegistration.model,
+                DeviceCapability.firmware_version
+                == sa.func.coalesce(DeviceRegistration.firmware_version, ""),
+            ),
+        )
         .where(
             DeviceBinding.device_id == device_id,
             DeviceBinding.subject_id == subject_id,
@@ -111,7 +154,13 @@ def owned_device(
     if row is None:
         raise DeviceNotFoundError("no such device is bound to your account")
     return OwnedDevice(
-        device_id, row.id, subject_id, row.endpoint_id, row.product_type, bool(row.online)
+        device_id,
+        row.id,
+        subject_id,
+        row.endpoint_id,
+        row.product_type,
+        bool(row.online),
+        row.unsupported,
     )
 
 

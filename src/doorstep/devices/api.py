@@ -34,6 +34,7 @@ from doorstep.devices.schemas import (
     CommandAccepted,
     DeviceList,
     DeviceOut,
+    FunctionOut,
     NetworkOut,
     PppoeOut,
     PppoeRequest,
@@ -42,6 +43,7 @@ from doorstep.devices.schemas import (
     TerminalOut,
     WifiRequest,
 )
+from doorstep.privacy.policies.answers import Policy
 from doorstep.services import ServicesDep, SessionDep
 
 router = APIRouter(
@@ -75,6 +77,11 @@ def list_devices(
                 last_seen=item.last_seen,
                 bound_at=item.bound_at,
                 bind_method=item.bind_method.value,
+                missing_fields=list(item.missing_fields),
+                functions=[
+                    FunctionOut(name=f.name, available=f.available, reason=f.reason)
+                    for f in item.functions
+                ],
             )
             for item in found
         ]
@@ -105,6 +112,8 @@ def bind(
             subject_id=subscriber.subject_id,
             claim=binding.Claim(body.qr_payload, body.claim_code),
             now=runtime.clock.now(),
+            policy=Policy(services.pack, services.terms),
+            channel="app",
         )
     except (ClaimRejectedError, ClaimLockedError) as exc:
         retry = exc.fields.get("retry_after")

@@ -47,6 +47,8 @@ from doorstep.devices.models import (
     DevicePppoe,
     DeviceRegistration,
 )
+from doorstep.privacy.policies import answers
+from doorstep.privacy.policies.answers import Policy
 from doorstep.privacy.purposes import PurposeGate
 from doorstep.usp.claims import claim_digest, normalise_claim_code, parse_payload
 
@@ -84,8 +86,14 @@ def bind(
     subject_id: uuid.UUID,
     claim: Claim,
     now: datetime,
+    policy: Policy | None = None,
+    channel: str = "app",
 ) -> Bound:
     """Bind the claimed device to ``subject_id`` (see the module docstring).
+
+    With ``policy`` (the pack in force), the subject's first binding records an
+    acknowledgement of the policy version in force on ``channel`` before the
+    binding row (CPE-0.5): the binding page and the app show the policy.
 
     Raises InvalidInputError (malformed input, not counted), PurposeRefusedError
     (QR without camera consent), ClaimLockedError, ClaimRejectedError (counted),
@@ -142,7 +150,14 @@ def bind(
         )
     _limits.clear(session, subject_id, device_id)
     return _open_binding(
-        session, gate=gate, subject_id=subject_id, device_id=device_id, method=method, now=now
+        session,
+        gate=gate,
+        subject_id=subject_id,
+        device_id=device_id,
+        method=method,
+        now=now,
+        policy=policy,
+        channel=channel,
     )
 
 
@@ -154,6 +169,8 @@ def _open_binding(
     device_id: uuid.UUID,
     method: BindMethod,
     now: datetime,
+    policy: Policy | None = None,
+    channel: str = "app",
 ) -> Bound:
     current = session.execute(
         sa.select(DeviceBinding).where(
@@ -173,6 +190,10 @@ def _open_binding(
         action="devices.bound",
         details={"device": str(device_id), "method": method.value},
     )
+    if policy is not None and not session.scalar(
+        sa.select(sa.exists().where(DeviceBinding.subject_id == subject_id))
+    ):
+        _acknowledge_first_binding(session, policy, subject_id, channel, now)
     binding = DeviceBinding(
         id=uuid.uuid4(), device_id=device_id, subject_id=subject_id, method=method, bound_at=now
     )
@@ -182,6 +203,27 @@ def _open_binding(
     except IntegrityError:  # another account's claim committed first: it owns the device
         raise DeviceAlreadyBoundError("the device is bound to another account") from None
     return Bound(device_id, binding.id, method, now, created=True)
+
+
+@dataclass(frozen=True, slots=True)
+class _At:
+    """The binding's instant as a clock, so the acknowledgement carries the same time."""
+
+    instant: datetime
+
+    def now(self) -> datetime:
+        return self.instant
+
+
+def _acknowledge_first_binding(
+    session: Session, policy: Policy, subject_id: uuid.UUID, channel: str, now: datetime
+) -> None:
+    """Record the acknowledgement of the version in force that a first binding carries."""
+    clock = _At(now)
+    shown = answers.version_to_acknowledge(session, policy, clock).id
+    answers.acknowledge(
+        session, subject_id=subject_id, shown=shown, channel=channel, policy=policy, clock=clock
+    )
 
 
 def unbind(

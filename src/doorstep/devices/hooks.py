@@ -11,6 +11,12 @@
 * **Traffic** (``on_agent_traffic``, at most once per device per
   ``traffic_hook_interval``): ``last_seen`` and online again.
 * **Disconnect** (a WebSocket session ends, a DisconnectRecord): offline from now.
+* **Discovery**: after a registration read whose model and firmware have no
+  capabilities yet, one GetSupportedDM tells which functions the model supports
+  (:mod:`~doorstep.devices.capabilities`); a failure is logged and retried at the
+  next read.  :meth:`DeviceHooks.attach` also gives the controller the pack's
+  purpose gate per path (:mod:`doorstep.usp.paths`): every request the devices
+  area sends names its purpose.
 
 Connect, Boot! and OnBoardRequest usually arrive together; reads of one device are
 coalesced (one in flight; Boot! and OnBoardRequest do not repeat a read that finished
@@ -27,9 +33,10 @@ import time
 
 from doorstep.audit.entries import audited_transaction
 from doorstep.core.runtime import Runtime
-from doorstep.devices import presence
+from doorstep.devices import capabilities, presence
 from doorstep.devices.inventory import find_device_id, installation_key
 from doorstep.devices.registry import (
+    PURPOSE,
     Registration,
     RegistrationPaths,
     read_registration,
@@ -37,9 +44,19 @@ from doorstep.devices.registry import (
     store_registration,
 )
 from doorstep.devices.remote import Completions
+from doorstep.devices.upkeep import FACTORY_RESETS, AgentUpkeep
+from doorstep.privacy.datamap.chosen import chosen_pack
 from doorstep.privacy.purposes import PurposeGate
-from doorstep.usp import Event, Notify, OnBoardRequest, OperationComplete
+from doorstep.usp import (
+    Event,
+    GetSupportedDMResp,
+    Notify,
+    OnBoardRequest,
+    OperationComplete,
+    ValueChange,
+)
 from doorstep.usp.controller import AgentAddress, Controller, endpoint_ref
+from doorstep.usp.paths import UspPathPolicy
 
 log = logging.getLogger("doorstep.devices.hooks")
 
@@ -59,7 +76,12 @@ class DeviceHooks:
         self._paths = RegistrationPaths.from_settings(settings)
         self._gateways = settings.device_gateway_product_classes
         self._timeout = settings.device_request_timeout_seconds
+        self._discovery = settings.device_discovery
+        self.paths = UspPathPolicy(chosen_pack(settings).usp_paths)
+        """The purpose gate per path of the pack in force, given to the controller."""
         self.controller: Controller | None = None
+        self.upkeep = AgentUpkeep(runtime)
+        """Subscriptions, Periodic! and last will on each agent; the controller's directory."""
         self.completions = Completions()
         self._reading: dict[str, asyncio.Task[None]] = {}
         self._read_at: dict[str, float] = {}
@@ -67,6 +89,8 @@ class DeviceHooks:
     def attach(self, controller: Controller) -> None:
         """The controller whose agents these hooks serve (and which reads registrations)."""
         self.controller = controller
+        controller.paths = self.paths
+        controller.directory = self.upkeep
 
     def _ref(self, endpoint_id: str) -> str:
         return endpoint_ref(endpoint_id, self._key)
@@ -77,6 +101,8 @@ class DeviceHooks:
         """Online now; then read the registration (a failure is logged, not raised)."""
         if await asyncio.to_thread(self._contact, endpoint_id, mtp):
             await self.refresh(endpoint_id, quiet=True, force=True)
+            if self.controller is not None:  # the subscriptions, Periodic!, last will
+                await self.upkeep.ensure(self.controller, endpoint_id, mtp)
 
     async def on_agent_disconnected(self, endpoint_id: str, mtp: AgentAddress) -> None:
         """Offline from now."""
@@ -91,6 +117,12 @@ class DeviceHooks:
             isinstance(body, Event) and body.event_name == "Boot!"
         ):
             await self.refresh(endpoint_id)
+            cause = body.params.get("Cause", "") if isinstance(body, Event) else ""
+            if cause in FACTORY_RESETS and self.controller is not None:
+                known = self.controller.agents.get(endpoint_id)
+                await self.upkeep.ensure(self.controller, endpoint_id, known)
+        elif isinstance(body, ValueChange):  # a subscribed registration parameter changed
+            await self.refresh(endpoint_id, force=True)
 
     async def on_agent_traffic(self, endpoint_id: str) -> None:
         """The device sent something: online, ``last_seen`` now."""
@@ -132,15 +164,47 @@ class DeviceHooks:
         if self.controller is None:
             raise RuntimeError("DeviceHooks.attach() was not called")
         answer = await self.controller.get(
-            endpoint_id, list(self._paths.all), timeout=self._timeout
+            endpoint_id, list(self._paths.all), timeout=self._timeout, purpose=PURPOSE
         )
         registration = read_registration(answer, self._paths, self._gateways)
         await asyncio.to_thread(self._store, endpoint_id, registration)
+        await self._discover(endpoint_id, registration)
         if len(self._read_at) >= _MAX_TRACKED:
             self._read_at.clear()
         self._read_at[endpoint_id] = time.monotonic()
 
+    async def _discover(self, endpoint_id: str, registration: Registration) -> None:
+        """Ask the device's model and firmware what it supports, once per pair."""
+        key = capabilities.capability_key(registration.model, registration.firmware_version)
+        if not self._discovery or key is None or self.controller is None:
+            return
+        if await asyncio.to_thread(self._known, key):
+            return
+        try:
+            answer = await self.controller.get_supported_dm(
+                endpoint_id,
+                capabilities.DISCOVERY_PATHS,
+                first_level_only=True,
+                timeout=self._timeout,
+            )
+        except Exception as exc:  # the functions stay offered; the next read tries again
+            log.info(
+                "device data model not discovered: %s",
+                type(exc).__name__,
+                extra={"endpoint": self._ref(endpoint_id)},
+            )
+            return
+        await asyncio.to_thread(self._store_capabilities, key, answer)
+
     # -- database (worker threads) ------------------------------------------------------
+
+    def _known(self, key: tuple[str, str]) -> bool:
+        with self._runtime.sessions.begin() as session:
+            return capabilities.known(session, key)
+
+    def _store_capabilities(self, key: tuple[str, str], answer: GetSupportedDMResp) -> None:
+        with self._runtime.sessions.begin() as session:
+            capabilities.store_capabilities(session, key, answer, now=self._runtime.clock.now())
 
     def _contact(self, endpoint_id: str, address: AgentAddress | None) -> bool:
         with self._runtime.sessions.begin() as session:

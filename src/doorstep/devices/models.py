@@ -24,6 +24,7 @@ from datetime import datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from doorstep.core.models import Base, enum_type
@@ -34,6 +35,7 @@ from doorstep.devices._binding_models import (
     DeviceClaimLimit,
     DevicePppoe,
 )
+from doorstep.devices._capability_models import DeviceCapability
 from doorstep.devices._declare import (
     REACH_PURPOSES,
     REGISTRATION_RULE,
@@ -50,6 +52,7 @@ __all__ = [
     "BindingEnd",
     "Device",
     "DeviceBinding",
+    "DeviceCapability",
     "DeviceClaimLimit",
     "DevicePppoe",
     "DeviceRegistration",
@@ -133,6 +136,7 @@ REGISTRATION_METADATA = (
     "mqtt_topic",
     "mqtt_v5",
     "product_type",
+    "missing_fields",
     "registered_at",
     "refreshed_at",
     "last_seen",
@@ -228,6 +232,14 @@ class DeviceRegistration(Base):
         enum_type(ProductType, "device_product_type"),
         info=not_personal(
             "router or gateway (unknown until read): one of two product names", export=True
+        ),
+    )
+    missing_fields: Mapped[list[str]] = mapped_column(
+        ARRAY(sa.Text),
+        server_default="{}",
+        info=not_personal(
+            "names of the registration fields the device does not provide (no values)",
+            export=True,
         ),
     )
     registered_at: Mapped[datetime] = mapped_column(

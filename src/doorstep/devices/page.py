@@ -1,8 +1,10 @@
 """The owner's list of devices: what the device page shows from the cloud (CPE-V.1.b).
 
 Registration data (model, firmware, serial number, MAC, network status, IP),
-online state and the binding.  What the policy says is not stored (live status,
-Wi-Fi) is not here: the page asks the device for it (:mod:`.live`, :mod:`.wifi`).
+the fields the device does not provide, the functions its model and firmware
+support (:mod:`.capabilities`), online state and the binding.  What the policy
+says is not stored (live status, Wi-Fi) is not here: the page asks the device for
+it (:mod:`.live`, :mod:`.wifi`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from doorstep.devices.access import use
-from doorstep.devices.models import BindMethod, DeviceBinding, DeviceRegistration, ProductType
+from doorstep.devices.capabilities import FunctionState, function_states
+from doorstep.devices.models import (
+    BindMethod,
+    DeviceBinding,
+    DeviceCapability,
+    DeviceRegistration,
+    ProductType,
+)
 from doorstep.devices.registry import ELEMENTS
 from doorstep.privacy.purposes import PurposeGate
 
@@ -38,6 +47,8 @@ class DeviceSummary:
     last_seen: datetime | None
     bound_at: datetime
     bind_method: BindMethod
+    missing_fields: tuple[str, ...] = ()
+    functions: tuple[FunctionState, ...] = ()
 
 
 def list_devices(session: Session, gate: PurposeGate, subject_id: uuid.UUID) -> list[DeviceSummary]:
@@ -58,9 +69,18 @@ def list_devices(session: Session, gate: PurposeGate, subject_id: uuid.UUID) -> 
             reg.ip_address,
             reg.online,
             reg.last_seen,
+            reg.missing_fields,
+            DeviceCapability.unsupported,
         )
         .select_from(DeviceBinding)
         .outerjoin(reg, reg.device_id == DeviceBinding.device_id)
+        .outerjoin(
+            DeviceCapability,
+            sa.and_(
+                DeviceCapability.model == reg.model,
+                DeviceCapability.firmware_version == sa.func.coalesce(reg.firmware_version, ""),
+            ),
+        )
         .where(DeviceBinding.subject_id == subject_id, DeviceBinding.unbound_at.is_(None))
         .order_by(DeviceBinding.bound_at, DeviceBinding.device_id)
     ).all()
@@ -78,6 +98,8 @@ def list_devices(session: Session, gate: PurposeGate, subject_id: uuid.UUID) -> 
             last_seen=row.last_seen,
             bound_at=row.bound_at,
             bind_method=row.method,
+            missing_fields=tuple(row.missing_fields or ()),
+            functions=tuple(function_states(row.unsupported)),
         )
         for row in rows
     ]

@@ -68,9 +68,19 @@ def _check(username: str, password: str, interface: int) -> None:
 
 
 def with_audit(
-    exc: DoorstepError, *, action: str, subject_id: uuid.UUID, purpose: str, device_id: uuid.UUID
+    exc: DoorstepError,
+    *,
+    action: str,
+    subject_id: uuid.UUID,
+    purpose: str,
+    device_id: uuid.UUID,
+    outcome: str = "failed",
 ) -> DoorstepError:
-    """Attach the audit record of a failed device request, kept after the rollback."""
+    """Attach the audit record of a failed device request, kept after the rollback.
+
+    ``outcome`` is ``failed`` (the device could not do it) or ``refused`` (Doorstep
+    refused, e.g. a function the device does not support).
+    """
     details: dict[str, str | int | bool | None] = {"device": str(device_id), "error": exc.code}
     if "usp_code" in exc.fields:
         details["usp_code"] = int(exc.fields["usp_code"])
@@ -79,7 +89,7 @@ def with_audit(
         actor=subject_actor(subject_id),
         subject_id=subject_id,
         purpose=purpose,
-        outcome="failed",
+        outcome=outcome,
         details=details,
     )
     setattr(exc, "audit_entry", entry)  # noqa: B010 - read by audited_transaction
@@ -102,14 +112,16 @@ async def set_pppoe(
     """Set PPPoE on the device, then store the credentials sealed; return ``set_at``."""
     _check(username, password, interface)
     owned = owned_device(session, subject_id, device_id, lock=True)
-    require_function(owned, "pppoe")
+    require_function(owned, "pppoe", action="devices.pppoe_set", purpose=PURPOSE)
     action = "devices.pppoe_set"
     use(session, gate, subject_id, ELEMENTS, PURPOSE, action=action,
         details={"device": str(device_id), "interface": interface})  # fmt: skip
     prefix = f"Device.PPP.Interface.{interface}."
     try:
         await link.set(
-            owned.endpoint(), {prefix + "Username": username, prefix + "Password": password}
+            owned.endpoint(),
+            {prefix + "Username": username, prefix + "Password": password},
+            purpose=PURPOSE,
         )
     except DoorstepError as exc:
         raise with_audit(

@@ -6,7 +6,12 @@ model, firmware version, serial number and product class from ``DeviceInfo``, th
 MAC of the WAN port, and the status and IPv4 address of the WAN IP interface.
 :func:`read_registration` keeps those and nothing else — a parameter the device
 adds to its answer is dropped, a value that breaks its type is stored as NULL —
-and :func:`store_registration` writes them with the product type.  The Get names
+and :func:`store_registration` writes them (each dropped parameter is counted as
+schema drift, :mod:`doorstep.privacy.transfers.ingestion`, CPE-IV.3.a) with the
+product type and the names of the fields the device does not provide
+(``missing_fields``: a per-path error, a parameter absent from the answer, or an
+empty value, e.g. the firmware version OB-USP-Agent leaves "" or the
+``Device.Ethernet.`` objects it lacks), so a NULL says why it is NULL.  The Get names
 each parameter, so the device is never even asked for hosts, SSIDs or anything
 else it knows.
 
@@ -22,14 +27,18 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from doorstep.core.settings import Settings
 from doorstep.devices.access import owner_of, system_use
 from doorstep.devices.models import REGISTRATION_FIELDS, DeviceRegistration, ProductType
 from doorstep.privacy.purposes import PurposeGate
+from doorstep.privacy.transfers.ingestion import record_drift
+from doorstep.privacy.transfers.models import DriftSource
 from doorstep.usp import GetResp
 from doorstep.usp.controller import AgentAddress
 
@@ -89,6 +98,10 @@ class Registration:
     network_status: str | None
     ip_address: str | None
     product_type: ProductType
+    missing: tuple[str, ...] = ()
+    """Names of the six fields the device does not provide (error, absent or empty)."""
+    undeclared: tuple[str, ...] = ()
+    """Paths the device answered that the Get did not name: dropped, counted as drift."""
 
     def fields(self) -> dict[str, str | None]:
         """The six fields by column name."""
@@ -124,6 +137,18 @@ def read_registration(
     """The registration in ``answer``; every parameter not in ``paths`` is ignored."""
     values = answer.values
     status = values.get(paths.network_status)
+    failed = answer.failures
+    field_paths = {
+        "model": paths.model,
+        "firmware_version": paths.firmware_version,
+        "serial_number": paths.serial_number,
+        "mac_address": paths.mac_address,
+        "network_status": paths.network_status,
+        "ip_address": paths.ip_address,
+    }
+    missing = tuple(
+        name for name, path in field_paths.items() if path in failed or not values.get(path)
+    )
     return Registration(
         model=_text(values.get(paths.model)),
         firmware_version=_text(values.get(paths.firmware_version)),
@@ -132,6 +157,8 @@ def read_registration(
         network_status=status if status in INTERFACE_STATUS else None,
         ip_address=_ip(values.get(paths.ip_address)),
         product_type=product_type_of(values.get(paths.product_class), gateway_classes),
+        missing=missing,
+        undeclared=tuple(sorted(set(values) - set(paths.all))),
     )
 
 
@@ -164,10 +191,8 @@ def record_contact(
     anonymisation, ``anonymised_at``: the returning device registers afresh.
     """
     values = _contact_values(endpoint_id, address, now)
-    statement = insert(DeviceRegistration).values(
-        device_id=device_id, registered_at=now, refreshed_at=now, **values
-    )
-    session.execute(statement.on_conflict_do_update(index_elements=["device_id"], set_=values))
+    first = {"device_id": device_id, "registered_at": now, "refreshed_at": now, **values}
+    _upsert(session, first, values)
 
 
 def store_registration(
@@ -188,11 +213,37 @@ def store_registration(
         subject_id=owner_of(session, device_id),
         details={"device": str(device_id), "product_type": registration.product_type.value},
     )
+    record_drift(
+        session,
+        source=DriftSource.DEVICE,
+        model=registration.model,
+        purpose=PURPOSE,
+        paths=registration.undeclared,
+        now=now,
+        actor="system:devices",
+    )
     values = {
         **_contact_values(endpoint_id, None, now),
         **registration.fields(),
+        "missing_fields": list(registration.missing),
         "product_type": registration.product_type,
         "refreshed_at": now,
     }
-    statement = insert(DeviceRegistration).values(device_id=device_id, registered_at=now, **values)
-    session.execute(statement.on_conflict_do_update(index_elements=["device_id"], set_=values))
+    _upsert(session, {"device_id": device_id, "registered_at": now, **values}, values)
+
+
+def _upsert(session: Session, first: dict[str, Any], changes: dict[str, Any]) -> None:
+    """Insert a device's record (``first``) or update it with ``changes``.
+
+    PostgreSQL's ON CONFLICT checks only its arbiter (``device_id``): two first contacts
+    of one device at once (the connect and the traffic hooks) can collide on the unique
+    ``endpoint_id`` instead, and one would fail with a unique violation.  The savepoint
+    keeps the caller's transaction; the retry then finds the committed row and updates it.
+    """
+    statement = insert(DeviceRegistration).values(**first)
+    statement = statement.on_conflict_do_update(index_elements=["device_id"], set_=changes)
+    try:
+        with session.begin_nested():
+            session.execute(statement)
+    except IntegrityError:
+        session.execute(statement)

@@ -3,10 +3,16 @@
 :class:`DeviceLink` wraps :class:`~doorstep.usp.controller.Controller` for the API:
 
 * Get, Set and Operate with ``device_request_timeout_seconds`` (DeviceTimeoutError
-  504, DeviceOfflineError 503, MtpUnavailableError 503 pass through unchanged);
+  504, DeviceOfflineError 503, MtpUnavailableError 503 pass through unchanged), each
+  naming its purpose, which the controller checks per path (decision 0028);
+* a Get keeps each path's error in its answer (``GetResp.failures``) for the caller
+  to read: a device that lacks an object is not a device with nothing in it;
 * a USP Error Msg, a failed Set or a failed command becomes
   :class:`~doorstep.devices.exceptions.DeviceRefusedError` with the device's code
-  unchanged and the refused parameters named, never their values;
+  unchanged and the refused parameters named, never their values; a Set the device
+  applied in part (``allow_partial``, or parameters it skipped) becomes
+  :class:`~doorstep.devices.exceptions.DevicePartlyAppliedError` naming what was and
+  was not applied (:func:`set_outcome`);
 * :meth:`DeviceLink.run_async` runs an asynchronous command (the Wi-Fi site survey):
   it registers a waiter for the command key *before* sending the Operate, then waits
   up to ``device_scan_timeout_seconds`` for the Notify OperationComplete that the
@@ -23,7 +29,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from doorstep.devices.exceptions import DeviceRefusedError
+from doorstep.devices.exceptions import DevicePartlyAppliedError, DeviceRefusedError
 from doorstep.usp import (
     AsyncRequest,
     CommandFailure,
@@ -33,6 +39,7 @@ from doorstep.usp import (
     OutputArgs,
     SetFailure,
     SetResp,
+    SetSuccess,
     UspErrorResponse,
 )
 from doorstep.usp.controller import Controller, DeviceTimeoutError
@@ -72,6 +79,44 @@ def _param_name(path: str) -> str:
     return "" if any(ch in name for ch in '[]"=<>!') else name
 
 
+def set_outcome(updates: Mapping[str, str], answer: SetResp) -> None:
+    """Raise unless every parameter of ``updates`` was applied, naming what was and wasn't.
+
+    Nothing applied: :class:`DeviceRefusedError`; some applied:
+    :class:`DevicePartlyAppliedError`.  Parameters are named by their last segment.
+    """
+    refused: list[dict[str, object]] = []
+    for result in answer.updated_obj_results:
+        status = result.oper_status
+        if isinstance(status, SetFailure):
+            errors = [
+                (instance.affected_path + e.param, e.err_code)
+                for instance in status.updated_inst_failures
+                for e in instance.param_errs
+            ]
+            if not errors:  # the object as a whole: every parameter asked of it
+                errors = [
+                    (path, status.err_code)
+                    for path in updates
+                    if path.startswith(result.requested_path)
+                ]
+            refused += [{"param": _param_name(p), "usp_code": code} for p, code in errors]
+        elif isinstance(status, SetSuccess):
+            refused += [
+                {"param": _param_name(e.param), "usp_code": e.err_code}
+                for instance in status.updated_inst_results
+                for e in instance.param_errs
+            ]
+    if not refused:
+        return
+    names = {str(r["param"]) for r in refused}
+    applied = [_param_name(p) for p in updates if _param_name(p) not in names]
+    code = int(str(refused[0]["usp_code"]))
+    if applied:
+        raise DevicePartlyAppliedError(code, refused, applied)
+    raise DeviceRefusedError(code, refused)
+
+
 @dataclass
 class DeviceLink:
     """The requests the devices API sends, with its timeouts and error mapping."""
@@ -81,36 +126,54 @@ class DeviceLink:
     timeout: float = 15.0
     async_timeout: float = 30.0
 
-    async def get(self, endpoint_id: str, paths: list[str]) -> GetResp:
+    async def get(self, endpoint_id: str, paths: list[str], *, purpose: str) -> GetResp:
         """A Get of ``paths``; per-path failures stay in the answer (``failures``)."""
         try:
-            return await self.controller.get(endpoint_id, paths, timeout=self.timeout)
+            return await self.controller.get(
+                endpoint_id, paths, timeout=self.timeout, purpose=purpose
+            )
         except UspErrorResponse as exc:
             raise _refused(exc) from None
 
-    async def set(self, endpoint_id: str, updates: Mapping[str, str]) -> SetResp:
-        """An all-or-nothing Set; any failure raises DeviceRefusedError (nothing applied)."""
+    async def set(
+        self,
+        endpoint_id: str,
+        updates: Mapping[str, str],
+        *,
+        purpose: str,
+        allow_partial: bool = False,
+    ) -> SetResp:
+        """A Set: returns only when every parameter was applied (see :func:`set_outcome`).
+
+        Without ``allow_partial`` the device applies all or nothing, so a refusal is a
+        :class:`DeviceRefusedError` with nothing applied.
+        """
         try:
-            answer = await self.controller.set(endpoint_id, updates, timeout=self.timeout)
+            answer = await self.controller.set(
+                endpoint_id,
+                updates,
+                allow_partial=allow_partial,
+                timeout=self.timeout,
+                purpose=purpose,
+            )
         except UspErrorResponse as exc:
             raise _refused(exc) from None
-        for result in answer.updated_obj_results:
-            failure = result.oper_status
-            if isinstance(failure, SetFailure):
-                errors = [
-                    {"param": _param_name(instance.affected_path + e.param), "usp_code": e.err_code}
-                    for instance in failure.updated_inst_failures
-                    for e in instance.param_errs
-                ]
-                raise DeviceRefusedError(failure.err_code, errors)
+        set_outcome(updates, answer)
         return answer
 
     async def operate(
-        self, endpoint_id: str, command: str, args: Mapping[str, str] | None = None
+        self,
+        endpoint_id: str,
+        command: str,
+        args: Mapping[str, str] | None = None,
+        *,
+        purpose: str,
     ) -> OperateResp:
         """A synchronous command; a CommandFailure raises DeviceRefusedError."""
         try:
-            answer = await self.controller.operate(endpoint_id, command, args, timeout=self.timeout)
+            answer = await self.controller.operate(
+                endpoint_id, command, args, timeout=self.timeout, purpose=purpose
+            )
         except UspErrorResponse as exc:
             raise _refused(exc) from None
         for result in answer.operation_results:
@@ -118,14 +181,14 @@ class DeviceLink:
                 raise DeviceRefusedError(result.result.err_code)
         return answer
 
-    async def run_async(self, endpoint_id: str, command: str) -> Mapping[str, str]:
+    async def run_async(self, endpoint_id: str, command: str, *, purpose: str) -> Mapping[str, str]:
         """Run an asynchronous command and return its output arguments (in memory only)."""
         key = "doorstep-" + secrets.token_hex(8)
         waiter = self.completions.expect(endpoint_id, key)
         try:
             try:
                 answer = await self.controller.operate(
-                    endpoint_id, command, command_key=key, timeout=self.timeout
+                    endpoint_id, command, command_key=key, timeout=self.timeout, purpose=purpose
                 )
             except UspErrorResponse as exc:
                 raise _refused(exc) from None

@@ -43,6 +43,17 @@ class BindingOut(BaseModel):
     bound_at: datetime
 
 
+class FunctionOut(BaseModel):
+    """One function of the device: offered or not, and why not."""
+
+    name: Literal["pppoe", "wifi", "wifi_scan", "status", "reboot"]
+    available: bool
+    reason: str | None = Field(
+        default=None,
+        description="Why the function is missing: the TR-181 path the device's model lacks.",
+    )
+
+
 class DeviceOut(BaseModel):
     """A bound device as the device page shows it (registration record and state)."""
 
@@ -58,6 +69,14 @@ class DeviceOut(BaseModel):
     last_seen: datetime | None
     bound_at: datetime
     bind_method: Literal["qr", "manual"]
+    missing_fields: list[str] = Field(
+        default_factory=list,
+        description="Registration fields the device does not provide (why they are null).",
+    )
+    functions: list[FunctionOut] = Field(
+        default_factory=list,
+        description="What the app can do with the device; all offered until its model is known.",
+    )
 
 
 class DeviceList(BaseModel):

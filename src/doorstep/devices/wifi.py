@@ -1,9 +1,12 @@
 """Wi-Fi: set the network name and password; relay a scan of nearby networks.
 
 * :func:`set_wifi` — the manual path, always available (CPE-I.iii.R3, CPE-V.4.c):
-  one all-or-nothing USP Set of ``Device.WiFi.SSID.{i}.SSID`` and
-  ``Device.WiFi.AccessPoint.{i}.Security.KeyPassphrase``.  Nothing is stored: the
-  device page reads the network name back from the device (CPE-V.1.b, X-11).
+  one USP Set of ``Device.WiFi.SSID.{i}.SSID`` and
+  ``Device.WiFi.AccessPoint.{i}.Security.KeyPassphrase`` with ``allow_partial``:
+  the two objects are independent on a device, so one the device refuses is
+  reported with what it did apply (``DevicePartlyAppliedError``: ``applied`` and
+  ``not_applied`` names, decision 0028).  Nothing is stored: the device page reads
+  the network name back from the device (CPE-V.1.b, X-11).
 * :func:`scan_wifi` — the optional function: the device's
   ``NeighboringWiFiDiagnostic()`` site survey, allowed only while the subscriber's
   consent ``wifi.location_scan`` is live (nearby networks reveal where the home is);
@@ -74,8 +77,8 @@ async def set_wifi(
     """Set the network name and passphrase of SSID/AccessPoint ``index`` on the device."""
     _check(ssid, passphrase, index)
     owned = owned_device(session, subject_id, device_id)
-    require_function(owned, "wifi")
     action = "devices.wifi_set"
+    require_function(owned, "wifi", action=action, purpose=CONFIG_PURPOSE)
     use(session, gate, subject_id, [ELEMENT], CONFIG_PURPOSE, action=action,
         details={"device": str(device_id), "index": index})  # fmt: skip
     updates = {
@@ -83,7 +86,7 @@ async def set_wifi(
         f"Device.WiFi.AccessPoint.{index}.Security.KeyPassphrase": passphrase,
     }
     try:
-        await link.set(owned.endpoint(), updates)
+        await link.set(owned.endpoint(), updates, purpose=CONFIG_PURPOSE, allow_partial=True)
     except DoorstepError as exc:
         raise with_audit(
             exc, action=action, subject_id=subject_id, purpose=CONFIG_PURPOSE, device_id=device_id
@@ -100,13 +103,13 @@ async def scan_wifi(
 ) -> list[Network]:
     """Run the device's site survey and return what it saw (with location consent only)."""
     owned = owned_device(session, subject_id, device_id)
-    require_function(owned, "wifi_scan")
     action = "devices.wifi_scanned"
+    require_function(owned, "wifi_scan", action=action, purpose=SCAN_PURPOSE)
     grant = require_consent(session, gate, subject_id, SCAN_PURPOSE, element=ELEMENT)
     use(session, gate, subject_id, [ELEMENT], CONFIG_PURPOSE, action=action,
         details={"device": str(device_id), "consent_event": grant})  # fmt: skip
     try:
-        output = await link.run_async(owned.endpoint(), SITE_SURVEY)
+        output = await link.run_async(owned.endpoint(), SITE_SURVEY, purpose=CONFIG_PURPOSE)
     except DoorstepError as exc:
         raise with_audit(
             exc, action=action, subject_id=subject_id, purpose=SCAN_PURPOSE, device_id=device_id

@@ -30,15 +30,19 @@ from __future__ import annotations
 import ipaddress
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
+from sqlalchemy.orm import Session
+
+from doorstep.core.clock import Clock
 from doorstep.core.errors import ConfigurationError
 from doorstep.core.runtime import Runtime
 from doorstep.core.settings import Environment, Settings
 from doorstep.notify.exceptions import DeliveryError
 from doorstep.notify.messages import Email, Message, Push, Sms
+from doorstep.notify.models import OutboxMessage
 
 log = logging.getLogger("doorstep.notify")
 
@@ -141,13 +145,23 @@ class RecordingPush(_Recording[Push]):
     """Test push sender: ``sent`` lists the notifications handed over."""
 
 
+#: ``(session, message, clock) -> the parameters that may leave``: the sharing gate's
+#: check of a delivery (the composition root installs it); raises DeliveryError to refuse.
+ReleaseCheck = Callable[[Session, OutboxMessage, Clock], Mapping[str, str]]
+
+
 @dataclass(frozen=True)
 class Adapters:
-    """The adapter for each channel."""
+    """The adapter for each channel, and the check every delivery passes before it leaves.
+
+    ``release`` is the sharing gate's (decision 0030); None only where no composition
+    root is installed (a bare test of delivery).
+    """
 
     mailer: Mailer
     sms: SmsSender
     push: PushSender
+    release: ReleaseCheck | None = None
 
 
 AdaptersProvider = Callable[[Runtime], Adapters]

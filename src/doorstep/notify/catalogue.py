@@ -23,10 +23,32 @@ Key (parameters): when it is sent.
 * ``request.received`` (reference, due): a data-subject request was received;
 * ``request.extended`` (reference, due, reason): its deadline was extended;
 * ``request.refused`` (reference, reason, complaint): it was refused, and where to complain;
+* ``request.partly_refused`` (reference, reason, complaint): an erasure was carried out but
+  for what a legal hold keeps, which goes once the hold ends;
 * ``request.completed`` (reference): it was carried out;
 * ``request.export_ready`` (reference, expires): the requested copy of the data is ready;
+* ``inquiry.received`` (reference, due): auto-reply to a privacy question, with the advice
+  to use the app or the privacy center instead of sending personal data by e-mail;
+* ``inquiry.answered`` (reference, answer): the privacy desk's answer to a question;
+* ``inquiry.answered_report`` (reference, answer, name, version, assessed_on, risk, summary,
+  evidence): the answer with a published security impact assessment report (CPE-IV.5);
 * ``recipient.erasure`` / ``recipient.correction`` (subject, reference): to a recipient
   of the operator's data, asking it to erase or correct what it received.
+* ``transfer.notice`` (purpose, data, recipient, destination, mechanism): before data of
+  the subscriber leaves its home country, where it goes, to whom and on which ground (CORP-7.3).
+* ``policy.changed`` (version, effective, summary, changes): a major change of the
+  privacy policy, with the specific changes, before it takes effect (CPE-VII.3);
+* ``policy.changed_sms`` (version, effective): the same, short, by SMS (CORP-8.2).
+* ``controller.changed`` (successor, contact, effective, version): a change of controller;
+  the successor stays bound to the version the subscriber accepted (CPE-III.2.b).
+* ``controls.overdue`` (control, kind, state, due, claims): to the privacy desk, when a
+  control of the controls register has lapsed;
+* ``controls.assessment`` (name, version, assessed_on, risk, summary, evidence): a
+  published security impact assessment, to whoever asked for it.
+* ``incident.notice`` / ``incident.notice_significant`` (reference, basic_situation,
+  possible_impact, measures, self_protection_advice, remedies): a security incident
+  touched the subscriber's data; the five parts of CPE-IV.7.a, written by the desk in
+  the subscriber's language (the second for an incident rated significant risk).
 """
 
 from __future__ import annotations
@@ -149,6 +171,16 @@ SHIPPED: tuple[tuple[str, str, str, str | None], ...] = (
         None,
     ),
     (
+        "request.partly_refused",
+        _("We have erased your data, except what the law requires us to keep"),
+        _(
+            "We have carried out your request {reference}, except for part of your data: "
+            "{reason}. We will erase that part as well once the obligation ends, without "
+            "you asking again.\nIf you disagree, you may complain to {complaint}.\n"
+        ),
+        None,
+    ),
+    (
         "request.completed",
         _("Your request has been carried out"),
         _("We have carried out your request {reference}.\n"),
@@ -164,6 +196,69 @@ SHIPPED: tuple[tuple[str, str, str, str | None], ...] = (
         None,
     ),
     (
+        "inquiry.received",
+        _("We have received your question"),
+        _(
+            "We have received your question {reference}. We will answer by {due}.\n\n"
+            "Please do not send personal information by e-mail: e-mail is not a secure "
+            "channel. If your question is about your account or your data, use the app or "
+            "the privacy center, where you are signed in and your identity is already "
+            "proven. We will never ask you to send identity documents by e-mail.\n"
+        ),
+        None,
+    ),
+    (
+        "inquiry.answered",
+        _("Our answer to your question"),
+        _("Our answer to your question {reference}:\n\n{answer}\n"),
+        None,
+    ),
+    (
+        "inquiry.answered_report",
+        _("Our answer to your question, with the report you asked for"),
+        _(
+            "Our answer to your question {reference}:\n\n{answer}\n\n"
+            "The report you asked for, our personal information security impact "
+            "assessment:\n\n"
+            "{name}, version {version} of {assessed_on} (risk found: {risk}):\n\n{summary}\n\n"
+            "The full report: {evidence}\n"
+        ),
+        None,
+    ),
+    (
+        "policy.changed",
+        _("Our privacy policy changes on {effective}"),
+        _(
+            "We are changing our privacy policy. Version {version} takes effect on "
+            "{effective}.\n\n{summary}\n\nWhat changes:\n{changes}\n\n"
+            "Where a change needs your agreement, it applies to you only once you accept it: "
+            "the privacy center and the app ask you, and until you answer the version you "
+            "accepted before still applies.\n"
+        ),
+        None,
+    ),
+    (
+        "policy.changed_sms",
+        _("Privacy policy change"),
+        _(
+            "Our privacy policy changes on {effective} (version {version}). The privacy "
+            "center and the app show what changes and ask for your answer."
+        ),
+        None,
+    ),
+    (
+        "controller.changed",
+        _("Your data is taken over by {successor}"),
+        _(
+            "From {effective}, {successor} takes over the service and the personal data we "
+            "hold about you. {successor} stays bound by our privacy policy in the version "
+            "you accepted ({version}). If it wants to use your data under new terms, it "
+            "must first ask you, and until you accept them nothing changes for you. "
+            "Questions about the takeover: {contact}.\n"
+        ),
+        None,
+    ),
+    (
         "recipient.erasure",
         _("Erasure request for a data subject"),
         _(
@@ -174,12 +269,70 @@ SHIPPED: tuple[tuple[str, str, str, str | None], ...] = (
         None,
     ),
     (
+        "transfer.notice",
+        _("Your data is sent to another country"),
+        _(
+            "To {purpose}, we send {data} to {recipient} in {destination}. We do so on the "
+            "ground of {mechanism}. You can ask us about this transfer, or object to it, "
+            "in the privacy center.\n"
+        ),
+        None,
+    ),
+    (
         "recipient.correction",
         _("Correction of a data subject's data"),
         _(
             "We have corrected personal data of the data subject {subject} (our reference "
             "{reference}). Please fetch the corrected record and update your copy, and "
             "confirm to us when it is done.\n"
+        ),
+        None,
+    ),
+    (
+        "controls.overdue",
+        _("A security control is overdue"),
+        _(
+            "The control {control} ({kind}) of the controls register has lapsed: {state}, "
+            "due {due}.\nClaims of the privacy notice now flagged as unsupported: {claims}.\n"
+            "Record the new evidence in the operator console (Controls).\n"
+        ),
+        None,
+    ),
+    (
+        "controls.assessment",
+        _("Our security impact assessment report"),
+        _(
+            "You asked for our personal information security impact assessment report.\n\n"
+            "{name}, version {version} of {assessed_on} (risk found: {risk}):\n\n{summary}\n\n"
+            "The full report: {evidence}\n"
+        ),
+        None,
+    ),
+    (
+        "incident.notice",
+        _("A security incident involved your personal data"),
+        _(
+            "We are writing to tell you of a security incident that involved your personal "
+            "data (our reference {reference}).\n\n"
+            "What happened:\n{basic_situation}\n\n"
+            "What it may mean for you:\n{possible_impact}\n\n"
+            "What we have done and will do:\n{measures}\n\n"
+            "What you can do to protect yourself:\n{self_protection_advice}\n\n"
+            "How we make it right:\n{remedies}\n"
+        ),
+        None,
+    ),
+    (
+        "incident.notice_significant",
+        _("Important: a security incident may put your personal data at risk"),
+        _(
+            "We are writing to tell you of a security incident that may pose a significant "
+            "risk to you (our reference {reference}). Please read this notice carefully.\n\n"
+            "What happened:\n{basic_situation}\n\n"
+            "What it may mean for you:\n{possible_impact}\n\n"
+            "What we have done and will do:\n{measures}\n\n"
+            "What you can do to protect yourself:\n{self_protection_advice}\n\n"
+            "How we make it right:\n{remedies}\n"
         ),
         None,
     ),

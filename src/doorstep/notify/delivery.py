@@ -14,6 +14,12 @@ transaction, so:
 * a permanent failure (the recipient is refused) ends the message ``failed``
   at once, with its code, audited.
 
+Before it leaves, a message passes the sharing gate when the composition root
+installed it (``Adapters.release``): the processor carrying the channel must hold
+an active agreement, the parameters outside its minimal set are withheld, and
+the disclosure is registered; a refusal ends the message ``failed``
+(``sharing_refused``), audited.
+
 The one duplicate no database can rule out is a crash between the provider's
 "accepted" and our commit; the e-mail's ``Message-ID`` is the outbox id, so a
 receiver can recognise it.  We accept that (at-least-once at the provider)
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -60,12 +67,12 @@ class DeliveryDeferred(Exception):
         self.code = code
 
 
-def _send(message: OutboxMessage, adapters: Adapters, clock: Clock) -> None:
+def _send(
+    message: OutboxMessage, params: Mapping[str, object], adapters: Adapters, clock: Clock
+) -> None:
     """Render the message and hand it to its channel's adapter (raises DeliveryError)."""
     try:
-        rendered = default_templates().render(
-            message.template, message.params or {}, locale=message.locale
-        )
+        rendered = default_templates().render(message.template, params, locale=message.locale)
     except UnknownTemplateError:
         raise DeliveryError("template_unknown", permanent=True) from None
     except TemplateError:
@@ -130,7 +137,10 @@ def deliver(
         message.attempts += 1
         kind = {**where, "channel": message.channel.value, "template": message.template}
         try:
-            _send(message, adapters, clock)
+            params: Mapping[str, object] = message.params or {}
+            if adapters.release is not None:  # the sharing gate (decision 0030)
+                params = adapters.release(session, message, clock)
+            _send(message, params, adapters, clock)
         except DeliveryError as exc:
             message.last_error = exc.code
             if not (exc.permanent or final_attempt):

@@ -14,6 +14,9 @@ declarations and returns every :class:`~doorstep.packcheck.texts.Problem`:
 * a retention rule bound to no table: no column declares it, no binding or
   external job executes it (rules whose trigger is ``not_stored`` describe data
   never stored, and are exempt);
+* every problem of the ``incidents:`` section (a clock longer than decision
+  0018's 72 hours, an unknown home jurisdiction, a calling code twice);
+* every problem of the ``scope:`` section (:mod:`doorstep.privacy.datamap.scope`);
 * the file-level checks of :mod:`.texts`: consent terms, references to
   purposes, clause quotes; then whatever else the consent-terms loader refuses.
 
@@ -42,8 +45,10 @@ from doorstep.packcheck.texts import (
     reference_problems,
     yaml_problem,
 )
+from doorstep.privacy.datamap.incident_rules import problems as incident_problems
 from doorstep.privacy.datamap.pack import DATAMAP_FILE, PolicyPack, Trigger, read_pack
 from doorstep.privacy.datamap.pack_lines import PREFIX, line_of
+from doorstep.privacy.datamap.scope import read_scope
 
 #: A registry problem naming a key the pack lacks: element, kind of key, key.
 _UNKNOWN = re.compile(
@@ -99,6 +104,7 @@ def unbound_rules(pack: PolicyPack, metadata: sa.MetaData, datamap: Any) -> list
     from doorstep.vocabulary.declarations import INFO_KEY, PersonalData
 
     used = set(EXTERNAL) | {bound.binding.rule for bound in collect(metadata)}
+    used |= pack.systems.retention_rules()  # connected systems' elements (systems.yaml)
     for table in metadata.tables.values():
         for column in table.columns:
             declaration = column.info.get(INFO_KEY)
@@ -160,6 +166,10 @@ def check_pack(path: Path, metadata: sa.MetaData) -> list[Problem]:
         if not any(item.file == CLAUSES_FILE for item in found):
             found.append(yaml_problem(CLAUSES_FILE, exc))
     datamap = raws[DATAMAP_FILE]
+    # which policy applies to which service (decision 0026): each problem with its line
+    found.extend(Problem.from_error(item) for item in read_scope(path)[1])
+    # every period of the incidents section over decision 0018's 72 hours, not just the first
+    found.extend(Problem.from_error(item) for item in incident_problems(datamap))
     if pack is not None:
         purposes: set[str] = set(pack.purposes)
     elif isinstance(datamap, dict) and isinstance(datamap.get("purposes"), dict):

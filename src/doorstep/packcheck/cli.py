@@ -5,8 +5,9 @@
   ``table.column``); exit 0 when the pack is valid, 1 when it has problems;
 * ``diff OLD NEW`` — the purposes ``NEW`` removes and the periods it shortens,
   with counts from the database when one is reachable (``DOORSTEP_DATABASE_URL``,
-  or a running demo's), else offline (``--offline`` asks for that); the last
-  line says which.
+  or a running demo's), else offline (``--offline`` asks for that); then how
+  publishing ``NEW`` as a policy version would be classified (each difference
+  major or minor, decision 0019); the last line says where the counts came from.
 
 Exit 2 is bad usage: a folder that is no pack, a pack ``diff`` cannot read.
 Neither command changes anything.
@@ -134,6 +135,23 @@ def _lines(diff: PackDiff) -> list[str]:
     return lines or ["no purpose removed, no period shortened"]
 
 
+def _classified(old: PolicyPack, new: PolicyPack) -> list[str]:
+    """How publishing ``new`` over ``old`` would be classified, one line per difference."""
+    from doorstep.core.errors import ConfigurationError
+    from doorstep.packcheck.diff import classify_packs
+
+    try:
+        found = classify_packs(old, new)
+    except ConfigurationError as exc:  # the data-map diff above still stands
+        return [f"as a policy version: not classified ({exc.detail})"]
+    if not found.changes:
+        return ["as a policy version: no difference"]
+    verdict = "major" if found.major else "minor"
+    if found.requires_acceptance:
+        verdict += "; needs each subscriber's acceptance"
+    return [f"as a policy version: {verdict}", *(f"  {c.line()}" for c in found.changes)]
+
+
 @app.command()
 def diff(
     old: Annotated[Path, typer.Argument(help="The pack in force now.")],
@@ -151,5 +169,7 @@ def diff(
     if not offline and (changes.removed or changes.shortened):
         changes, source = _counted(changes, before, after)
     for line in _lines(changes):
+        typer.echo(line)
+    for line in _classified(before, after):
         typer.echo(line)
     typer.echo(source)

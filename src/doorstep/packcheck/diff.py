@@ -7,7 +7,11 @@ database holds: the consent records of each removed purpose, the rows holding
 an element that declares it, and per table the rows a shortened period makes
 due at once (due under the new period, not yet under the old).  Counts read
 only: nothing is changed, and nothing personal is printed — ids and values
-never leave the database, only numbers.
+never leave the database, only numbers.  :func:`classify_packs` adds what
+publishing ``new`` as a policy version would say of it: each difference major
+or minor against the triggers of decision 0019
+(:func:`doorstep.privacy.policies.classify.classify`, as ``doorstep policy
+preview`` does).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from doorstep.privacy.datamap.pack import PolicyPack, Trigger
+from doorstep.privacy.policies.classify import Classification
 from doorstep.vocabulary.declarations import INFO_KEY, PersonalData
 
 if TYPE_CHECKING:
@@ -159,3 +164,24 @@ def count(
             due.append((str(bound.table.name), max(extra, 0)))
         shortened.append(replace(period, due_at_once=tuple(due)))
     return PackDiff(tuple(removed), tuple(shortened), counted=True)
+
+
+def classify_packs(old: PolicyPack, new: PolicyPack) -> Classification:
+    """Each difference from ``old`` to ``new`` classified major or minor (decision 0019).
+
+    The same comparison as publishing ``new`` over a version made from ``old``:
+    the facts of each pack (purposes, consent terms, periods, recipients, rights …)
+    and, as a minor change, whether their files differ.  ConfigurationError names
+    a pack file that cannot be read.
+    """
+    from pathlib import Path
+
+    from doorstep.privacy.consent.terms import load_terms
+    from doorstep.privacy.policies.classify import classify
+    from doorstep.privacy.policies.facts import facts_of
+    from doorstep.privacy.policies.versions import documents_of
+
+    changed = documents_of(Path(old.path)) != documents_of(Path(new.path))
+    return classify(
+        facts_of(old, load_terms(old)), facts_of(new, load_terms(new)), texts_changed=changed
+    )

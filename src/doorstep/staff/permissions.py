@@ -17,7 +17,8 @@ admin              staff.administration   staff records (employees) only
 =================  =====================  =========================================
 
 Actions other than reading are listed in :data:`ACTIONS`: only an admin manages
-staff, and an admin reads no subscriber data.
+staff, and an admin reads no subscriber data; only a privacy officer places and
+releases legal holds (support may not: a hold overrides erasure, decision 0021).
 """
 
 from __future__ import annotations
@@ -48,6 +49,16 @@ class StaffAction(StrEnum):
     VIEW_RECORDS = "view_records"
     #: Verify the audit trail.
     VERIFY_AUDIT = "verify_audit"
+    #: Add controls to the controls register, record their evidence, publish
+    #: assessments (seeing the register is ``view_records``).
+    MANAGE_CONTROLS = "manage_controls"
+    #: Publish a new version of the privacy policy (decision 0023).
+    PUBLISH_POLICY = "publish_policy"
+    #: Place, release and list legal holds (ids, grounds and references; no values).
+    PLACE_HOLDS = "place_holds"
+    #: Open, rate and work incidents, notify the affected, file regulator reports
+    #: (ids, names and counts; no values).
+    MANAGE_INCIDENTS = "manage_incidents"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +108,19 @@ ACTIONS: Mapping[StaffRole, frozenset[StaffAction]] = MappingProxyType(
                 StaffAction.DECIDE_REQUESTS,
                 StaffAction.VIEW_RECORDS,
                 StaffAction.VERIFY_AUDIT,
+                StaffAction.MANAGE_CONTROLS,
+                StaffAction.PUBLISH_POLICY,
+                StaffAction.PLACE_HOLDS,
+                StaffAction.MANAGE_INCIDENTS,
             }
         ),
         StaffRole.ADMIN: frozenset(
-            {StaffAction.MANAGE_STAFF, StaffAction.VIEW_RECORDS, StaffAction.VERIFY_AUDIT}
+            {
+                StaffAction.MANAGE_STAFF,
+                StaffAction.VIEW_RECORDS,
+                StaffAction.VERIFY_AUDIT,
+                StaffAction.MANAGE_CONTROLS,
+            }
         ),
     }
 )

@@ -28,6 +28,7 @@ from doorstep.audit.entries import (
 )
 from doorstep.core.clock import Clock
 from doorstep.core.errors import ConflictError, NotFoundError
+from doorstep.privacy.purposes.exemptions import Exemption, use_without_consent
 from doorstep.privacy.purposes.gate import PurposeGate
 from doorstep.privacy.subjects.models import Subject, SubjectKind
 from doorstep.staff._reader import Reader, needs_decryption, read_element
@@ -36,6 +37,8 @@ from doorstep.staff.models import StaffMember, StaffRole
 from doorstep.staff.permissions import StaffAction, may, may_read
 
 ADMIN_PURPOSE = "staff.administration"
+#: Whose grants a read under a consent exemption (a legal demand) needs: the privacy desk's.
+LEGAL_DEMAND_PURPOSE = "privacy.rights"
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +201,7 @@ def staff_read(
     gate: PurposeGate,
     metadata: sa.MetaData | None = None,
     reader: Reader | None = None,
+    exemption: Exemption | None = None,
 ) -> StaffRead:
     """Read ``element`` of ``subject_id`` for ``purpose`` as staff member ``staff_id``.
 
@@ -206,6 +210,11 @@ def staff_read(
     Refusals raise :class:`StaffPermissionDeniedError` (inactive staff, role not
     permitted) or :class:`PurposeRefusedError` (the gate), and are audited; an
     allowed read is audited before the values are returned.
+
+    ``exemption`` (CORP-1.5): a read without the subject's consent (a legal demand)
+    names one exemption code and its evidence; the role must be one that may
+    read the element for the privacy desk (``privacy.rights``), and the read is
+    audited with the code and the reference (:mod:`doorstep.privacy.purposes.exemptions`).
     """
     if metadata is None:
         from doorstep.core.models import schema_metadata
@@ -218,7 +227,9 @@ def staff_read(
     reason = None
     if not staff.active:
         reason = "staff_inactive"
-    elif declaration is not None and not may_read(staff.role, declaration, purpose):
+    elif declaration is not None and not may_read(
+        staff.role, declaration, purpose if exemption is None else LEGAL_DEMAND_PURPOSE
+    ):
         reason = "role_not_permitted"
     details: Mapping[str, DetailValue] = {"role": staff.role.value}
     if reason is not None:
@@ -245,6 +256,6 @@ def staff_read(
             element=element,
         )
     access = gate.for_subject(session, subject_id, actor=staff.actor)
-    access.check(element, purpose, audit=True, details=details)
+    use_without_consent(access, element, purpose, exemption, details=details)
     values = (reader or read_element)(session, metadata, element, subject_id)
     return StaffRead(subject_id, element, purpose, values)

@@ -21,6 +21,12 @@
   A Notify goes to ``hooks.on_event`` and is answered with a NotifyResp when it asks.
 * :class:`ControllerHooks` is how the device domain learns of connections, events and
   traffic; :class:`NullHooks` is the default.
+* The purpose gate per path (:mod:`doorstep.usp.paths`): with :attr:`Controller.paths`
+  set (the device domain sets it from the pack's data map), every request names its
+  ``purpose`` and a path the purpose does not declare is refused before anything is
+  sent (:class:`~doorstep.usp.paths.PathRefusedError`, 403) and audited as
+  ``usp.path_refused`` with the purpose and the path's shape.  Without it (a bare
+  controller in the USP layer's own tests and tools) nothing is checked.
 """
 
 from __future__ import annotations
@@ -51,6 +57,8 @@ from doorstep.usp._controller.links import (
     MQTT,
     WEBSOCKET,
     AgentAddress,
+    AgentDirectory,
+    Located,
     Origin,
     Transport,
     Verdict,
@@ -77,17 +85,20 @@ from doorstep.usp._responses import (
     SetResp,
 )
 from doorstep.usp._supported_dm import GetSupportedDMResp
+from doorstep.usp.paths import PathRefusedError, UspPathPolicy
 
 __all__ = [
     "MQTT",
     "WEBSOCKET",
     "AgentAddress",
+    "AgentDirectory",
     "AuditSink",
     "Controller",
     "ControllerHooks",
     "DeviceCommunicationError",
     "DeviceOfflineError",
     "DeviceTimeoutError",
+    "Located",
     "MtpUnavailableError",
     "NullAuditSink",
     "NullHooks",
@@ -118,19 +129,45 @@ class Controller(ControllerCore):
     """A USP Controller for one process: requests out, Records in, hooks to the domain."""
 
     _ids = itertools.count(1)
+    paths: UspPathPolicy | None = None
+    """The purpose gate per path; None checks nothing (see the module doc)."""
 
     def next_msg_id(self) -> str:
         """A msg_id unique to this process: ``doorstep-<instance>-<n>``."""
         return f"doorstep-{self.instance}-{next(self._ids)}"
 
+    def check_paths(self, endpoint_id: str, purpose: str | None, body: object) -> None:
+        """Refuse (and audit) a request naming a path its purpose does not declare."""
+        if self.paths is None:
+            return
+        try:
+            self.paths.check(purpose, body)
+        except PathRefusedError as exc:
+            self.counters["paths_refused"] += 1
+            self.audit.refused(
+                Refusal(exc.reason, endpoint_id, "-", purpose=purpose or "", path=exc.path)
+            )
+            raise
+
     @overload
     async def request(
-        self, endpoint_id: str, msg: Msg, expected: type[T], *, timeout: float | None = None
+        self,
+        endpoint_id: str,
+        msg: Msg,
+        expected: type[T],
+        *,
+        timeout: float | None = None,
+        purpose: str | None = None,
     ) -> T: ...
 
     @overload
     async def request(
-        self, endpoint_id: str, msg: Msg, *, timeout: float | None = None
+        self,
+        endpoint_id: str,
+        msg: Msg,
+        *,
+        timeout: float | None = None,
+        purpose: str | None = None,
     ) -> Response: ...
 
     async def request(
@@ -140,19 +177,24 @@ class Controller(ControllerCore):
         expected: type[Any] | None = None,
         *,
         timeout: float | None = None,
+        purpose: str | None = None,
     ) -> Any:
         """Send ``msg`` to ``endpoint_id`` and return its answer as ``expected``.
 
         ``expected`` defaults to the response type of the request (GetResp for Get …).
-        Raises DeviceTimeoutError, DeviceOfflineError, MtpUnavailableError,
-        UspErrorResponse (the device's Error Msg) or UnexpectedResponseError.
+        ``purpose`` is what the request is for (checked per path, see the module doc).
+        Raises PathRefusedError, DeviceTimeoutError, DeviceOfflineError,
+        MtpUnavailableError, UspErrorResponse (the device's Error Msg) or
+        UnexpectedResponseError.
         """
         body = msg.body
+        self.check_paths(endpoint_id, purpose, body)
         if isinstance(body, Operate) and not body.send_resp:
             raise InvalidInputError("an Operate without send_resp gets no answer; use send()")
         kind = expected or RESPONSE_FOR.get(type(body))
         if kind is None:
             raise InvalidInputError(f"{type(body).__name__} is not a request a controller sends")
+        await self.reachable(endpoint_id)
         key = (endpoint_id, msg.msg_id)
         if key in self._pending:
             raise ConflictError("this msg_id is already in flight to the device")
@@ -175,8 +217,9 @@ class Controller(ControllerCore):
             self._pending.pop(key, None)
         return messages.expect(reply, kind, msg_id=msg.msg_id)
 
-    async def send(self, endpoint_id: str, msg: Msg) -> None:
+    async def send(self, endpoint_id: str, msg: Msg, *, purpose: str | None = None) -> None:
         """Send ``msg`` without waiting for an answer (an Operate without send_resp)."""
+        self.check_paths(endpoint_id, purpose, msg.body)
         await self.send_msg(endpoint_id, msg, response=False)
 
     async def get(
@@ -186,10 +229,11 @@ class Controller(ControllerCore):
         *,
         max_depth: int = 0,
         timeout: float | None = None,
+        purpose: str | None = None,
     ) -> GetResp:
-        """Get the parameters under ``paths``."""
+        """Get the parameters under ``paths``; per-path errors stay in the answer."""
         msg = messages.get(self.next_msg_id(), paths, max_depth=max_depth)
-        return await self.request(endpoint_id, msg, GetResp, timeout=timeout)
+        return await self.request(endpoint_id, msg, GetResp, timeout=timeout, purpose=purpose)
 
     async def set(
         self,
@@ -198,10 +242,11 @@ class Controller(ControllerCore):
         *,
         allow_partial: bool = False,
         timeout: float | None = None,
+        purpose: str | None = None,
     ) -> SetResp:
         """Set parameters (``{full path: value}``); all or nothing unless ``allow_partial``."""
         msg = messages.set(self.next_msg_id(), updates, allow_partial=allow_partial)
-        return await self.request(endpoint_id, msg, SetResp, timeout=timeout)
+        return await self.request(endpoint_id, msg, SetResp, timeout=timeout, purpose=purpose)
 
     async def operate(
         self,
@@ -211,10 +256,11 @@ class Controller(ControllerCore):
         *,
         command_key: str = "",
         timeout: float | None = None,
+        purpose: str | None = None,
     ) -> OperateResp:
         """Run ``command`` and return its OperateResp (sync output or async request path)."""
         msg = messages.operate(self.next_msg_id(), command, input_args, command_key=command_key)
-        return await self.request(endpoint_id, msg, OperateResp, timeout=timeout)
+        return await self.request(endpoint_id, msg, OperateResp, timeout=timeout, purpose=purpose)
 
     async def get_instances(
         self,
@@ -223,12 +269,29 @@ class Controller(ControllerCore):
         *,
         first_level_only: bool = False,
         timeout: float | None = None,
+        purpose: str | None = None,
     ) -> GetInstancesResp:
         """List the instances of the tables under ``obj_paths``."""
         msg = messages.get_instances(
             self.next_msg_id(), obj_paths, first_level_only=first_level_only
         )
-        return await self.request(endpoint_id, msg, GetInstancesResp, timeout=timeout)
+        return await self.request(
+            endpoint_id, msg, GetInstancesResp, timeout=timeout, purpose=purpose
+        )
+
+    async def get_supported_dm(
+        self,
+        endpoint_id: str,
+        obj_paths: str | Iterable[str],
+        *,
+        first_level_only: bool = False,
+        timeout: float | None = None,
+    ) -> GetSupportedDMResp:
+        """What the agent supports under ``obj_paths`` (no values: no purpose to name)."""
+        msg = messages.get_supported_dm(
+            self.next_msg_id(), obj_paths, first_level_only=first_level_only, events=False
+        )
+        return await self.request(endpoint_id, msg, GetSupportedDMResp, timeout=timeout)
 
     async def get_supported_protocol(
         self, endpoint_id: str, *, timeout: float | None = None

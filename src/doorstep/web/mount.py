@@ -31,11 +31,19 @@ STATIC = Path(__file__).resolve().parent / "static"
 PAGE_MODULES = (
     "doorstep.web.center.home",
     "doorstep.web.center.account",
+    "doorstep.web.center.policy_pages",
     "doorstep.web.center.language",
     "doorstep.web.center.devices",
     "doorstep.web.center.privacy",
+    "doorstep.web.center.questions",
+    "doorstep.web.center.security",
     "doorstep.web.console.requests",
+    "doorstep.web.console.inquiries",
     "doorstep.web.console.records",
+    "doorstep.web.console.holds",
+    "doorstep.web.console.incidents",
+    "doorstep.web.console.controls",
+    "doorstep.web.console.drift",
 )
 POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -58,12 +58,27 @@ def here(request: Request) -> str:
     return request.url.path + (f"?{query}" if query else "")
 
 
+def _policy_notices(request: Request) -> list[Any]:
+    """Policy versions waiting for the signed-in subscriber's answer: every page shows them
+    until they answer (CPE-VII.3); none for visitors and staff."""
+    subscriber = getattr(request.state, "subscriber", None)
+    services = getattr(request.app.state, "services", None)
+    if subscriber is None or services is None:
+        return []
+    from doorstep.privacy.changes.notices import open_notices
+
+    with services.runtime.sessions.begin() as session:
+        return list(open_notices(session, services, subscriber.subject_id))
+
+
 def render(
     request: Request, template: str, *, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
     """Render ``template`` with the page context; the response carries the page's cookies."""
     language = language_of(request)
     state = cookies.banner_state(request)
+    if "policy_notices" not in context:
+        context["policy_notices"] = _policy_notices(request)
     page = {
         "request": request,
         "language": language,

@@ -29,6 +29,10 @@ RULES: dict[str, str] = {
     "email_format": _("Enter an e-mail address like name@example.org."),
     "phone_format": _("Enter a mobile number with its country code, like +44 7911 123456."),
     "required": _("This field is required."),
+    "policy_not_acknowledged": _(
+        "The privacy policy changed while you were signing up: read the version shown and "
+        "try again."
+    ),
     "valid_code": _("The code is wrong or has expired."),
     "weak_password": _("Choose a longer password that is not easy to guess."),
     "erasure_ground": _("Choose why you want your data deleted."),

@@ -7,7 +7,8 @@ passed to the rate limiter only (it keeps a keyed hash), never logged or stored.
 
 One module per concept, each with its own ``router``, mounted here in this order:
 :mod:`.signup`, :mod:`.sessions`, :mod:`.account`, :mod:`.passwords`,
-:mod:`.deregistration`, :mod:`.profile`, :mod:`.guardians`, :mod:`.thirdparty`;
+:mod:`.deregistration`, :mod:`.profile`, :mod:`.guardians`, :mod:`.thirdparty`,
+:mod:`.consents` (the app's consents, decision 0032; bodies in :mod:`.consent_schemas`);
 request and response bodies are in :mod:`.schemas`.
 
 May import every accounts package and the other areas' public surfaces; nothing
@@ -20,6 +21,7 @@ from fastapi import APIRouter
 
 from doorstep.accounts.api import (
     account,
+    consents,
     deregistration,
     guardians,
     passwords,
@@ -45,5 +47,6 @@ for _concept in (
     profile,
     guardians,
     thirdparty,
+    consents,
 ):
     router.include_router(_concept.router)

@@ -40,6 +40,22 @@ class SignUpRequest(_Request):
         examples=["de"],
         description="The language e-mails are written in: en (default) or de.",
     )
+    policy_version: str | None = Field(
+        default=None,
+        max_length=64,
+        examples=["1.1"],
+        description="The privacy policy version shown and acknowledged (the id of GET "
+        "/api/v1/policy); required: without the version in force the sign-up is refused "
+        "(rule policy_not_acknowledged).",
+    )
+    country: str | None = Field(
+        default=None,
+        max_length=8,
+        examples=["DE"],
+        description="The country where the app is used (ISO 3166-1 alpha-2): the subscriber's "
+        "home country, where its data is collected (decision 0031). Without it, the mobile "
+        "number's country; without one, the operator's.",
+    )
 
 
 class Accepted(BaseModel):

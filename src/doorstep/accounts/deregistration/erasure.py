@@ -21,6 +21,12 @@ Steps, each safe to repeat after a crash at any point:
 A job that dies after 3 finds no links and goes on with 4; one that dies in 4
 (even after the keyring tombstone was written) redoes 4, and ``destroy`` is
 idempotent.  A finished erasure is a no-op.
+
+A legal hold of the account's subject (:mod:`doorstep.privacy.holds`, decision
+0021) keeps what it holds: a held table's rows, held registration columns, and
+the data key when a held element is encrypted; the rest goes as above
+(CPE-V.5.d).  ``erased_at`` then stays empty and the job is deferred until a
+hold of the subject is released, when it runs again and finishes.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from doorstep.accounts.account.models import Account, AccountStatus
 from doorstep.accounts.children.models import Guardian
 from doorstep.accounts.context import AccountContext
+from doorstep.accounts.deregistration.closing import ERASE_TASK
 from doorstep.accounts.profile.models import AccountProfile
 from doorstep.accounts.sessions.models import AccountSession
 from doorstep.accounts.signup.models import AccountVerification
@@ -42,7 +49,10 @@ from doorstep.accounts.thirdparty.models import AccountIdentity, OidcFlow
 from doorstep.accounts.thirdparty.providers import open_tokens, revoke_at_provider
 from doorstep.audit.entries import system_actor
 from doorstep.audit.services import record
+from doorstep.core.models import schema_metadata
 from doorstep.keys.exceptions import DecryptionError, KeyDestroyedError, SubjectKeyNotFoundError
+from doorstep.privacy.holds import services as holds
+from doorstep.privacy.holds.elements import Held, keeps_key
 from doorstep.privacy.subjects.models import Subject
 from doorstep.vocabulary.declarations import INFO_KEY, PersonalData
 
@@ -92,7 +102,10 @@ def erase_account(
         ]
     outcomes = {name: revoke_at_provider(ctx, name, found) for name, found in pending if found}
     with sessions.begin() as session:
-        session.execute(sa.delete(AccountIdentity).where(AccountIdentity.account_id == account_id))
+        if not holds.held(session, account_id).touches(AccountIdentity.__tablename__):
+            session.execute(
+                sa.delete(AccountIdentity).where(AccountIdentity.account_id == account_id)
+            )
         for name, revoked in sorted(outcomes.items()):
             record(
                 session,
@@ -126,27 +139,50 @@ def _erase_registration(session: Session, ctx: AccountContext, account_id: uuid.
     account = session.get(Account, account_id, with_for_update=True)
     if account is None or account.erased_at is not None:
         return False
+    held = holds.held(session, account_id)
     for model in _CHILD_TABLES:
-        session.execute(sa.delete(model).where(model.account_id == account_id))
-    guardians = list(session.scalars(sa.select(Guardian.id).where(Guardian.child_id == account_id)))
-    session.execute(sa.delete(Guardian).where(Guardian.child_id == account_id))
+        if not held.touches(model.__tablename__):
+            session.execute(sa.delete(model).where(model.account_id == account_id))
+    guardians: list[uuid.UUID] = []
+    if not held.touches(Guardian.__tablename__):
+        query = sa.select(Guardian.id).where(Guardian.child_id == account_id)
+        guardians = list(session.scalars(query))
+        session.execute(sa.delete(Guardian).where(Guardian.child_id == account_id))
     for guardian_id in guardians:
         ctx.keys.destroy(session, guardian_id)
         session.execute(sa.delete(Subject).where(Subject.id == guardian_id))
     now = ctx.clock.now()
+    columns = _erasable(held)
+    done = {} if held else {"erased_at": now}
     session.execute(
-        sa.update(Account)
-        .where(Account.id == account_id)
-        .values(dict.fromkeys(registration_columns()) | {"erased_at": now})
+        sa.update(Account).where(Account.id == account_id).values(dict.fromkeys(columns) | done)
     )
-    ctx.keys.destroy(session, account_id)
+    if not keeps_key(schema_metadata(), held):
+        ctx.keys.destroy(session, account_id)
+    details: dict[str, str | int | bool | None] = {
+        "guardians": len(guardians),
+        "columns": len(columns),
+    }
+    if held:
+        details |= {"partial": True, "held": held.key if not held.everything else "all"}
+        holds.defer(
+            session, ctx.clock, account_id, ERASE_TASK, actor=ACTOR, account_id=str(account_id)
+        )
     record(
         session,
         action="account.erased",
         actor=ACTOR,
         subject_id=account_id,
         purpose="account.management",
-        details={"guardians": len(guardians), "columns": len(registration_columns())},
+        details=details,
         at=now,
     )
     return True
+
+
+def _erasable(held: Held) -> list[str]:
+    """The registration columns a legal hold does not keep (all of them without one)."""
+    table = Account.__tablename__
+    if held.table(table):
+        return []
+    return [name for name in registration_columns() if name not in held.columns(table)]

@@ -9,10 +9,17 @@ Rules (decision 0011):
 * Every invalid field is reported at once as ``{field, rule}``.
 * ``language`` (``en`` when not given) is kept on the account: its e-mails and
   messages are written in it; a language without a catalogue is refused.
+* The home country (the country of collection, decision 0031) is recorded:
+  ``country`` when the client sends one, else the mobile number's region, else
+  the pack's (:mod:`.home`).
 * Whether an identifier is taken is never revealed: the answer is the same
   ``verification_sent``; the owner gets a notice instead of a code.
-* All or nothing: subject, account, codes, guardian invitation and queued
-  messages are written in the caller's transaction.
+* The privacy policy is acknowledged first (CPE-0.5): ``policy_version`` must
+  name the version in force, else the sign-up is refused with rule
+  ``policy_not_acknowledged`` (whether or not an identifier is taken); the
+  acknowledgement (version, channel, instant) is recorded before the account row.
+* All or nothing: subject, acknowledgement, account, codes, guardian invitation
+  and queued messages are written in the caller's transaction.
 * The account becomes ``active`` once every identifier it has is proven (and,
   for a child, once the guardian has consented).
 """
@@ -33,12 +40,13 @@ from doorstep.accounts.children.models import Guardian, GuardianDecision
 from doorstep.accounts.context import AccountContext
 from doorstep.accounts.exceptions import TooManyAttemptsError
 from doorstep.accounts.signin.passwords import strength_problems
-from doorstep.accounts.signup import codes
+from doorstep.accounts.signup import codes, home
 from doorstep.accounts.signup.models import VerificationKind
 from doorstep.audit.entries import subject_actor, system_actor
 from doorstep.audit.services import record
 from doorstep.core.errors import InvalidInputError
 from doorstep.locale import SOURCE, available
+from doorstep.privacy.policies import answers
 from doorstep.privacy.subjects.models import Subject, SubjectKind
 
 MANAGEMENT = "account.management"
@@ -57,6 +65,12 @@ class SignUpForm:
     age: int | None = None
     guardian_email: str | None = None
     language: str | None = None  # one of doorstep.locale.available(); None: English
+    #: The privacy policy version shown and acknowledged (CPE-0.5); must be the one in force.
+    policy_version: str | None = None
+    #: Where the sign-up came from: ``api`` (the app API) or ``web`` (the privacy center).
+    channel: str = "api"
+    #: The country of use (ISO 3166-1 alpha-2) the client reports; None: from the number.
+    country: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +80,7 @@ class _Valid:
     age: guardians.AgeCheck
     guardian_email: str | None
     language: str
+    country: str | None = None
 
 
 def _identifiers(
@@ -113,6 +128,9 @@ def _validate(ctx: AccountContext, form: SignUpForm, today: date) -> _Valid:
     ]
     if form.language is not None and form.language not in available():
         errors.append({"field": "language", "rule": "language_supported"})
+    country, country_rule = home.checked_country(form.country)
+    if country_rule is not None:
+        errors.append({"field": "country", "rule": country_rule})
     age = guardian = None
     age_problem = _age_rule(form, today)
     if age_problem is not None:
@@ -125,7 +143,7 @@ def _validate(ctx: AccountContext, form: SignUpForm, today: date) -> _Valid:
             guardian = _guardian_email(form, email, errors)
     if errors or age is None:
         raise InvalidInputError("The sign-up form has invalid fields.", errors=errors)
-    return _Valid(email, phone, age, guardian, form.language or SOURCE)
+    return _Valid(email, phone, age, guardian, form.language or SOURCE, country)
 
 
 def _guardian_email(
@@ -150,6 +168,15 @@ def sign_up(session: Session, ctx: AccountContext, form: SignUpForm) -> None:
     """
     now = ctx.clock.now()
     valid = _validate(ctx, form, now.date())
+    if ctx.policy is not None:
+        shown = answers.version_to_acknowledge(session, ctx.policy, ctx.clock).id
+        if form.policy_version != shown:
+            raise InvalidInputError(
+                "The privacy policy in force was not acknowledged.",
+                errors=[{"field": "policy_version", "rule": answers.NOT_ACKNOWLEDGED}],
+                reason=answers.NOT_ACKNOWLEDGED,
+                policy_version=shown,
+            )
     password_hash = ctx.hasher.hash(form.password)  # also when taken: same time either way
     owners = [
         owner
@@ -163,6 +190,16 @@ def sign_up(session: Session, ctx: AccountContext, form: SignUpForm) -> None:
     subject = Subject(kind=SubjectKind.SUBSCRIBER)
     session.add(subject)
     session.flush()
+    home.record_home(session, ctx, subject.id, country=valid.country, phone=valid.phone)
+    if ctx.policy is not None:
+        answers.acknowledge(
+            session,
+            subject_id=subject.id,
+            shown=form.policy_version,
+            channel=form.channel,
+            policy=ctx.policy,
+            clock=ctx.clock,
+        )
     account = Account(
         id=subject.id,
         status=AccountStatus.AWAITING_GUARDIAN if valid.age.is_child else AccountStatus.PENDING,

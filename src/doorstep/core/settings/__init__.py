@@ -6,8 +6,8 @@ Secrets are :class:`pydantic.SecretStr` and are only revealed where they are use
 
 :class:`Settings` holds the process-wide fields here and inherits each area's
 fields from its own module (``accounts``, ``notify``, ``retention``, ``devices``,
-``requests``), so one area's knobs are read in one place and every field is still
-one ``DOORSTEP_*`` variable.
+``requests``, ``incidents``, ``policies``), so one area's knobs are read in one
+place and every field is still one ``DOORSTEP_*`` variable.
 """
 
 from __future__ import annotations
@@ -29,9 +29,15 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from doorstep.core.errors import ConfigurationError
 from doorstep.core.settings.accounts import AccountSettings, OidcProviderSettings
 from doorstep.core.settings.devices import DeviceSettings
+from doorstep.core.settings.incidents import IncidentSettings
 from doorstep.core.settings.notify import NotifySettings
+from doorstep.core.settings.policies import PolicySettings
 from doorstep.core.settings.requests import RequestSettings
 from doorstep.core.settings.retention import RetentionSettings
+from doorstep.core.settings.systems import SystemSettings
+from doorstep.core.settings.usp_identity import UspIdentitySettings
+from doorstep.core.settings.usp_paths import UspPathSettings
+from doorstep.core.settings.usp_presence import UspPresenceSettings
 
 __all__ = [
     "DEVELOPMENT_SECRET",
@@ -66,7 +72,13 @@ class Settings(
     AccountSettings,
     RetentionSettings,
     DeviceSettings,
+    UspPathSettings,
     RequestSettings,
+    IncidentSettings,
+    PolicySettings,
+    UspIdentitySettings,
+    UspPresenceSettings,
+    SystemSettings,
     BaseSettings,
 ):
     """Every knob of a Doorstep process.  Each field documents itself."""

@@ -27,6 +27,12 @@ class RequestSettings(BaseModel):
         "first period: a request is due at the earlier of the two (decision 0014 addendum). "
         "None: the jurisdiction's period alone.",
     )
+    inquiries_reply_days: int = Field(
+        default=30,
+        ge=1,
+        description="Days within which a general privacy question is answered (CPE-IX.2, "
+        "CORP-9.1: 30); the desk is reminded requests_reminder_days before.",
+    )
     requests_reminder_days: int = Field(
         default=7, ge=0, description="Days before the deadline the privacy desk is reminded."
     )
@@ -43,6 +49,31 @@ class RequestSettings(BaseModel):
         default=("access", "portability"),
         description="Request kinds carried out as soon as identity is proven, without review "
         "(the others wait for the privacy desk's approval).",
+    )
+    requests_systems: tuple[str, ...] = Field(
+        default=(),
+        description="Connected systems of the pack's systems.yaml that requests reach "
+        '(issue 18, docs/connectors.md): their keys, or ["*"] for every declared system. '
+        "Empty: none (the reference pack's systems are examples at loopback addresses).",
+    )
+    requests_systems_attempts: int = Field(
+        default=5,
+        ge=1,
+        le=10,
+        description="Attempts at a connected system (timeouts, garbage, errors), retried with "
+        "exponential back-off, before its part is marked failed with the reason.",
+    )
+    requests_systems_poll_seconds: int = Field(
+        default=60,
+        ge=1,
+        description="Seconds between polls of an HTTP system that accepted a request and "
+        "answers later (when it sends no signed callback first).",
+    )
+    requests_systems_answer_hours: int = Field(
+        default=72,
+        ge=1,
+        description="Hours an HTTP system may take to answer a request it accepted; then "
+        "its part fails with reason timeout (the desk may re-run it).",
     )
     requests_export_days: int = Field(
         default=7,

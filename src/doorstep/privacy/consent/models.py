@@ -8,6 +8,9 @@ still exists (migration 0004): only erasing the subject removes its ledger.
 
 ``consent_state`` is a SQL view (not a table of the models): the latest event
 per subject x purpose, by ``seq``.  :data:`consent_state` describes it for queries.
+
+``consent_request_keys`` remembers the app's ``Idempotency-Key`` of each decision
+for a bounded time (migration 0027, :mod:`.idempotency`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from doorstep.core.models import Base, enum_type
-from doorstep.vocabulary import LegalBasis, not_personal, personal
+from doorstep.vocabulary import VALUE, LegalBasis, not_personal, personal
 
 _CLAUSES = ("CPE-V.4.e", "CPE-I.iii.W", "CORP-0.3")
 
@@ -125,3 +128,61 @@ consent_state = sa.Table(
     sa.Column("occurred_at", sa.DateTime(timezone=True)),
     sa.Column("event_id", sa.Uuid),
 )
+
+
+#: The retention rule of idempotency keys (both reference packs declare it).
+REQUEST_KEY_RULE = "consent_request_key"
+
+
+def _request_key(category: str, description: str) -> dict[str, object]:
+    return personal(
+        category,
+        purposes=["consent.management"],
+        legal_basis=LegalBasis.LEGAL_OBLIGATION,
+        retention=REQUEST_KEY_RULE,
+        clauses=("CPE-I.iii.W",),
+        description=description,
+        export=VALUE,
+    )
+
+
+class ConsentRequestKey(Base):
+    """An ``Idempotency-Key`` of the app's consent API and the decision it recorded.
+
+    A repeated request (a double tap, a retry after a lost answer) with the same
+    key and the same body answers with that decision instead of recording a new
+    one.  Kept for the pack's ``consent_request_key`` period, then swept.
+    """
+
+    __tablename__ = "consent_request_keys"
+
+    subject_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("subjects.id", ondelete="CASCADE"),
+        primary_key=True,
+        info=_request_key("user.unique_id.pseudonymous", "The subject who sent the request."),
+    )
+    key: Mapped[str] = mapped_column(
+        sa.Text,
+        primary_key=True,
+        info=not_personal(
+            "a random key the app chose for one request; says nothing about anyone", export=True
+        ),
+    )
+    fingerprint: Mapped[str] = mapped_column(
+        sa.Text,
+        info=not_personal("SHA-256 of purpose, decision and notice hash; no personal value"),
+    )
+    # No foreign key to consent_events: one would stop the ledger's own TRUNCATE guard
+    # from speaking first, and both rows go with the subject anyway.
+    consent_event_id: Mapped[uuid.UUID] = mapped_column(
+        info=_request_key("user.privacy_preferences", "The ledger event the request recorded."),
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        info=_request_key("user.privacy_preferences", "When the request was first answered."),
+    )
+
+    __table_args__ = (
+        sa.CheckConstraint("length(key) BETWEEN 1 AND 255", name="key_length"),
+        sa.CheckConstraint("fingerprint ~ '^[0-9a-f]{64}$'", name="fingerprint_is_sha256"),
+        sa.Index("ix_consent_request_keys_created_at", "created_at"),
+    )

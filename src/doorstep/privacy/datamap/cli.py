@@ -1,12 +1,15 @@
 """``doorstep datamap …``: check the data map and generate what is made from it.
 
-Commands (none of them touches the database — they read the models' metadata
-and the policy pack, so an auditor can run them from a checkout):
+Commands (but for ``scope``, none of them touches the database — they read the
+models' metadata and the policy pack, so an auditor can run them from a checkout):
 
 * ``check`` — validate every declaration against the pack; list the elements;
 * ``ropa`` — the record of processing activities (GDPR Art. 30) as JSON, CSV or Markdown;
 * ``export --format fides`` — a fideslang dataset + system manifest (YAML);
 * ``notice --product P`` — the "what we collect and why" section for a product.
+* ``scope SERVICE…`` — which policy of the pack applies to a service (CPE-0.1, CORP-0.2);
+  the one command that writes: each answer is recorded in the audit trail, so it
+  needs the database.
 
 ``--pack DIR`` picks the policy pack; without it, the pack in force (the
 ``policy_pack`` setting, ``DOORSTEP_POLICY_PACK``; the shipped reference pack by
@@ -195,3 +198,37 @@ def notice(
     except ConfigurationError as exc:
         _fail(exc.detail, 2)
     _emit(text, output)
+
+
+@app.command()
+def scope(
+    services: Annotated[
+        list[str],
+        typer.Argument(
+            help="Declared service names (app_api …) or descriptions kind=…,line=…,market=…."
+        ),
+    ],
+) -> None:
+    """Which policy of the pack in force applies to each service (recorded in the audit trail)."""
+    from doorstep.core.commands import cli_runtime, load_cli_settings
+    from doorstep.privacy.datamap.chosen import chosen_pack
+    from doorstep.privacy.datamap.scope import parse_service, record_resolution, scope_of
+
+    settings = load_cli_settings()
+    try:
+        declared = scope_of(chosen_pack(settings).path)
+        answers = [declared.resolve(parse_service(service)) for service in services]
+    except ConfigurationError as exc:
+        _fail(exc.detail, 2)
+    except LookupError as exc:
+        _fail(str(exc), 1)
+    with cli_runtime(settings, "doorstep-datamap") as runtime, runtime.sessions.begin() as session:
+        for answer in answers:
+            record_resolution(session, answer, actor="system:cli")
+    for answer in answers:
+        fallback = ", ".join(policy.key for policy in answer.fallbacks) or "none"
+        described = ",".join(f"{name}={value}" for name, value in answer.attributes)
+        typer.echo(
+            f"{answer.service or described}: {answer.policy.key} ({answer.policy.name}); "
+            f"fallback: {fallback}"
+        )

@@ -14,135 +14,72 @@ and where it applies, for the generated record of processing and notices:
 * ``products:`` — the products a notice is written for (``router``, ``gateway``)
   and the data subjects it speaks to; a purpose lists the products it applies
   to in ``products:``, or applies to all;
+* ``incidents:`` — jurisdictions, their supervisory authorities and the hours to
+  notify them and the subjects (never more than decision 0018's 72);
 * a region or recipient with ``transfer:`` is in a third country; the value names
   the safeguard (Art. 46), and ``country:`` where it is; a recipient's
-  ``contact:`` (an e-mail address) receives erasure and correction notices.
+  ``contact:`` (an e-mail address) receives erasure and correction notices;
+* ``controls:`` — the controls register's intervals and claims (:mod:`.pack_controls`);
+* ``usp_paths:`` — per purpose, the TR-181 path prefixes the USP controller may
+  name on a device (:mod:`.pack_usp_paths`);
+* a recipient's ``role:``, ``agreement:``, ``channel:`` and ``shares:`` — the
+  recipient registry the sharing gate enforces (:mod:`.pack_recipients`).
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
-from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from doorstep.core.errors import ConfigurationError
 from doorstep.privacy.datamap.clause_map import mapped_clause_ids
+from doorstep.privacy.datamap.incident_rules import IncidentRules, incident_rules
+from doorstep.privacy.datamap.pack_controls import ControlsPolicy, read_controls
+from doorstep.privacy.datamap.pack_deidentify import read_deidentification
+from doorstep.privacy.datamap.pack_entries import (
+    Contact,
+    Controller,
+    Destination,
+    Product,
+    Purpose,
+    RetentionRule,
+    Trigger,
+    parse_period,
+)
 from doorstep.privacy.datamap.pack_lines import PREFIX, at, line_of, load_yaml, located
 from doorstep.privacy.datamap.pack_lines import contact as _contact
 from doorstep.privacy.datamap.pack_lines import entry as _entry
 from doorstep.privacy.datamap.pack_lines import strings as _strings
 from doorstep.privacy.datamap.pack_lines import text as _text
+from doorstep.privacy.datamap.pack_recipients import RecipientPolicy, read_recipients
+from doorstep.privacy.datamap.pack_usp_paths import read_usp_paths
+from doorstep.privacy.datamap.systems import SYSTEMS_FILE, SystemsMap, read_systems
 from doorstep.privacy.datamap.taxonomy import data_subjects, data_uses
+from doorstep.privacy.deidentify import Profile
+
+__all__ = [
+    "DATAMAP_FILE",
+    "DEFAULT_PACK",
+    "Contact",
+    "Controller",
+    "Destination",
+    "PolicyPack",
+    "Product",
+    "Purpose",
+    "RetentionRule",
+    "Trigger",
+    "default_pack",
+    "load_pack",
+    "parse_period",
+    "read_pack",
+]
 
 DEFAULT_PACK = Path(__file__).resolve().parents[2] / "policy_pack" / "default"
 #: The pack's vocabulary file; errors name it with the line (``datamap.yaml:42: …``).
 DATAMAP_FILE = "datamap.yaml"
-
-
-class Trigger(StrEnum):
-    """The events from which a retention period is counted."""
-
-    CREATED = "created"
-    SUBJECT_ERASED = "subject_erased"
-    DEREGISTERED = "deregistered"
-    DEVICE_OFFLINE = "device_offline"
-    DEVICE_UNBOUND = "device_unbound"
-    REQUEST_CLOSED = "request_closed"
-    NOT_STORED = "not_stored"
-
-
-@dataclass(frozen=True, slots=True)
-class Purpose:
-    """A purpose personal data may be used for, mapped to a fideslang data use.
-
-    ``products`` names the products (keys of :attr:`PolicyPack.products`) the
-    purpose applies to; empty means every product.
-    """
-
-    key: str
-    data_use: str
-    description: str
-    clauses: tuple[str, ...]
-    products: tuple[str, ...] = ()
-
-    def applies_to(self, product: str) -> bool:
-        """Whether the purpose is part of ``product``'s service."""
-        return not self.products or product in self.products
-
-
-@dataclass(frozen=True, slots=True)
-class RetentionRule:
-    """How long an element is kept: ``period`` after ``trigger``.
-
-    ``clauses`` are the ids of the policy's promises the rule keeps (the
-    retention report lists them); a rule whose trigger is ``not_stored``
-    describes data that must never be written anywhere.
-    """
-
-    key: str
-    trigger: Trigger
-    period: timedelta
-    description: str
-    clauses: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Contact:
-    """Who to write to: a name, an e-mail address and a postal address."""
-
-    name: str
-    email: str
-    address: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Controller:
-    """The controller of the processing and its data protection officer (Art. 30(1)(a))."""
-
-    name: str
-    email: str
-    address: str
-    dpo: Contact | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Product:
-    """A product a privacy notice is written for (a router, a home gateway).
-
-    ``subjects`` are the fideslang data subjects the product's notice speaks to
-    (``customer`` unless the pack says otherwise): staff data is in the record of
-    processing, not in a subscriber's notice.
-    """
-
-    key: str
-    name: str
-    description: str = ""
-    subjects: tuple[str, ...] = ("customer",)
-
-
-@dataclass(frozen=True, slots=True)
-class Destination:
-    """A storage region or a recipient: where it is, and the safeguard of a transfer.
-
-    A non-empty ``transfer`` marks a third country (GDPR Chapter V) and names the
-    safeguard the transfer relies on; ``country`` says where, when known.
-    """
-
-    key: str
-    description: str
-    country: str = ""
-    transfer: str = ""
-    #: Where a recipient is sent erasure and correction notices (CPE-V.3.c, V.2.b).
-    contact: str = ""
-
-    @property
-    def is_transfer(self) -> bool:
-        """Whether sending data here is a transfer to a third country."""
-        return bool(self.transfer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +105,18 @@ class PolicyPack:
     clause_ids: frozenset[str] = frozenset()
     #: Reference-pack ids the pack's clauses name in ``maps_to`` (:mod:`.clause_map`).
     mapped_clause_ids: frozenset[str] = frozenset()
+    #: Jurisdictions, authorities and notification clocks of incidents (:mod:`.incident_rules`).
+    incidents: IncidentRules = field(default_factory=IncidentRules)
+    #: The controls register's intervals and the notice's claims (:mod:`.pack_controls`).
+    controls: ControlsPolicy = field(default_factory=ControlsPolicy)
+    #: TR-181 path prefixes each purpose may reach on a device (:mod:`.pack_usp_paths`).
+    usp_paths: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: The recipient registry: role, agreement and minimal sets (:mod:`.pack_recipients`).
+    sharing: Mapping[str, RecipientPolicy] = field(default_factory=dict)
+    #: The operator's other systems holding personal data (``systems.yaml``, :mod:`.systems`).
+    systems: SystemsMap = field(default_factory=SystemsMap)
+    #: De-identification profiles per destination of logs (:mod:`.pack_deidentify`).
+    deidentification: Mapping[str, Profile] = field(default_factory=dict)
 
     @property
     def known_clause_ids(self) -> frozenset[str]:
@@ -182,30 +131,6 @@ def _clause_ids(path: Path) -> frozenset[str]:
         return frozenset()
     raw = load_yaml(source) or {}
     return frozenset(str(item["id"]) for item in raw.get("clauses") or ())
-
-
-_DURATION = re.compile(
-    r"^P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
-    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$"
-)
-
-
-def parse_period(text: str) -> timedelta:
-    """Parse an ISO 8601 duration (``P2Y``, ``P30D``, ``PT1H``).
-
-    Years count 365 days and months 30: retention periods are promises of
-    "at most", and these are the conservative readings (decision 0004).
-    """
-    match = _DURATION.match(text.strip()) if isinstance(text, str) else None
-    if not match or text.strip() in {"P", "PT"}:
-        raise ConfigurationError(f"retention period {text!r} is not an ISO 8601 duration")
-    parts = {name: int(value or 0) for name, value in match.groupdict().items()}
-    return timedelta(
-        days=parts["years"] * 365 + parts["months"] * 30 + parts["weeks"] * 7 + parts["days"],
-        hours=parts["hours"],
-        minutes=parts["minutes"],
-        seconds=parts["seconds"],
-    )
 
 
 def _section(raw: dict[str, Any], name: str) -> dict[str, Any]:
@@ -342,6 +267,10 @@ def read_pack(path: Path) -> tuple[PolicyPack, list[str]]:
         controller = _controller(raw)
     with at(DATAMAP_FILE, raw, "security_measures"):
         measures = _strings(raw.get("security_measures"), "security_measures")
+    incidents = incident_rules(raw)
+    usp_paths = read_usp_paths(raw, purposes)
+    sharing = read_recipients(raw, purposes)
+    deidentification = read_deidentification(raw)
     cited: list[tuple[str, str, dict[str, Purpose] | dict[str, RetentionRule]]]
     cited = [("purpose", "purposes", purposes), ("retention rule", "retention", retention)]
     unknown = [
@@ -351,6 +280,17 @@ def read_pack(path: Path) -> tuple[PolicyPack, list[str]]:
         for key, item in items.items()
         for clause in item.clauses
         if clause_ids and clause not in clause_ids
+    ]
+    mapped = mapped_clause_ids(path, DEFAULT_PACK)
+    controls, claims_cite = read_controls(raw, clause_ids | mapped if clause_ids else frozenset())
+    unknown += claims_cite
+    systems = read_systems(path, purposes, retention)
+    unknown += [
+        f"{SYSTEMS_FILE}: system {system.key!r} element {item.key!r} "
+        f"cites unknown clause {clause!r}"
+        for system, item in systems.elements()
+        for clause in item.clauses
+        if clause_ids and clause not in clause_ids | mapped
     ]
     return PolicyPack(
         path,
@@ -364,7 +304,13 @@ def read_pack(path: Path) -> tuple[PolicyPack, list[str]]:
         region_details=region_details,
         recipient_details=recipient_details,
         clause_ids=clause_ids,
-        mapped_clause_ids=mapped_clause_ids(path, DEFAULT_PACK),
+        mapped_clause_ids=mapped,
+        controls=controls,
+        incidents=incidents,
+        usp_paths=usp_paths,
+        sharing=sharing,
+        systems=systems,
+        deidentification=deidentification,
     ), unknown
 
 

@@ -24,6 +24,13 @@ Art. 30(1) point by point:
 Each element also records what access and portability exports show of it
 (``export``: value, description or omitted, with ``export_reason``; see
 :mod:`doorstep.vocabulary.export_decisions`).
+
+The operator's connected systems (the pack's ``systems.yaml``,
+:mod:`.systems`) are covered like Doorstep's own tables: each of their
+elements is an :class:`ElementRecord` whose ``system`` names the system
+(``table`` is then the system's table or the system key), flagged
+``sensitive`` (CORP-1.20) or ``tokenised`` (CORP-1.21), and joins the
+activities of its purposes.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ import sqlalchemy as sa
 from doorstep.core.errors import ConfigurationError
 from doorstep.privacy.datamap.pack import Controller, Destination, PolicyPack
 from doorstep.privacy.datamap.registry import collect, validate_datamap
+from doorstep.privacy.datamap.systems import ConnectedSystem, SystemElement
 from doorstep.privacy.datamap.taxonomy import category_name, subject_name, use_name
 from doorstep.privacy.datamap.wording import iso_period, purpose_title, time_limit
 from doorstep.vocabulary.declarations import ColumnDeclaration, PersonalData
@@ -100,6 +108,12 @@ class ElementRecord:
     clauses: tuple[str, ...]
     export: str
     export_reason: str
+    #: The connected system holding the element (empty for Doorstep's own schema).
+    system: str = ""
+    sensitive: bool = False
+    tokenised: bool = False
+    #: Where acquired data came from (CORP-1.17): origin, basis and acquisition date.
+    source: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +196,48 @@ def _element(item: ColumnDeclaration, declaration: PersonalData, pack: PolicyPac
     )
 
 
+def _limit(pack: PolicyPack, key: str) -> Limit:
+    rule = pack.retention[key]
+    return Limit(
+        rule.key, rule.trigger.value, iso_period(rule.period), time_limit(rule), rule.description
+    )
+
+
+def _system_element(
+    system: ConnectedSystem, item: SystemElement, pack: PolicyPack
+) -> ElementRecord:
+    table, _, column = item.key.rpartition(".")
+    source = system.source
+    return ElementRecord(
+        element=f"{system.key}:{item.key}",
+        table=f"{system.key}:{table}" if table else system.key,
+        column=column,
+        description=item.description,
+        data_category=Term(item.category, category_name(item.category)),
+        data_subject=Term(item.subject, subject_name(item.subject)),
+        purposes=tuple(sorted(item.purposes)),
+        legal_basis=item.legal_basis.value,
+        retention=_limit(pack, item.retention),
+        region=_place("region", pack.region_details[next(iter(sorted(pack.region_details)))])
+        if pack.region_details
+        else Place("region", "", "", "", ""),
+        recipients=(),
+        encrypted=False,
+        products=tuple(
+            product
+            for product in sorted(pack.products)
+            if any(pack.purposes[purpose].applies_to(product) for purpose in item.purposes)
+        ),
+        clauses=tuple(sorted(set(item.clauses))),
+        export="value",
+        export_reason="",
+        system=system.key,
+        sensitive=item.sensitive,
+        tokenised=item.tokenised,
+        source=f"{source.origin}; {source.basis}; acquired {source.acquired_on}" if source else "",
+    )
+
+
 def _unique(items: list[Any]) -> tuple[Any, ...]:
     """Distinct items sorted by their fields (dataclasses of strings sort as tuples)."""
     return tuple(sorted(set(items), key=lambda item: tuple(asdict(item).values())))
@@ -234,7 +290,7 @@ def build_ropa(metadata: sa.MetaData, pack: PolicyPack) -> Ropa:
         _element(item, item.declaration, pack)
         for item in collect(metadata)
         if isinstance(item.declaration, PersonalData)
-    )
+    ) + tuple(_system_element(system, item, pack) for system, item in pack.systems.elements())
     by_purpose: dict[str, list[ElementRecord]] = {}
     for record in elements:
         for purpose in record.purposes:

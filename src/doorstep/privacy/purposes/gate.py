@@ -5,7 +5,11 @@ A use of element ``table.column`` for ``purpose`` is allowed only when
 1. the purpose is declared for the element in the data map,
 2. its legal basis holds: where the basis is consent, the subject's latest
    ledger event for the purpose is a grant, and
-3. no restriction of processing is in force for the subject and purpose.
+3. no restriction of processing is in force for the subject and purpose, and
+4. the purpose is one the policy version governing the subject allows: a
+   subject who has not accepted a version that needs acceptance stays under the
+   version they accepted (CPE-VII.1), so a purpose only the newer one has is
+   refused for them (``policy_not_accepted``).
 
 Anything else raises :class:`PurposeRefusedError` (fields ``element``,
 ``purpose``, ``reason``: safe names and codes) and is written to the audit
@@ -59,6 +63,7 @@ class RefusalReason(StrEnum):
     NO_CONSENT = "no_consent"
     CONSENT_REFUSED = "consent_refused"
     CONSENT_WITHDRAWN = "consent_withdrawn"
+    POLICY_NOT_ACCEPTED = "policy_not_accepted"
 
 
 _CONSENT_REASONS: Mapping[ConsentAction | None, RefusalReason] = {
@@ -176,6 +181,8 @@ class SubjectAccess:
     granted: frozenset[str] = field(init=False)
     restricted: frozenset[str] = field(init=False)
     exists: bool = field(init=False)
+    #: Purposes the version governing the subject does not allow (empty: the newest governs).
+    withheld: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
         # Flattened copies of what check() reads, so the hot path is a handful of look-ups.
@@ -183,6 +190,12 @@ class SubjectAccess:
         object.__setattr__(self, "granted", self.snapshot.granted)
         object.__setattr__(self, "restricted", frozenset(self.snapshot.restrictions))
         object.__setattr__(self, "exists", self.snapshot.exists)
+        allowed = self.snapshot.governing_purposes
+        object.__setattr__(
+            self,
+            "withheld",
+            frozenset() if allowed is None else self.gate.purposes - allowed,
+        )
 
     def check(
         self,
@@ -201,6 +214,7 @@ class SubjectAccess:
         if (
             basis is None
             or purpose in self.restricted
+            or purpose in self.withheld
             or (basis is _CONSENT and purpose not in self.granted)
             or not self.exists
         ):
@@ -221,6 +235,8 @@ class SubjectAccess:
             return RefusalReason.UNKNOWN_SUBJECT
         if purpose in self.snapshot.restrictions:
             return RefusalReason.RESTRICTED
+        if purpose in self.withheld:
+            return RefusalReason.POLICY_NOT_ACCEPTED
         if basis is _CONSENT and purpose not in self.snapshot.grants:
             latest = self.snapshot.decisions.get(purpose)
             return _CONSENT_REASONS.get(latest, RefusalReason.NO_CONSENT)

@@ -20,12 +20,14 @@ from doorstep.core.commands import cli_runtime, fail, load_cli_settings
 from doorstep.core.errors import DoorstepError
 from doorstep.core.runtime import Runtime
 from doorstep.privacy.requests.context import RequestContext
+from doorstep.privacy.requests.inquiries.cli import app as inquiries_app
 from doorstep.privacy.requests.models import RequestStatus, SubjectRequest
 from doorstep.privacy.requests.services import OPEN
 
 app = typer.Typer(
     help="Data-subject requests: the queue, decisions, deadlines.", no_args_is_help=True
 )
+app.add_typer(inquiries_app, name="inquiries")
 T = TypeVar("T")
 Reviewer = Annotated[str, typer.Option(help="Who decides, e.g. staff:<uuid>.")]
 
@@ -69,6 +71,7 @@ def _cells(row: SubjectRequest) -> tuple[str, ...]:
         str(row.id),
         row.kind.value,
         row.status.value,
+        row.queue,
         row.received_at.isoformat(),
         row.due_at.isoformat(),
         flags or "-",
@@ -103,7 +106,7 @@ def list_requests(
         return [_cells(row) for row in rows]
 
     rows = _in_transaction(work)  # the header only once the rows are there
-    for line in _table(("id", "kind", "status", "received", "due", "flags"), rows):
+    for line in _table(("id", "kind", "status", "queue", "received", "due", "flags"), rows):
         typer.echo(line)
 
 

@@ -32,7 +32,16 @@ class RefusalCode(StrEnum):
     BUSINESS_SECRETS = "BUSINESS_SECRETS"
     #: The requester never proved their identity (CPE-V.6.a).
     IDENTITY_NOT_PROVEN = "IDENTITY_NOT_PROVEN"
+    #: A legal hold keeps part of the data past its period (CPE-IV.3.b, CPE-V.5.d):
+    #: the rest is erased, the held part once the hold is released (privacy.holds).
+    LEGAL_HOLD = "LEGAL_HOLD"
 
+
+#: The codes staff may refuse a whole request with: a legal hold is never chosen by hand,
+#: it is placed on the subject (``doorstep holds place``) and refuses the held part itself.
+STAFF_REFUSALS: tuple[RefusalCode, ...] = tuple(
+    code for code in RefusalCode if code is not RefusalCode.LEGAL_HOLD
+)
 
 #: What a refusal tells the requester, per code (the notice and the privacy center);
 #: message ids, translated where they are shown (:mod:`doorstep.locale`).
@@ -54,6 +63,10 @@ REFUSAL_TEXT: dict[RefusalCode, str] = {
     ),
     RefusalCode.BUSINESS_SECRETS: _("the law exempts it: it would disclose trade secrets"),
     RefusalCode.IDENTITY_NOT_PROVEN: _("we could not verify your identity"),
+    RefusalCode.LEGAL_HOLD: _(
+        "the law requires us to keep part of your data for now (a legal hold on a recorded "
+        "legal ground, such as tax law or legal proceedings)"
+    ),
 }
 
 

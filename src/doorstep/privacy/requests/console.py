@@ -22,13 +22,16 @@ from sqlalchemy.orm import Session
 
 from doorstep.audit.services import record
 from doorstep.core.problems import problem_responses
+from doorstep.privacy.datamap.pack import PolicyPack
 from doorstep.privacy.requests import fulfil
 from doorstep.privacy.requests.codes import (
     EXTENSION_TEXT,
     REFUSAL_TEXT,
+    STAFF_REFUSALS,
     complaint_route,
 )
 from doorstep.privacy.requests.context import RequestContext
+from doorstep.privacy.requests.department import owner_of
 from doorstep.privacy.requests.models import RequestStatus, SubjectRequest
 from doorstep.privacy.requests.services import AUDIT_PURPOSE, audit, extend, get, refuse
 from doorstep.privacy.requests.tracking import desk_queue, effective_due, is_overdue
@@ -53,6 +56,8 @@ class DeskRequest(BaseModel):
     status: str
     channel: str
     jurisdiction: str
+    queue: str = Field(description="The department queue the request is assigned to.")
+    queue_owner: str = Field(description="Who owns that queue (the pack's department).")
     purpose: str | None
     ground: str | None
     element: str | None = Field(description="For corrections: the element (never its value).")
@@ -94,8 +99,9 @@ class Vocabulary(BaseModel):
     extension_reasons: dict[str, str]
 
 
-def view(row: SubjectRequest, now: datetime) -> DeskRequest:
-    """The desk's view of ``row`` as of ``now``."""
+def view(row: SubjectRequest, now: datetime, pack: PolicyPack | None = None) -> DeskRequest:
+    """The desk's view of ``row`` as of ``now``; ``pack`` (the pack in force) names the
+    queue's owner (without it, the queue key stands for it)."""
     return DeskRequest(
         id=row.id,
         subject_id=row.subject_id,
@@ -103,6 +109,8 @@ def view(row: SubjectRequest, now: datetime) -> DeskRequest:
         status=row.status.value,
         channel=row.channel.value,
         jurisdiction=row.jurisdiction,
+        queue=row.queue,
+        queue_owner=owner_of(pack, row.queue) if pack is not None else row.queue,
         purpose=row.purpose,
         ground=row.ground,
         element=row.element,
@@ -129,6 +137,7 @@ def queue_view(
     *,
     status: RequestStatus | None = None,
     overdue_only: bool = False,
+    pack: PolicyPack | None = None,
 ) -> list[DeskRequest]:
     """The desk's queue as of ``now`` (see :func:`desk_queue`); the view is audited."""
     rows = desk_queue(session, now, status=status, overdue_only=overdue_only)
@@ -139,7 +148,7 @@ def queue_view(
         purpose=AUDIT_PURPOSE,
         details={"count": len(rows)},
     )
-    return [view(row, now) for row in rows]
+    return [view(row, now, pack) for row in rows]
 
 
 def _acting(session: Session, staff: Staff, action: StaffAction) -> str:
@@ -157,14 +166,14 @@ def list_requests(
     """Open requests (or those of ``status``), overdue first, then by deadline."""
     actor = _acting(session, staff, StaffAction.VIEW_REQUESTS)
     now = services.runtime.clock.now()
-    return queue_view(session, now, actor, status=status, overdue_only=overdue)
+    return queue_view(session, now, actor, status=status, overdue_only=overdue, pack=services.pack)
 
 
 @router.get("/requests-vocabulary", summary="Refusal codes and extension reasons")
 def vocabulary(staff: CurrentStaff) -> Vocabulary:
     """The codes the decision forms offer, with what the requester is told."""
     return Vocabulary(
-        refusal_codes={code.value: text for code, text in REFUSAL_TEXT.items()},
+        refusal_codes={code.value: REFUSAL_TEXT[code] for code in STAFF_REFUSALS},
         extension_reasons={reason.value: text for reason, text in EXTENSION_TEXT.items()},
     )
 
@@ -177,7 +186,7 @@ def show_request(
     actor = _acting(session, staff, StaffAction.VIEW_REQUESTS)
     row = get(session, request_id)
     audit(session, row, "viewed", actor)
-    return view(row, services.runtime.clock.now())
+    return view(row, services.runtime.clock.now(), services.pack)
 
 
 @router.post("/requests/{request_id}/approve", summary="Carry out a request")
@@ -187,7 +196,7 @@ def approve_request(
     """Carry out a verified request (exports and erasures are completed by a worker)."""
     actor = _acting(session, staff, StaffAction.DECIDE_REQUESTS)
     row = fulfil.approve(session, RequestContext.of(services), request_id, actor=actor)
-    return view(row, services.runtime.clock.now())
+    return view(row, services.runtime.clock.now(), services.pack)
 
 
 @router.post("/requests/{request_id}/refuse", summary="Refuse a request")
@@ -208,7 +217,7 @@ def refuse_request(
         reviewer=actor,
         evidence=body.evidence,
     )
-    return view(get(session, request_id), services.runtime.clock.now())
+    return view(get(session, request_id), services.runtime.clock.now(), services.pack)
 
 
 @router.post("/requests/{request_id}/extend", summary="Extend a request's deadline")
@@ -229,4 +238,4 @@ def extend_request(
         reason=body.reason,
         actor=actor,
     )
-    return view(row, services.runtime.clock.now())
+    return view(row, services.runtime.clock.now(), services.pack)

@@ -5,7 +5,9 @@ locks the request, builds the ZIP from the data map (:mod:`.export`), stores it
 encrypted with the subject's own key (``request_exports``), completes the
 request and queues the "your data is ready" notice.  A worker killed at any
 point leaves either nothing or all of it; the retried job finds the request
-closed and does nothing, so each request is answered exactly once.
+closed and does nothing, so each request is answered exactly once.  While a
+connected system's part is outstanding it builds nothing; the last system to
+settle queues it again, and the ZIP then holds every system's part.
 
 :func:`fetch` gives the requester the ZIP until it expires (the setting
 ``requests_export_days``, at most the pack's ``export_download`` rule, after
@@ -33,6 +35,7 @@ from doorstep.privacy.requests.services import (
     get,
     require_verified,
 )
+from doorstep.privacy.requests.systems.settle import forget, outstanding, parts
 
 CONTEXT = "request_exports.archive"
 EXPORT_KINDS = (RequestKind.ACCESS, RequestKind.PORTABILITY)
@@ -68,9 +71,13 @@ def prepare(
     if row.closed_at is not None:
         return Prepared(built=False)
     require_verified(row)
+    if outstanding(session, row.id):
+        return Prepared(built=False)  # the last connected system to settle queues this again
     keys = ctx.require_services().keys
     now = ctx.clock.now()
-    made = build(session, keys, metadata, ctx.policy, row.subject_id, now=now)
+    names = {key: system.name for key, system in ctx.policy.systems.systems.items()}
+    systems = parts(session, keys.keyring, row.id, names)
+    made = build(session, keys, metadata, ctx.policy, row.subject_id, now=now, systems=systems)
     expires = now + timedelta(days=ctx.settings.requests_export_days)
     session.execute(
         insert(RequestExport)
@@ -101,6 +108,7 @@ def prepare(
         notice=notices.EXPORT_READY,
         expires=expires.date().isoformat(),
     )
+    forget(session, row.id)
     return Prepared(built=True, rows=made.rows, size_bytes=len(made.archive))
 
 

@@ -1,6 +1,6 @@
 """Erasure of a subject, driven by the data map: one transaction, resumable, never partial.
 
-The plan (:func:`plan`) reads every personal column's retention rule:
+The plan (:func:`~.erasure_plan.plan`) reads every personal column's retention rule:
 
 * **kept** — evidence the law asks for: rules counted from the request's close
   (``subject_request``, ``deregistration_request``), the audit trail (its own
@@ -16,6 +16,17 @@ are left to it: the schema already says how they go.  Then the subject's data
 key is destroyed (crypto-shredding every copy of its secrets, backups
 included), the ``subjects`` row is deleted, and a tombstone is written.
 
+**Legal holds** (:mod:`doorstep.privacy.holds`, decision 0021): when a hold of
+the subject stands, the plan keeps what it holds — a held table's rows, a held
+column (the row stays; its other personal columns are emptied where they may
+be NULL and the table has no CHECK rule an emptied column could break), and
+the rows a held row hangs on through a cascading foreign key — and erases the
+rest; the ``subjects`` row stays (its cascades would reach the held
+rows), the data key stays when a held element is encrypted, and no tombstone is
+written yet.  The request is answered in part with the refusal code
+``LEGAL_HOLD`` and stays open; the job is deferred until a hold is released,
+when it runs again and finishes (CPE-IV.3.b, CPE-V.5.d).
+
 All of it is one transaction, so a worker killed half-way leaves nothing
 changed (bar the keyring tombstone, which ``destroy`` writes first and which is
 idempotent); the job is retried and finishes.  The accounts area's
@@ -28,7 +39,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -39,82 +49,33 @@ from doorstep.audit.services import record
 from doorstep.core.errors import ConflictError
 from doorstep.core.memo import by_identity
 from doorstep.keys.services import KeyService
-from doorstep.privacy.datamap.pack import PolicyPack, Trigger
+from doorstep.privacy.datamap.pack import PolicyPack
+from doorstep.privacy.holds import services as holds
+from doorstep.privacy.holds.elements import Held, keeps_key
 from doorstep.privacy.requests import notices
+from doorstep.privacy.requests.codes import REFUSAL_TEXT, RefusalCode, complaint_route
 from doorstep.privacy.requests.context import RequestContext
+from doorstep.privacy.requests.erasure_plan import NOTHING, plan
+from doorstep.privacy.requests.fulfil import ERASE_TASK
 from doorstep.privacy.requests.linkage import (
-    Unlinkable,
-    link_of,
-    personal_columns,
-    personal_tables,
     rows_of,
 )
 from doorstep.privacy.requests.models import ErasureTombstone, RequestKind, SubjectRequest
 from doorstep.privacy.requests.services import (
     AUDIT_PURPOSE,
+    audit,
     complete,
     get,
     require_verified,
 )
+from doorstep.privacy.requests.systems.fanout import requeue
+from doorstep.privacy.requests.systems.models import Excepted, SystemState
+from doorstep.privacy.requests.systems.settle import forget, outstanding, own_part_done, settle
 from doorstep.privacy.sharing.models import NoticeKind
 from doorstep.privacy.sharing.services import disclosed_recipients, notify_recipients
 from doorstep.privacy.subjects.models import Subject
 
-KEPT_TRIGGERS = frozenset({Trigger.REQUEST_CLOSED, Trigger.DEVICE_OFFLINE})
-KEPT_RULES = frozenset({"audit_trail"})
 Hook = Callable[[str], None]
-
-
-@dataclass(frozen=True, slots=True)
-class TableStep:
-    """What erasure does to a table.
-
-    ``delete``, ``anonymise`` (``columns`` to NULL), ``keep``, ``cascade`` (the
-    foreign keys do it) or ``unlinkable``.
-    """
-
-    table: str
-    action: str
-    columns: tuple[str, ...] = ()
-
-
-def _kept(pack: PolicyPack, rule: str) -> bool:
-    found = pack.retention.get(rule)
-    return rule in KEPT_RULES or (found is not None and found.trigger in KEPT_TRIGGERS)
-
-
-def _cascades(table: sa.Table) -> bool:
-    """Whether deleting the ``subjects`` row reaches this table through the foreign keys."""
-    for column in table.columns:
-        for fk in column.foreign_keys:
-            if fk.ondelete not in ("CASCADE", "SET NULL"):
-                continue
-            target = fk.column.table
-            if target.name == "subjects" or _cascades(target):
-                return True
-    return False
-
-
-def plan(metadata: sa.MetaData, pack: PolicyPack) -> list[TableStep]:
-    """The erasure plan for every linked personal table (``subjects`` itself last)."""
-    steps = []
-    for table in personal_tables(metadata):
-        if table.name == "subjects":
-            continue
-        erased = tuple(c.name for c, d in personal_columns(table) if not _kept(pack, d.retention))
-        if isinstance(link_of(table), Unlinkable):
-            steps.append(TableStep(str(table.name), "unlinkable"))
-        elif not erased:
-            steps.append(TableStep(str(table.name), "keep"))
-        elif _cascades(table):
-            steps.append(TableStep(str(table.name), "cascade", erased))
-        elif len(erased) == len(personal_columns(table)):
-            steps.append(TableStep(str(table.name), "delete"))
-        else:
-            steps.append(TableStep(str(table.name), "anonymise", erased))
-    return steps
-
-
 SUBJECT = "subject"
 
 
@@ -129,9 +90,15 @@ def _statement(metadata: sa.MetaData, pack: PolicyPack) -> sa.Select[Any]:
     Returns the count of rows deleted or anonymised by the CTEs and whether the
     tombstone was new.
     """
+    return _build(metadata, pack, NOTHING)
+
+
+def _build(metadata: sa.MetaData, pack: PolicyPack, held: Held) -> sa.Select[Any]:
+    """:func:`_statement` for ``held``; with anything held, the subject and its key stay
+    and no tombstone is written (the erasure is not finished)."""
     subject = sa.bindparam(SUBJECT, type_=sa.Uuid)
     changes: list[sa.CTE] = []
-    for index, step in enumerate(plan(metadata, pack)):
+    for index, step in enumerate(plan(metadata, pack, held)):
         if step.action not in ("delete", "anonymise"):
             continue
         table = metadata.tables[step.table]
@@ -144,6 +111,12 @@ def _statement(metadata: sa.MetaData, pack: PolicyPack) -> sa.Select[Any]:
             else sa.update(table).where(where).values(dict.fromkeys(step.columns))
         )
         changes.append(dml.returning(sa.literal_column("1").label("n")).cte(f"e{index}"))
+    counted = [sa.select(sa.func.count()).select_from(cte).scalar_subquery() for cte in changes]
+    if held:
+        total: sa.ColumnElement[Any] = sa.literal(0)
+        for more in counted:
+            total = total + more
+        return sa.select(total.label("changed"), sa.literal(0).label("tombstoned"))
     changes.append(
         sa.delete(Subject)
         .where(Subject.id == subject)
@@ -162,7 +135,7 @@ def _statement(metadata: sa.MetaData, pack: PolicyPack) -> sa.Select[Any]:
         .cte("e_tombstone")
     )
     counted = [sa.select(sa.func.count()).select_from(cte).scalar_subquery() for cte in changes]
-    total: sa.ColumnElement[Any] = counted[0]
+    total = counted[0]
     for more in counted[1:]:
         total = total + more
     written = sa.select(sa.func.count()).select_from(tombstone).scalar_subquery()
@@ -183,6 +156,7 @@ def erase_subject(
     actor: str,
     metadata: sa.MetaData | None = None,
     after_step: Hook = _nothing,
+    held: Held | None = None,
 ) -> int:
     """Apply the plan to the subject in the caller's transaction; return rows changed.
 
@@ -190,27 +164,37 @@ def erase_subject(
     subject's secrets at once); then one statement deletes and anonymises
     everything the plan names, the ``subjects`` row, and writes the erasure
     tombstone.  ``after_step`` is called with ``"keys"`` and ``"rows"`` (tests
-    use it to die half-way).
+    use it to die half-way).  ``held`` is what the subject's legal holds keep
+    (None: ask :func:`doorstep.privacy.holds.services.held`); with anything held
+    the erasure is partial (see the module docstring) and recorded as such.
     """
     from doorstep.core.models import schema_metadata
 
-    schema = schema_metadata()
-
-    keys.shred(session, subject_id)
+    schema = metadata or schema_metadata()
+    if held is None:
+        held = holds.held(session, subject_id)
+    if not keeps_key(schema, held):
+        keys.shred(session, subject_id)
     after_step("keys")
     now = ctx.clock.now()
+    statement = _build(schema, ctx.policy, held) if held else _statement(schema, ctx.policy)
     changed, _ = session.execute(
-        _statement(metadata or schema, ctx.policy),
-        {SUBJECT: subject_id, "request": request_id, "now": now},
+        statement, {SUBJECT: subject_id, "request": request_id, "now": now}
     ).one()
     after_step("rows")
+    details: dict[str, str | int | bool | None] = {
+        "request": str(request_id) if request_id else None,
+        "rows": int(changed),
+    }
+    if held:
+        details |= {"partial": True, "held": held.key if not held.everything else "all"}
     record(
         session,
         action="subject.erased",
         actor=actor,
         subject_id=subject_id,
         purpose=AUDIT_PURPOSE,
-        details={"request": str(request_id) if request_id else None, "rows": int(changed)},
+        details=details,
     )
     return int(changed)
 
@@ -231,6 +215,18 @@ def erase_for_request(
     the requester (the last message queued for the subject; its outbox row goes
     with the outbox's own retention), and every recipient in the disclosure
     register is asked to erase too, or skipped with the reason (CPE-V.3.c).
+
+    A subject under a legal hold is erased but for the held part; the request
+    is answered in part (refusal code ``LEGAL_HOLD``, the reason and where to
+    complain; once) and stays open, and this job is deferred until a hold of
+    the subject is released, when it runs again: it erases what is no longer
+    held and completes the request when nothing is.  The completion notice then
+    reaches the requester only if their address was held too.
+
+    With tasks in connected systems (:mod:`.systems`) outstanding, Doorstep's own
+    erasure is done now all the same and the request stays open: the last system
+    to settle completes it (:func:`.systems.settle.settle`), telling the requester
+    at the address sealed in the tasks.
     """
     row = get(session, request_id, lock=True)
     if row.kind is not RequestKind.DELETION:
@@ -238,6 +234,10 @@ def erase_for_request(
     if row.closed_at is not None:
         return row
     require_verified(row)
+    if own_part_done(session, row):  # done already; connected systems still at work
+        return settle(session, ctx, row.id, actor=actor)
+    first = row.refusal_code != RefusalCode.LEGAL_HOLD.value
+    held = holds.held(session, row.subject_id)
     to = notices.reach(session, ctx.gate, row.subject_id, row.id)
     recipients = disclosed_recipients(session, row.subject_id)
     erase_subject(
@@ -248,26 +248,73 @@ def erase_for_request(
         request_id=row.id,
         actor=actor,
         after_step=after_step,
+        held=held,
     )
-    record(
-        session,
-        action="request.erasure_ground",
-        actor=actor,
-        subject_id=row.subject_id,
-        purpose=AUDIT_PURPOSE,
-        details={"request": str(row.id), "ground": row.ground},
-    )
-    notify_recipients(
-        session,
-        subject_id=row.subject_id,
-        request_id=row.id,
-        kind=NoticeKind.ERASURE,
-        recipients=recipients,
-        pack=ctx.policy,
-        clock=ctx.clock,
-        actor=actor,
-    )
-    return complete(session, ctx, row.id, actor=actor, reach=to)
+    if first:
+        record(
+            session,
+            action="request.erasure_ground",
+            actor=actor,
+            subject_id=row.subject_id,
+            purpose=AUDIT_PURPOSE,
+            details={"request": str(row.id), "ground": row.ground},
+        )
+        notify_recipients(
+            session,
+            subject_id=row.subject_id,
+            request_id=row.id,
+            kind=NoticeKind.ERASURE,
+            recipients=recipients,
+            pack=ctx.policy,
+            clock=ctx.clock,
+            actor=actor,
+        )
+    if held:
+        return _answer_in_part(session, ctx, row, to, held, actor=actor, first=first)
+    # Connected systems excepted for a hold now released go back to work; Doorstep's own
+    # part never waits on a system: the last system to settle completes the request.
+    requeue(session, row.id, states=(SystemState.EXCEPTED,), exception=Excepted.LEGAL_HOLD.value)
+    if outstanding(session, row.id):
+        audit(session, row, "own_part_erased", actor)
+        return row
+    done = complete(session, ctx, row.id, actor=actor, reach=to)
+    forget(session, row.id)
+    return done
+
+
+def _answer_in_part(
+    session: Session,
+    ctx: RequestContext,
+    row: SubjectRequest,
+    to: notices.Reach | None,
+    held: Held,
+    *,
+    actor: str,
+    first: bool,
+) -> SubjectRequest:
+    """Record the partial refusal (once) and defer the rest of the erasure to a release."""
+    if first:
+        row.refusal_code = RefusalCode.LEGAL_HOLD.value
+        session.flush()
+        audit(
+            session,
+            row,
+            "partly_refused",
+            actor,
+            code=RefusalCode.LEGAL_HOLD.value,
+            held=held.key if not held.everything else "all",
+        )
+        notices.send(
+            session,
+            ctx.clock,
+            to,
+            notices.PARTLY_REFUSED,
+            row.id,
+            reason=REFUSAL_TEXT[RefusalCode.LEGAL_HOLD],
+            complaint=complaint_route(row.jurisdiction),
+        )
+    holds.defer(session, ctx.clock, row.subject_id, ERASE_TASK, actor=actor, request_id=str(row.id))
+    return row
 
 
 def tombstones(session: Session) -> list[uuid.UUID]:

@@ -11,6 +11,8 @@ The ZIP holds
   numbers, booleans, null, or (JSON columns) objects and arrays (schema:
   ``schema.json``, CORP-4.4);
 * ``csv/<table>.csv`` — the same rows, one file per table with rows;
+* ``systems/<system>.json`` — each connected system's part, also under
+  ``systems`` in ``data.json`` (issue 18), when the request reached any;
 * ``README.md`` — in the subject's language: each field's meaning, purposes,
   legal basis, recipients and retention, what the export shows of it, the
   elements and tables left out with the recorded reason (CPE-V.1.d).
@@ -53,6 +55,7 @@ from doorstep.privacy.requests.linkage import (
     rows_of,
 )
 from doorstep.privacy.requests.readme import readme
+from doorstep.privacy.requests.systems.readme import systems_section
 from doorstep.vocabulary.export_decisions import ExportDecision
 
 FORMAT = "doorstep.export/1"
@@ -67,6 +70,11 @@ SCHEMA: dict[str, Any] = {
         "format": {"const": FORMAT},
         "subject": {"type": "string", "format": "uuid"},
         "generated_at": {"type": "string", "format": "date-time"},
+        "systems": {
+            "type": "object",
+            "description": "Each connected system's part, by system key (issue 18).",
+            "additionalProperties": {"type": "object"},
+        },
         "tables": {
             "type": "object",
             "additionalProperties": {
@@ -220,19 +228,24 @@ def build(
     subject_id: uuid.UUID,
     *,
     now: datetime,
+    systems: dict[str, dict[str, Any]] | None = None,
 ) -> Export:
     """Collect the subject's data and pack it as a ZIP (JSON, CSV per table, README).
 
     The README is written in the subject's language (``accounts.language``; English
-    for a subject without an account)."""
+    for a subject without an account).  ``systems`` are the connected systems'
+    parts (system key -> name, state, exception, data): merged into ``data.json``
+    under ``systems``, one ``systems/<key>.json`` each, and a README section."""
     tables = collect(session, keys, metadata, subject_id)
     language = session.scalar(sa.select(Account.language).where(Account.id == subject_id))
-    data = {
+    data: dict[str, Any] = {
         "format": FORMAT,
         "subject": str(subject_id),
         "generated_at": now.isoformat(),
         "tables": tables,
     }
+    if systems:
+        data["systems"] = systems
     buffer = io.BytesIO()
     stamp = (now.year, now.month, now.day, now.hour, now.minute, now.second)
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -244,8 +257,11 @@ def build(
         put("schema.json", json.dumps(SCHEMA, indent=2, sort_keys=True))
         for name, rows in tables.items():
             put(f"csv/{name}.csv", _csv(rows))
-        put(
-            "README.md",
-            readme(metadata, pack, sorted(tables), left_out(metadata), language or SOURCE),
-        )
+        text = readme(metadata, pack, sorted(tables), left_out(metadata), language or SOURCE)
+        for key, part in sorted((systems or {}).items()):
+            part_json = json.dumps(part, indent=2, sort_keys=True, ensure_ascii=False)
+            put(f"systems/{key}.json", part_json)
+        if systems:
+            text += "\n" + systems_section(pack, systems, language or SOURCE)
+        put("README.md", text)
     return Export(data, buffer.getvalue(), sum(len(rows) for rows in tables.values()))

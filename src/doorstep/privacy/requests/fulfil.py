@@ -5,6 +5,9 @@
 * deletion — the ``requests.erase`` job (:func:`~.erasure.erase_for_request`):
   one transaction per subject, so it never holds an HTTP request and is
   retried if a worker dies;
+* for these three, the request also fans out to the connected systems
+  (:mod:`.systems`): one task and job per system, and the request completes when
+  every system is settled too;
 * restriction / objection — a restriction of the named purpose, in force from
   the moment the request completes (same transaction); the data stays stored
   (CORP-4.3);
@@ -35,6 +38,7 @@ from doorstep.privacy.consent.services import withdraw
 from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.requests.models import RequestChannel, RequestKind, SubjectRequest
 from doorstep.privacy.requests.services import complete, get, require_verified
+from doorstep.privacy.requests.systems.fanout import fan_out
 from doorstep.privacy.restrictions.models import RestrictionReason
 from doorstep.privacy.restrictions.services import restrict
 
@@ -72,6 +76,7 @@ def approve(
         raise ConflictError("the request is already closed", reason="already_closed")
     task = _JOBS.get(row.kind)
     if task is not None:
+        fan_out(session, ctx, row)  # the connected systems' parts, each a job of its own
         _queue_once(session, task, row.id)
         return row
     if row.kind in (RequestKind.RESTRICTION, RequestKind.OBJECTION):

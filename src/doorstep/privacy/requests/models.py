@@ -103,6 +103,12 @@ class SubjectRequest(Base):
     jurisdiction: Mapped[str] = mapped_column(
         sa.Text, info=not_personal("key of a deadline rule of the settings, e.g. gdpr", export=True)
     )
+    queue: Mapped[str] = mapped_column(
+        sa.Text,
+        info=not_personal(
+            "key of the department queue that owns the request (CPE-IX.1)", export=True
+        ),
+    )
     purpose: Mapped[str | None] = mapped_column(
         sa.Text, info=_when("Purpose objected to, restricted or withdrawn (a pack key).")
     )

@@ -14,6 +14,8 @@ Templates (see :mod:`doorstep.notify.catalogue`):
 * ``request.extended`` (reference, due, reason) — inside the first period (X-9);
 * ``request.refused`` (reference, reason, complaint) — with where to complain
   (CPE-IX.4, CORP-9.3);
+* ``request.partly_refused`` (reference, reason, complaint) — an erasure was carried
+  out except for what a legal hold keeps (which goes once the hold is released);
 * ``request.completed`` (reference) — the request was carried out;
 * ``request.export_ready`` (reference, expires) — the data can be downloaded.
 """
@@ -40,6 +42,7 @@ RECEIVED = "request.received"
 EXTENDED = "request.extended"
 REFUSED = "request.refused"
 COMPLETED = "request.completed"
+PARTLY_REFUSED = "request.partly_refused"
 EXPORT_READY = "request.export_ready"
 
 

@@ -35,12 +35,14 @@ from doorstep.privacy.requests.codes import (
     EXTENSION_TEXT,
     NEEDS_EVIDENCE,
     REFUSAL_TEXT,
+    STAFF_REFUSALS,
     ErasureGround,
     ExtensionReason,
     RefusalCode,
     complaint_route,
 )
 from doorstep.privacy.requests.context import RequestContext
+from doorstep.privacy.requests.department import department_of
 from doorstep.privacy.requests.models import (
     RequestChannel,
     RequestKind,
@@ -167,6 +169,7 @@ def open_request(
         status=RequestStatus.RECEIVED,
         channel=channel,
         jurisdiction=rule.jurisdiction,
+        queue=department_of(ctx.policy).queue,
         purpose=purpose if kind in PURPOSE_KINDS else None,
         ground=code,
         received_at=received,
@@ -184,7 +187,15 @@ def open_request(
 
         keys = ctx.require_services().keys
         row.new_value = keys.encrypt(session, subject_id, correction[1], context=CONTEXT)
-    audit(session, row, "received", actor, channel=channel.value, jurisdiction=rule.jurisdiction)
+    audit(
+        session,
+        row,
+        "received",
+        actor,
+        channel=channel.value,
+        jurisdiction=rule.jurisdiction,
+        queue=row.queue,
+    )
     if fee_due:
         audit(session, row, "fee_quoted", actor, reason="repeated_requests")
     return row
@@ -353,6 +364,10 @@ def refuse(
         reason = RefusalCode(code or "")
     except ValueError:
         raise _invalid("code", "refusal_code", "a refusal needs a known reason code") from None
+    if reason not in STAFF_REFUSALS:
+        raise _invalid(
+            "code", "refusal_code", "a legal hold is placed on the subject, not chosen as a refusal"
+        )
     if reason in NEEDS_EVIDENCE and not evidence:
         raise _invalid("evidence", "required", "this refusal needs a reference to its evidence")
     if evidence and (not _REFERENCE.fullmatch(evidence) or scrub(evidence) != evidence):

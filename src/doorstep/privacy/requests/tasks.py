@@ -17,6 +17,7 @@ from doorstep.privacy.requests.fulfil import ERASE_TASK, EXPORT_TASK
 from doorstep.privacy.requests.tracking import remind
 
 REMIND_TASK = "requests.remind"
+INQUIRIES_TASK = "requests.inquiries_remind"
 
 
 @periodic(REMIND_TASK, cron="7 * * * *")
@@ -28,6 +29,21 @@ def remind_deadlines(ctx: JobContext, timestamp: int) -> int:
     with runtime.sessions.begin() as session:
         reminded, escalated = remind(session, RequestContext.of(services_for(runtime)))
     return reminded + escalated
+
+
+@periodic(INQUIRIES_TASK, cron="17 * * * *")
+def remind_inquiries(ctx: JobContext, timestamp: int) -> int:
+    """Remind of inquiries due soon, flag overdue ones, forget correspondents with none left."""
+    from doorstep.privacy.requests.inquiries.desk import forget_correspondents
+    from doorstep.privacy.requests.inquiries.desk import remind as remind_desk
+    from doorstep.services import services_for
+
+    runtime = ctx.runtime
+    services = services_for(runtime)
+    with runtime.sessions.begin() as session:
+        reminded, flagged = remind_desk(session, RequestContext.of(services))
+        forgotten = forget_correspondents(session, services.keys)
+    return reminded + flagged + forgotten
 
 
 @job(ERASE_TASK, max_attempts=10)

@@ -1,7 +1,10 @@
 """Deadlines in force: the overdue list and the reminder/escalation sweep.
 
 While a request waits for identity proof its clock is paused, so its effective
-deadline slides with the present; it is never overdue and never reminded.
+deadline slides with the present; it is never overdue and never reminded.  An
+erasure answered in part because of a legal hold (refusal code ``LEGAL_HOLD``,
+still open until the hold is released) was answered in time: it is not
+overdue, reminded or escalated either.
 """
 
 from __future__ import annotations
@@ -19,6 +22,16 @@ from doorstep.privacy.requests.services import OPEN, audit
 ACTOR = system_actor("requests.remind")
 #: Open requests whose clock runs (``verifying`` pauses it).
 RUNNING = tuple(status for status in OPEN if status is not RequestStatus.VERIFYING)
+#: Answered in part, the rest waiting for a legal hold's release (see the module docstring).
+_HELD_BACK = "LEGAL_HOLD"
+
+
+def _clock_runs() -> sa.ColumnElement[bool]:
+    """SQL: the request's deadline clock runs (open, not paused, not answered in part)."""
+    return sa.and_(
+        SubjectRequest.status.in_(RUNNING),
+        SubjectRequest.refusal_code.is_distinct_from(_HELD_BACK),
+    )
 
 
 def effective_due(row: SubjectRequest, now: datetime) -> datetime:
@@ -44,7 +57,7 @@ def remind(session: Session, ctx: RequestContext) -> tuple[int, int]:
     rows = session.scalars(
         sa.select(SubjectRequest)
         .where(
-            SubjectRequest.status.in_(RUNNING),
+            _clock_runs(),
             SubjectRequest.due_at <= soon,
             sa.or_(SubjectRequest.reminded_at.is_(None), SubjectRequest.escalated_at.is_(None)),
         )
@@ -77,7 +90,7 @@ def desk_queue(
 
     A request whose clock is paused (``verifying``) is never overdue.
     """
-    running_late = sa.and_(SubjectRequest.status.in_(RUNNING), SubjectRequest.due_at <= now)
+    running_late = sa.and_(_clock_runs(), SubjectRequest.due_at <= now)
     query = sa.select(SubjectRequest)
     if overdue_only:
         query = query.where(running_late)
@@ -93,4 +106,4 @@ def desk_queue(
 
 def is_overdue(row: SubjectRequest, now: datetime) -> bool:
     """Whether the request's running clock is past its deadline."""
-    return row.status in RUNNING and row.due_at <= now
+    return row.status in RUNNING and row.refusal_code != _HELD_BACK and row.due_at <= now

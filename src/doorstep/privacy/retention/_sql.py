@@ -12,7 +12,9 @@ no longer matches "still to do" (deleted, or its marker set), so no row is
 handled twice.  A row is expired when its trigger instant is at or before the
 cutoff (``now - period - offset``), so the trigger column is compared with a
 constant and an index on it serves the batch (ordered by it, the batch stops
-after ``n`` rows).  The owning area creates that index, partial on what is
+after ``n`` rows).  Rows a legal hold keeps are never in a batch (``AND NOT
+EXISTS (<a standing hold on the row's subject and element>)``); they are counted
+apart and reported as held.  The owning area creates that index, partial on what is
 still to do (``WHERE anonymised_at IS NULL``) for an anonymisation.
 """
 
@@ -79,12 +81,33 @@ def _order(table: sa.Table, binding: Binding) -> list[sa.ColumnElement[Any]]:
     return []
 
 
-def count_due(table: sa.Table, binding: Binding, cutoff: datetime) -> sa.Select[int]:
-    """``SELECT count(*)`` of the rows a sweep at ``cutoff`` would handle."""
+def _spared(held: sa.ColumnElement[bool] | None) -> sa.ColumnElement[bool]:
+    """Rows no legal hold keeps (every row when nothing of the table can be held)."""
+    return sa.true() if held is None else sa.not_(held)
+
+
+def count_due(
+    table: sa.Table,
+    binding: Binding,
+    cutoff: datetime,
+    held: sa.ColumnElement[bool] | None = None,
+) -> sa.Select[int]:
+    """``SELECT count(*)`` of the rows a sweep at ``cutoff`` would handle (held ones spared)."""
     return (
         sa.select(sa.func.count())
         .select_from(table)
-        .where(expired(table, binding, cutoff), still_to_do(table, binding))
+        .where(expired(table, binding, cutoff), still_to_do(table, binding), _spared(held))
+    )
+
+
+def count_held(
+    table: sa.Table, binding: Binding, cutoff: datetime, held: sa.ColumnElement[bool]
+) -> sa.Select[int]:
+    """``SELECT count(*)`` of the rows that are due but kept by a legal hold."""
+    return (
+        sa.select(sa.func.count())
+        .select_from(table)
+        .where(expired(table, binding, cutoff), still_to_do(table, binding), held)
     )
 
 
@@ -97,13 +120,23 @@ def _replacement(column: sa.Column[Any], value: object) -> Any:
 
 
 def batch_statement(
-    table: sa.Table, binding: Binding, cutoff: datetime, now: datetime, size: int
+    table: sa.Table,
+    binding: Binding,
+    cutoff: datetime,
+    now: datetime,
+    size: int,
+    *,
+    held: sa.ColumnElement[bool] | None = None,
 ) -> sa.Delete | sa.Update:
-    """The statement that handles at most ``size`` due rows (see the module docstring)."""
+    """The statement that handles at most ``size`` due rows (see the module docstring).
+
+    ``held`` selects the rows a legal hold keeps
+    (:func:`doorstep.privacy.holds.elements.held_rows`): the batch never takes them.
+    """
     keys = list(table.primary_key.columns)
     batch = (
         sa.select(*keys)
-        .where(expired(table, binding, cutoff), still_to_do(table, binding))
+        .where(expired(table, binding, cutoff), still_to_do(table, binding), _spared(held))
         .order_by(*_order(table, binding))
         .limit(size)
         .with_for_update(of=table, skip_locked=True)

@@ -59,8 +59,14 @@ BINDINGS: Mapping[str, tuple[Binding, ...]] = {
     "subjects": (Binding(_UNTIL_ERASURE, ErasedWithSubject("id")),),
     "subject_keys": (Binding(_UNTIL_ERASURE, ErasedWithSubject("subject_id")),),
     "consent_events": (Binding(_UNTIL_ERASURE, ErasedWithSubject("subject_id")),),
+    # privacy.consent sits below the retention engine, so its binding lives here.
+    "consent_request_keys": (Binding("consent_request_key", DELETE, trigger="created_at"),),
+    "policy_acceptances": (Binding(_UNTIL_ERASURE, ErasedWithSubject("subject_id")),),
     "restrictions": (Binding(_UNTIL_ERASURE, ErasedWithSubject("subject_id")),),
     "staff_members": (Binding(_UNTIL_ERASURE, ErasedWithSubject("subject_id")),),
+    # -- legal holds (privacy.holds sits below the engine): evidence after the release ----
+    "legal_holds": (Binding("legal_hold", DELETE, trigger="released_at"),),
+    "legal_hold_deferrals": (Binding("legal_hold", DELETE, trigger="enqueued_at"),),
     # -- audit trail: pruned to a checkpoint, never past one -----------------------------
     "audit_events": (Binding("audit_trail", PruneAuditTrail(), trigger="at"),),
     # -- notifications ------------------------------------------------------------------

@@ -21,6 +21,11 @@ that batch and taken by the next run; we accept that because waiting on
 application locks would stall the sweep.  After each target, one
 ``retention.sweep_finished`` event records the run's total for it, also when
 it is zero: the report's "last sweep".
+
+Rows a legal hold keeps (:mod:`doorstep.privacy.holds`) are never in a batch:
+each run counts the due rows it spared and, when there are any, records
+``retention.held`` (rule, table, rows, and the legal bases of the holds that
+kept them).  Once the hold is released, the next run takes them.
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ log = logging.getLogger("doorstep.retention")
 SWEPT = "retention.swept"
 FINISHED = "retention.sweep_finished"
 FAILED = "retention.sweep_failed"
+#: Due rows a legal hold kept: rule, table, rows, and the holds' legal bases.
+HELD = "retention.held"
 
 #: Called after each committed batch with the target and the rows it handled.
 BatchHook = Callable[[Target, int], None]
@@ -60,7 +67,8 @@ class SweepResult:
     """What one run did for one target.
 
     ``error`` names why it stopped early (a broken audit chain); ``stopped`` says
-    it was asked to stop before it was done (run again to finish).
+    it was asked to stop before it was done (run again to finish); ``held`` counts
+    the due rows a legal hold kept (the next run after its release takes them).
     """
 
     target: str
@@ -68,6 +76,7 @@ class SweepResult:
     batches: int
     error: str = ""
     stopped: bool = False
+    held: int = 0
 
 
 Details = dict[str, str | int | bool | None]
@@ -91,7 +100,9 @@ def _batch(
     if isinstance(target.binding.action, PruneAuditTrail):
         done = prune(session, cutoff=cutoff, batch_size=size, at=now)
         return (0, False) if done is None else (done.events, not done.done)
-    statement = _sql.batch_statement(target.table, target.binding, cutoff, now, size)
+    statement = _sql.batch_statement(
+        target.table, target.binding, cutoff, now, size, held=target.held
+    )
     rows = int(getattr(session.execute(statement), "rowcount", 0))
     return rows, rows >= size
 
@@ -144,14 +155,37 @@ def sweep(
             batches += 1
             if on_batch is not None:
                 on_batch(target, rows)
+    held = 0
     if not error:
         with runtime.sessions.begin() as session:
-            details = {**_details(target, run, cutoff, total), "batches": batches}
+            held = _report_held(session, target, now, run=run, cutoff=cutoff, actor=actor)
+            details = {**_details(target, run, cutoff, total), "batches": batches, "held": held}
             record(session, action=FINISHED, actor=actor, details=details)
     log.info(
-        "retention sweep done", extra={"target": target.name, "rows": total, "batches": batches}
+        "retention sweep done",
+        extra={"target": target.name, "rows": total, "batches": batches, "held": held},
     )
-    return SweepResult(target.name, total, batches, error)
+    return SweepResult(target.name, total, batches, error, held=held)
+
+
+def _report_held(
+    session: Session, target: Target, now: datetime, *, run: uuid.UUID, cutoff: datetime, actor: str
+) -> int:
+    """Count the due rows legal holds kept and record why (``retention.held``); return the count.
+
+    The event names the rule, the table, the rows and, per legal basis, how many
+    holds kept them: ids and codes, never a value (CPE-IV.1.b, CPE-IV.3.b).
+    """
+    held = target.count_held(session, now)
+    if held:
+        bases = target.holding(session, now)
+        details: Details = {
+            **_details(target, run, cutoff, held),
+            "holds": sum(bases.values()),
+            "bases": ",".join(sorted(bases)) or None,
+        }
+        record(session, action=HELD, actor=actor, details=details)
+    return held
 
 
 def run_sweeps(

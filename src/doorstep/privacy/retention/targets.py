@@ -1,6 +1,7 @@
 """Bindings made concrete: each with its rule, the period in force and its cutoff.
 
-A :class:`Target` is what plans, sweeps and reports iterate over.  It is built by
+A :class:`Target` is what plans, sweeps and reports iterate over; its
+:attr:`~Target.held` condition spares the rows a legal hold keeps.  It is built by
 :func:`targets` after :func:`~doorstep.privacy.retention.registry.validate_retention`
 passed, so its columns, rule and period are known to be sound.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -18,8 +20,9 @@ from doorstep.audit.services import prunable
 from doorstep.core.errors import InvalidInputError
 from doorstep.core.settings import Settings
 from doorstep.privacy.datamap.pack import PolicyPack, RetentionRule
+from doorstep.privacy.holds.elements import held_rows, holds_keeping
 from doorstep.privacy.retention import _sql
-from doorstep.privacy.retention.binding import Binding, PruneAuditTrail
+from doorstep.privacy.retention.binding import Anonymise, Binding, Delete, PruneAuditTrail
 from doorstep.privacy.retention.bindings import BINDINGS
 from doorstep.privacy.retention.periods import effective_period
 from doorstep.privacy.retention.registry import collect, validate_retention
@@ -53,6 +56,39 @@ class Target:
             kind, "none"
         )
 
+    @property
+    def changes(self) -> tuple[str, ...]:
+        """The columns a sweep changes: every one for a deletion, the overwritten ones else."""
+        action = self.binding.action
+        if isinstance(action, Delete):
+            return tuple(column.name for column in self.table.columns)
+        if isinstance(action, Anonymise):
+            return action.names
+        return ()
+
+    @cached_property
+    def held(self) -> sa.ColumnElement[bool] | None:
+        """SQL: the row is kept by a legal hold (None: nothing this binding changes can be held).
+
+        A hold on the whole subject, on the table or on a column the sweep
+        changes keeps the row (:func:`~doorstep.privacy.holds.elements.held_rows`).
+        """
+        return held_rows(self.table, self.changes) if self.changes else None
+
+    def holding(self, session: Session, now: datetime) -> dict[str, int]:
+        """Legal basis -> number of standing holds that keep due rows from a sweep at ``now``."""
+        cutoff = self.cutoff(now)
+        if cutoff is None or not self.changes:
+            return {}
+        due = sa.and_(
+            _sql.expired(self.table, self.binding, cutoff),
+            _sql.still_to_do(self.table, self.binding),
+        )
+        query = holds_keeping(self.table, self.changes, due)
+        if query is None:
+            return {}
+        return {str(basis): int(count) for basis, count in session.execute(query)}
+
     def cutoff(self, now: datetime) -> datetime | None:
         """Rows whose trigger instant is at or before this are due (None: never)."""
         if self.period is None:
@@ -66,7 +102,16 @@ class Target:
             return None
         if isinstance(self.binding.action, PruneAuditTrail):
             return prunable(session, cutoff=cutoff)
-        return session.execute(_sql.count_due(self.table, self.binding, cutoff)).scalar_one()
+        query = _sql.count_due(self.table, self.binding, cutoff, self.held)
+        return session.execute(query).scalar_one()
+
+    def count_held(self, session: Session, now: datetime) -> int:
+        """How many due rows a legal hold keeps from a sweep at ``now``."""
+        cutoff = self.cutoff(now)
+        if cutoff is None or self.held is None or not self.binding.sweeps:
+            return 0
+        query = _sql.count_held(self.table, self.binding, cutoff, self.held)
+        return int(session.execute(query).scalar_one())
 
 
 def targets(

@@ -23,6 +23,8 @@ class SubjectKind(StrEnum):
     SUBSCRIBER = "subscriber"
     GUARDIAN = "guardian"
     STAFF = "staff"
+    #: Wrote to the privacy desk without an account (decision 0026): their inquiry is theirs.
+    CORRESPONDENT = "correspondent"
 
 
 class Subject(Base):

@@ -21,12 +21,14 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
 from doorstep.core.runtime import Runtime
+from doorstep.usp.certificates import REASONS as CERTIFICATE_REASONS
 
 log = logging.getLogger("doorstep.usp.audit")
 
@@ -35,14 +37,42 @@ REFUSED_ENDPOINT = "usp.endpoint_refused"
 """Action: a device was refused as unknown or with wrong credentials."""
 DROPPED_RECORD = "usp.record_dropped"
 """Action: a Record was dropped (garbage, oversized, wrong recipient, wrong identity)."""
+REFUSED_PATH = "usp.path_refused"
+"""Action: a request was not sent: it named a path its purpose does not declare."""
 
-_ENDPOINT_REASONS = frozenset({"unknown_endpoint", "bad_credentials", "no_credentials"})
+_ENDPOINT_REASONS = frozenset(
+    {"unknown_endpoint", "bad_credentials", "no_credentials"}
+    | set(CERTIFICATE_REASONS)  # a refused client certificate (decision 0029)
+)
 
 
 def endpoint_ref(endpoint_id: str, key: bytes) -> str:
     """``ep:<24 hex>``: keyed hash of an Endpoint ID, for logs and audit details."""
     digest = hmac.new(key, endpoint_id.encode("utf-8"), hashlib.sha256).hexdigest()
     return "ep:" + digest[:24]
+
+
+_PATH_MARKS = (
+    ("[…]", ":search"),
+    ("{i}", ":i"),
+    ("*", ":any"),
+    ("()", ":command"),
+    ("!", ":event"),
+)
+_NOT_NAME = re.compile(r"[^A-Za-z0-9_.:-]")
+
+
+def audit_path(path: str) -> str:
+    """A path's shape in the audit trail's alphabet (``[A-Za-z0-9_.:-]``, 128 at most).
+
+    Wildcards, search expressions, commands and events become ``:any``, ``:search``,
+    ``:i``, ``:command`` and ``:event`` (TR-181 names hold no ``:``), so that
+    ``Device.Hosts.Host.*.HostName`` is written as ``Device.Hosts.Host.:any.HostName``
+    instead of being refused by the trail; anything else outside it becomes ``-``.
+    """
+    for mark, name in _PATH_MARKS:
+        path = path.replace(mark, name)
+    return _NOT_NAME.sub("-", path)[:128]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +83,10 @@ class Refusal:
     endpoint: str | None
     mtp: str
     usp_code: int | None = None
+    purpose: str | None = None
+    """For a refused path: the purpose the request named."""
+    path: str | None = None
+    """For a refused path: its shape (search expressions replaced, never a value)."""
 
 
 class AuditSink(Protocol):
@@ -97,7 +131,7 @@ class RuntimeAuditSink:
     def refused(self, refusal: Refusal) -> None:
         """Queue ``refusal`` unless the same one was recorded within the repeat period."""
         ref = self.ref(refusal.endpoint) if refusal.endpoint else None
-        key = (refusal.reason, ref)
+        key = (refusal.reason + "|" + (refusal.purpose or "") + "|" + (refusal.path or ""), ref)
         now = time.monotonic()
         last = self._last.get(key)
         if last is not None and now - last < self._repeat:
@@ -108,6 +142,11 @@ class RuntimeAuditSink:
         self._last[key] = now
         details: dict[str, str | int | bool | None] = {
             "reason": refusal.reason,
+            **(
+                {"purpose": refusal.purpose or None, "path": audit_path(refusal.path)}
+                if refusal.path
+                else {}
+            ),
             "endpoint": ref,
             "mtp": refusal.mtp,
             "suppressed": self._suppressed.pop(key, 0),
@@ -152,5 +191,15 @@ class RuntimeAuditSink:
 
         reason = str(details["reason"])
         action = REFUSED_ENDPOINT if reason in _ENDPOINT_REASONS else DROPPED_RECORD
+        if "path" in details:
+            action = REFUSED_PATH
+        purpose = details.get("purpose")
         with self._runtime.sessions.begin() as session:
-            record(session, action=action, actor=ACTOR, outcome="refused", details=details)
+            record(
+                session,
+                action=action,
+                actor=ACTOR,
+                outcome="refused",
+                purpose=str(purpose) if purpose else None,
+                details=details,
+            )

@@ -4,6 +4,18 @@
 identity, known endpoint, session context), keeps the address of each agent, resolves
 answers to pending requests by ``(endpoint id, msg_id)`` and runs the hooks.  The
 public :class:`~doorstep.usp.controller.Controller` adds the request API on top.
+
+Presence (decision 0027): an agent that sent a DisconnectRecord or whose MQTT last
+will arrived (:meth:`ControllerCore.agent_gone`) is *gone*: its pending requests fail
+at once and new ones fail before they are sent (DeviceOfflineError), until it sends
+anything again.  With a :attr:`ControllerCore.directory` (the device domain's stored
+addresses and online state), a request to an agent this process has not heard from
+is sent to the address the domain stored (so a 3.1.1 agent's answer carries our own
+``/reply-to=`` topic and returns to this process, also after a restart), and a
+request to an agent the domain knows is offline fails at once, unless this process
+took a Connect Record from it since it last saw it go (fresher than the directory).
+The domain hears of a departure before it hears of the next connection: the hook
+of a Connect Record waits for the hook of the departure before it.
 """
 
 from __future__ import annotations
@@ -20,7 +32,14 @@ from doorstep.usp import messages
 from doorstep.usp._controller.audit import AuditSink, NullAuditSink, Refusal, endpoint_ref
 from doorstep.usp._controller.errors import DeviceOfflineError
 from doorstep.usp._controller.hooks import ControllerHooks, NullHooks
-from doorstep.usp._controller.links import MQTT, AgentAddress, Origin, Transport, Verdict
+from doorstep.usp._controller.links import (
+    MQTT,
+    AgentAddress,
+    AgentDirectory,
+    Origin,
+    Transport,
+    Verdict,
+)
 from doorstep.usp._msg import Msg
 from doorstep.usp._notify import Notify
 from doorstep.usp.codes import ErrorCode, RecordErrorCode
@@ -63,6 +82,8 @@ class ControllerCore:
         """Names this process among controllers (its MQTT response topic, msg_ids)."""
         self.hooks: ControllerHooks = hooks or NullHooks()
         self.audit: AuditSink = audit or NullAuditSink()
+        self.directory: AgentDirectory | None = None
+        """The device domain's stored addresses and presence (see the module docstring)."""
         self.counters: collections.Counter[str] = collections.Counter()
         self._credentials = credentials
         self._ref_key = secret_key or secrets.token_bytes(32)
@@ -71,6 +92,9 @@ class ControllerCore:
         self._pending: dict[tuple[str, str], asyncio.Future[Msg]] = {}
         self._known: dict[str, float] = {}
         self._traffic: dict[str, float] = {}
+        self._gone: set[str] = set()
+        self._arrived: set[str] = set()
+        self._leaving: dict[str, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(config.max_concurrent_tasks)
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -113,14 +137,87 @@ class ControllerCore:
     async def agent_connected(self, endpoint_id: str, address: AgentAddress) -> None:
         """Remember ``address`` and tell the hooks (after a Connect Record)."""
         self._agents[endpoint_id] = address
+        self._gone.discard(endpoint_id)
+        if len(self._arrived) >= _MAX_TRACKED:
+            self._arrived.clear()
+        self._arrived.add(endpoint_id)
         self.counters["agents_connected"] += 1
-        await self._spawn(self.hooks.on_agent_connected(endpoint_id, address))
+        leaving = self._leaving.pop(endpoint_id, None)
+        await self._spawn(self._connected_after(leaving, endpoint_id, address))
+
+    async def _connected_after(
+        self, leaving: asyncio.Task[None] | None, endpoint_id: str, address: AgentAddress
+    ) -> None:
+        if leaving is not None:  # the departure reaches the domain first
+            await asyncio.wait([leaving])
+        await self.hooks.on_agent_connected(endpoint_id, address)
+
+    async def _left(self, endpoint_id: str, address: AgentAddress) -> None:
+        self._arrived.discard(endpoint_id)
+        task = await self._spawn(self.hooks.on_agent_disconnected(endpoint_id, address))
+        self._leaving[endpoint_id] = task
+        task.add_done_callback(
+            lambda done: (
+                self._leaving.pop(endpoint_id, None)
+                if self._leaving.get(endpoint_id) is done
+                else None
+            )
+        )
 
     async def agent_disconnected(self, endpoint_id: str, address: AgentAddress) -> None:
         """Forget the agent if ``address`` is still its address, and tell the hooks."""
         if self._agents.get(endpoint_id) == address:
             del self._agents[endpoint_id]
-        await self._spawn(self.hooks.on_agent_disconnected(endpoint_id, address))
+        await self._left(endpoint_id, address)
+
+    async def agent_gone(self, endpoint_id: str, address: AgentAddress) -> None:
+        """The agent went away (DisconnectRecord, last will): fail its requests, tell the hooks."""
+        if self._agents.get(endpoint_id) == address:
+            del self._agents[endpoint_id]
+        if len(self._gone) >= _MAX_TRACKED:
+            self._gone.clear()
+        self._gone.add(endpoint_id)
+        self.counters["agents_gone"] += 1
+        for (eid, _msg_id), future in list(self._pending.items()):
+            if eid == endpoint_id and not future.done():
+                future.set_exception(DeviceOfflineError("the device disconnected"))
+        await self._left(endpoint_id, address)
+
+    async def last_will(self, endpoint_id: str, origin: Origin) -> Verdict:
+        """An agent's last will arrived (the broker says its connection dropped)."""
+        if not await self._is_known(endpoint_id):
+            return self.refuse("unknown_endpoint", endpoint_id, origin, None, Verdict.DROPPED)
+        await self.agent_gone(endpoint_id, self._agents.get(endpoint_id) or AgentAddress(MQTT))
+        return Verdict.ACCEPTED
+
+    async def departure(self, endpoint_id: str) -> None:
+        """Wait until the hooks heard of the departure of ``endpoint_id`` under way, if any."""
+        leaving = self._leaving.get(endpoint_id)
+        if leaving is not None:
+            await asyncio.wait([leaving])
+
+    async def reachable(self, endpoint_id: str) -> None:
+        """Raise DeviceOfflineError if the agent is known to be away; learn its address.
+
+        The directory (when there is one) is the truth shared by every process; this
+        process's own news of a departure counts only without one, or when the
+        directory does not know the agent.
+        """
+        located = await self.directory.locate(endpoint_id) if self.directory else None
+        if located is None:
+            if endpoint_id in self._gone:
+                raise DeviceOfflineError("the device disconnected")
+            return
+        if not located.online and endpoint_id not in self._arrived:
+            raise DeviceOfflineError("the device is offline")
+        self._gone.discard(endpoint_id)
+        address = located.address
+        if (
+            address is not None
+            and endpoint_id not in self._agents
+            and address.mtp in self._transports
+        ):
+            self._agents[endpoint_id] = address
 
     # -- sending ------------------------------------------------------------------------
 
@@ -144,6 +241,7 @@ class ControllerCore:
             return screened
         record, sender = screened, screened.from_id
         self.counters["records_accepted"] += 1
+        self._gone.discard(sender)
         await self._note_traffic(sender)
         answer = refusal(record, own_id=self.endpoint_id)
         if answer is not None:
@@ -192,9 +290,8 @@ class ControllerCore:
         elif isinstance(body, WebSocketConnect):
             await self.agent_connected(sender, origin.address or AgentAddress(origin.mtp))
         elif isinstance(body, Disconnect):
-            known = self._agents.get(sender)
-            if known is not None:
-                await self.agent_disconnected(sender, known)
+            known = self._agents.get(sender) or origin.address or AgentAddress(origin.mtp)
+            await self.agent_gone(sender, known)
 
     async def _dispatch(self, sender: str, msg: Msg) -> None:
         if msg.is_response or msg.is_error:
@@ -267,12 +364,13 @@ class ControllerCore:
 
     # -- background work ----------------------------------------------------------------
 
-    async def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+    async def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run ``work`` in the background; waits for a slot (back-pressure on the MTP)."""
         await self._slots.acquire()
         task = asyncio.get_running_loop().create_task(self._guard(work))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _guard(self, work: Coroutine[Any, Any, None]) -> None:
         try:

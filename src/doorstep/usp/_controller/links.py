@@ -44,6 +44,27 @@ class Origin:
     content_type_ok: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class Located:
+    """What the device domain knows of an agent: its last address and whether it is online.
+
+    ``address`` is None when it is not reachable from any process (a WebSocket session
+    lives in one process only).  ``online`` false means the agent went away (a last
+    will, a DisconnectRecord, a closed session, or silence): requests fail at once.
+    """
+
+    address: AgentAddress | None
+    online: bool
+
+
+class AgentDirectory(Protocol):
+    """Where the controller asks about an agent it has no address or news of."""
+
+    async def locate(self, endpoint_id: str) -> Located | None:
+        """The agent's stored address and presence, or None if it is unknown."""
+        ...
+
+
 class Verdict(Enum):
     """What the controller made of a Record; the MTP may act on it."""
 

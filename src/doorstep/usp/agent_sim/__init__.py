@@ -6,7 +6,11 @@
   NeighboringWiFiDiagnostic(), Boot! and OnBoardRequest on first connect.
 * MTPs: :func:`run_mqtt_agent` (MQTT 5 or 3.1.1) and :func:`run_websocket_agent`.
 * ``fleet``: N devices with their own secrets and claim-code placeholders.
-* ``cli``: ``doorstep agent-sim --count N --mtp mqtt|websocket``.
+* ``cli``: ``doorstep agent-sim --count N --mtp mqtt|websocket [--strict]``.
+
+``strict=True`` (``--strict``) makes a device behave like a real agent (notifications
+only to subscribers, no OnBoardRequest, an unclean drop on reboot so a provisioned
+last will fires); the lenient default is what the demo needs.  See ``agent``.
 """
 
 from doorstep.usp.agent_sim._mqtt import MqttOptions, run_mqtt_agent

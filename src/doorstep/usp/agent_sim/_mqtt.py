@@ -7,11 +7,17 @@
 * Every PUBLISH carries the reply address: Response Topic and Content Type ``usp.msg``
   (v5) or ``/reply-to=`` (3.1.1).  Answers go to the request's reply address.
 * Reconnects after a lost broker (capped back-off) and after Reboot().
+* CONNECT carries a last will only when a controller provisioned one
+  (``Device.MQTT.Client.1.Will*``, :meth:`SimAgent.last_will`).  An abrupt end (a strict
+  agent's reboot, :meth:`SimAgent.power_off`) closes the socket without DISCONNECT, so
+  the broker publishes that will.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -63,6 +69,7 @@ async def _session(agent: SimAgent, options: MqttOptions, stop: asyncio.Event) -
     if options.v5:
         connect_properties = _properties(PacketTypes.CONNECT)
         connect_properties.UserProperty = [("usp-endpoint-id", eid)]
+    will = agent.last_will()
     client = aiomqtt.Client(
         options.host,
         options.port,
@@ -76,6 +83,9 @@ async def _session(agent: SimAgent, options: MqttOptions, stop: asyncio.Event) -
         properties=connect_properties,
         timeout=10,
         socket_options=NO_DELAY,
+        will=aiomqtt.Will(will.topic, will.value.encode(), will.qos, will.retain)
+        if will is not None
+        else None,
     )
 
     async def publish(data: bytes, target: str) -> None:
@@ -109,6 +119,8 @@ async def _session(agent: SimAgent, options: MqttOptions, stop: asyncio.Event) -
             for task in ends:
                 task.cancel()
             await asyncio.gather(*ends, return_exceptions=True)
+            if agent.abrupt:
+                await _drop(client)
         if reader.done() and not reader.cancelled() and reader.exception() is not None:
             raise reader.exception()  # type: ignore[misc]
 
@@ -129,6 +141,16 @@ async def _read(
         answer = agent.handle_record(bytes(message.payload), send)
         if answer is not None:
             await publish(agent.encode(answer), reply)
+
+
+async def _drop(client: aiomqtt.Client) -> None:
+    """End the connection as a power cut does: the socket closes, no DISCONNECT is sent."""
+    sock = client._client.socket()  # aiomqtt offers no unclean close
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(asyncio.shield(client._disconnected), 5)
 
 
 def _properties(packet_type: int) -> Properties:

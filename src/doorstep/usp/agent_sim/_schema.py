@@ -86,6 +86,7 @@ SECURITY_MODES = (
     "WPA-WPA2-Personal",
     "WPA3-Personal-Transition",
 )
+NOTIF_TYPES = ("ValueChange", "ObjectCreation", "ObjectDeletion", "OperationComplete", "Event")
 INTERFACE_STATUS = ("Up", "Down", "Unknown", "Dormant", "NotPresent", "LowerLayerDown", "Error")
 
 _RO = Spec()
@@ -131,7 +132,35 @@ SCHEMA: dict[str, Spec] = {
     "Device.Hosts.Host.{i}.IPAddress": _RO,
     "Device.Hosts.Host.{i}.HostName": _RO,
     "Device.Hosts.Host.{i}.Active": Spec(kind=Kind.BOOLEAN),
+    "Device.LocalAgent.Controller.{i}.EndpointID": _RO,
+    "Device.LocalAgent.Controller.{i}.Enable": _RW_BOOL,
+    "Device.LocalAgent.Controller.{i}.PeriodicNotifInterval": Spec(
+        Access.READ_WRITE, Kind.UNSIGNED
+    ),
+    "Device.LocalAgent.Controller.{i}.MTP.{i}.Protocol": _RO,
+    "Device.LocalAgent.Controller.{i}.MTP.{i}.MQTT.Reference": _RO,
+    "Device.LocalAgent.Controller.{i}.MTP.{i}.MQTT.Topic": _RO,
+    "Device.LocalAgent.Subscription.{i}.Enable": _RW_BOOL,
+    "Device.LocalAgent.Subscription.{i}.ID": Spec(Access.READ_WRITE, max_len=64, min_len=1),
+    "Device.LocalAgent.Subscription.{i}.Recipient": _RO,
+    "Device.LocalAgent.Subscription.{i}.NotifType": Spec(
+        Access.READ_WRITE, Kind.ENUM, choices=NOTIF_TYPES
+    ),
+    "Device.LocalAgent.Subscription.{i}.ReferenceList": Spec(Access.READ_WRITE, max_len=1024),
+    "Device.LocalAgent.Subscription.{i}.Persistent": _RW_BOOL,
+    "Device.LocalAgent.Subscription.{i}.NotifRetry": _RW_BOOL,
+    "Device.MQTT.Client.{i}.Enable": _RW_BOOL,
+    "Device.MQTT.Client.{i}.ProtocolVersion": _RO,
+    "Device.MQTT.Client.{i}.WillEnable": _RW_BOOL,
+    "Device.MQTT.Client.{i}.WillTopic": Spec(Access.READ_WRITE, max_len=256),
+    "Device.MQTT.Client.{i}.WillValue": Spec(Access.READ_WRITE, max_len=256),
+    "Device.MQTT.Client.{i}.WillQoS": Spec(Access.READ_WRITE, Kind.ENUM, choices=("0", "1", "2")),
+    "Device.MQTT.Client.{i}.WillRetain": _RW_BOOL,
 }
+SUBSCRIPTION_TABLE = "Device.LocalAgent.Subscription."
+SUBSCRIPTION_DEFAULTS = {"Enable": "false", "Persistent": "false", "NotifRetry": "false",
+                         "ReferenceList": "", "NotifType": "ValueChange"}  # fmt: skip
+"""Values of a new subscription's parameters the Add does not set (TR-181 defaults)."""
 
 _INSTANCE = re.compile(r"\.[0-9]+(?=\.)")
 

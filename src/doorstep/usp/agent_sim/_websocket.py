@@ -1,14 +1,18 @@
 """A simulated agent's WebSocket side: the agent connects out to the controller.
 
 ``<url>?eid=<percent-encoded Endpoint ID>``, subprotocol ``v1.usp``, the device
-secret as ``Authorization: Bearer``; a WebSocketConnectRecord first, then one Record
-per binary frame.  Reconnects with a capped back-off (TR-369 suggests 5 s doubling;
+secret as ``Authorization: Bearer`` (or, with ``send_secret`` false and a TLS context
+holding the device's client certificate, no header at all: how a real agent's
+WebSocket client authenticates); a WebSocketConnectRecord first, then one Record
+per binary frame.  An abrupt end (:meth:`SimAgent.power_off`) drops the TCP
+connection without a close frame.  Reconnects with a capped back-off (TR-369 suggests 5 s doubling;
 the simulator starts shorter) and after Reboot().
 """
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -32,6 +36,10 @@ class WebSocketOptions:
     reconnect_min: float = 0.5
     reconnect_max: float = 10.0
     max_size: int = 64 * 1024
+    tls: ssl.SSLContext | None = None
+    """For ``wss://``: the trust store, and the device's client certificate when it has one."""
+    send_secret: bool = True
+    """Send ``Authorization: Bearer <secret>``; false for certificate-only agents."""
 
 
 async def run_websocket_agent(
@@ -51,9 +59,10 @@ async def run_websocket_agent(
 async def _session(agent: SimAgent, options: WebSocketOptions, stop: asyncio.Event) -> None:
     separator = "&" if "?" in options.url else "?"
     url = f"{options.url}{separator}eid={quote(agent.endpoint_id, safe='-._~')}"
-    headers = {"Authorization": f"Bearer {agent.secret}"}
+    headers = {"Authorization": f"Bearer {agent.secret}"} if options.send_secret else {}
     async with connect(
         url,
+        ssl=options.tls,
         subprotocols=[SUBPROTOCOL],
         additional_headers=headers,
         proxy=None,
@@ -77,6 +86,8 @@ async def _session(agent: SimAgent, options: WebSocketOptions, stop: asyncio.Eve
             for task in ends:
                 task.cancel()
             await asyncio.gather(*ends, return_exceptions=True)
+            if agent.abrupt:
+                websocket.transport.abort()
 
 
 async def _read(agent: SimAgent, websocket: ClientConnection, send: SendMsg) -> None:

@@ -7,15 +7,24 @@ received Record to :meth:`SimAgent.handle_record`, sending back what it returns.
 Behaviour:
 
 * Ignores Records not addressed to it or not from its controller (as OB-USP-Agent).
-* Answers Get, Set, Operate, GetInstances and GetSupportedProtocol; other requests get
-  Error 7001; a Record that is not usable gets nothing (dropped, as the spec says).
+* Answers Get, Set, Add and Delete (the ``Device.LocalAgent.Subscription.`` table),
+  Operate, GetInstances and GetSupportedProtocol; other requests get Error 7001; a
+  Record that is not usable gets nothing (dropped, as the spec says).  A path the
+  model lacks (``Profile.omit``) is a per-path error 7026 in a Get.
 * After every boot it sends ``Boot!`` (Notify Event on ``Device.``); on its first
   session it also sends OnBoardRequest and repeats it until a NotifyResp comes.
 * ``Device.Reboot()`` answers, then :attr:`reboot` is set: the MTP drops the session
   and reconnects, and the next session starts with ``Boot!`` Cause RemoteReboot and
-  the Operate's ``command_key``.
-* ``Device.WiFi.NeighboringWiFiDiagnostic()`` is asynchronous: the OperateResp names
-  a ``Device.LocalAgent.Request.{i}.``; the results follow as Notify OperationComplete.
+  the Operate's ``command_key``.  ``FactoryReset()`` also forgets what controllers set.
+  ``Device.WiFi.NeighboringWiFiDiagnostic()`` is asynchronous.  The commands live in
+  ``_commands``.
+* ``Periodic!`` and ValueChange (:meth:`SimAgent.change`) go only to subscribers.
+
+**Strict mode** (``strict=True``, ``--strict``) is a real agent (OB-USP-Agent 11.0.4)
+where the default is lenient for the demo: Boot! and OperationComplete only to a
+matching subscription (its ID; ``send_resp`` = NotifRetry), no OnBoardRequest, and a
+reboot drops the connection uncleanly (a provisioned last will fires, ``_will``) and
+deletes the non-persistent subscriptions.
 """
 
 from __future__ import annotations
@@ -29,15 +38,30 @@ from dataclasses import dataclass
 
 from doorstep.usp import messages
 from doorstep.usp._msg import Msg
-from doorstep.usp._notify import Event, Notify, NotifyResp, OnBoardRequest, OperationComplete
-from doorstep.usp._requests import Get, GetInstances, GetSupportedProtocol, Operate, Set
-from doorstep.usp._responses import (
-    AsyncRequest,
-    GetSupportedProtocolResp,
-    OperateResp,
-    OperationResult,
+from doorstep.usp._notify import (
+    Event,
+    Notification,
+    Notify,
+    NotifyResp,
+    OnBoardRequest,
+    ValueChange,
 )
-from doorstep.usp._types import CommandFailure, OutputArgs
+from doorstep.usp._requests import (
+    Add,
+    Delete,
+    Get,
+    GetInstances,
+    GetSupportedDM,
+    GetSupportedProtocol,
+    Operate,
+    Set,
+)
+from doorstep.usp._responses import OperateResp
+from doorstep.usp.agent_sim import _tables
+from doorstep.usp.agent_sim._commands import operate, restart
+from doorstep.usp.agent_sim._events import boot_event
+from doorstep.usp.agent_sim._supported import supported_dm
+from doorstep.usp.agent_sim._will import MQTT_CLIENT, LastWill, last_will_of
 from doorstep.usp.agent_sim.datamodel import DataModel, Profile, build_values
 from doorstep.usp.codes import ErrorCode
 from doorstep.usp.exceptions import UspDecodeError
@@ -53,10 +77,9 @@ log = logging.getLogger("doorstep.usp.agent_sim")
 
 SendMsg = Callable[[Msg], Awaitable[None]]
 
-REBOOT = "Device.Reboot()"
-FACTORY_RESET = "Device.FactoryReset()"
-SITE_SURVEY = "Device.WiFi.NeighboringWiFiDiagnostic()"
-_REBOOT_CAUSES = ("LocalReboot", "RemoteReboot")
+BOOT = "Device.Boot!"
+PERIODIC = "Device.LocalAgent.Periodic!"
+CONTROLLER = "Device.LocalAgent.Controller.1."
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,15 +101,20 @@ class SimAgent:
         "_ids",
         "_onboard_msg_id",
         "_requests",
+        "_send",
         "_tasks",
+        "_ticker",
+        "abrupt",
         "claim_code",
         "controller_id",
         "model",
         "onboarded",
+        "powered",
         "profile",
         "reboot",
         "secret",
         "sessions",
+        "strict",
         "timing",
     )
 
@@ -98,18 +126,28 @@ class SimAgent:
         secret: str,
         claim_code: str = "",
         timing: SimTiming | None = None,
+        strict: bool = False,
     ) -> None:
         self.profile = profile
+        self.strict = strict
+        """Behave like a real agent (see the module docstring)."""
         self.controller_id = controller_id
         self.secret = secret
         """The device's own MTP secret (WebSocket upgrade / broker password)."""
         self.claim_code = claim_code
         """The claim secret printed on the label (:mod:`doorstep.usp.claims`)."""
         self.timing = timing or SimTiming()
-        self.model = DataModel(build_values(profile))
+        self.model = DataModel(build_values(profile, controller_id))
         self.onboarded = asyncio.Event()
         self.reboot = asyncio.Event()
-        """Set when the device must drop its session and come back (Reboot())."""
+        """Set when the device must drop its session and come back (Reboot() …)."""
+        self.abrupt = False
+        """End the session without a goodbye (no DISCONNECT: the broker sends the will)."""
+        self.powered = asyncio.Event()
+        """Cleared by :meth:`power_off`: the device stays away until :meth:`power_on`."""
+        self.powered.set()
+        self._send: SendMsg | None = None
+        self._ticker: asyncio.Task[None] | None = None
         self.sessions = 0
         self._booted_at = time.monotonic()
         self._boot_cause: str | None = "LocalReboot"
@@ -146,28 +184,84 @@ class SimAgent:
         """The MTP is up and the Connect Record sent: Boot! after a boot, then onboarding."""
         self.sessions += 1
         self.reboot.clear()
+        self.abrupt = False
+        self._send = send
         if self._boot_cause is not None:
             cause, key = self._boot_cause, self._boot_command_key
             self._boot_cause, self._boot_command_key = None, ""
-            self._spawn(send(self._boot_event(cause, key)))
-        if not self.onboarded.is_set():
-            self._spawn(self._onboard(send))
+            self.notify("Event", BOOT, boot_event(cause, key), "boot")
+        if not self.onboarded.is_set() and not self.strict:
+            self.spawn(self._onboard(send))
+        self._restart_ticker()
 
     def session_ended(self) -> None:
         """The MTP session is gone: stop what was sending on it."""
+        self._send = None
         for task in list(self._tasks):
             task.cancel()
 
-    def _boot_event(self, cause: str, command_key: str) -> Msg:
-        params = {
-            "CommandKey": command_key,
-            "Cause": cause,
-            "Reason": "Unknown",
-            "FirmwareUpdated": "false",
-            "ParameterMap": "{}",
-        }
-        event = Event("Device.", "Boot!", params)
-        return Msg(self._msg_id("Event"), Notify("boot", event, send_resp=False))
+    def last_will(self) -> LastWill | None:
+        """The last will of the MQTT connection, if a controller provisioned one."""
+        return last_will_of(self.model.values)
+
+    def power_off(self) -> None:
+        """The device loses power: its connection drops without a goodbye; it stays away."""
+        self.powered.clear()
+        self.abrupt = True
+        self.reboot.set()
+
+    def power_on(self) -> None:
+        """Power comes back: the device boots (``Boot!`` Cause LocalReboot) and reconnects."""
+        self.booted("LocalReboot", "")
+        self.powered.set()
+
+    def factory_reset(self) -> None:
+        """Someone holds the reset button: the device forgets what any controller set,
+        drops its connection and boots (``Boot!`` Cause LocalFactoryReset)."""
+        self.spawn(restart(self, "LocalFactoryReset", "", factory=True))
+
+    def change(self, path: str, value: str) -> None:
+        """The device itself changes ``path`` (a firmware upgrade, a new WAN address):
+        subscribers of a ValueChange on it are told."""
+        before = self.model.values.get(path)
+        self.model.values[path] = value
+        if before != value:
+            self._value_changed({path: value})
+
+    def booted(self, cause: str, command_key: str) -> None:
+        """The device booted: its next session starts with ``Boot!`` naming ``cause``."""
+        self._boot_cause, self._boot_command_key = cause, command_key
+        self._booted_at = time.monotonic()
+
+    def notify(self, notif_type: str, path: str, body: Notification, lenient_id: str) -> None:
+        """Send ``body`` to each matching subscription; lenient mode sends it regardless."""
+        send = self._send
+        if send is None:
+            return
+        found = _tables.subscribers(self.model.values, notif_type, path)
+        if not found and not self.strict and lenient_id:
+            msg = Msg(self._msg_id(notif_type), Notify(lenient_id, body, send_resp=False))
+            self.spawn(send(msg))
+        for subscription in found:
+            notify = Notify(subscription.id, body, send_resp=subscription.notif_retry)
+            self.spawn(send(Msg(self._msg_id(notif_type), notify)))
+
+    def _value_changed(self, changes: dict[str, str]) -> None:
+        for path, value in changes.items():
+            self.notify("ValueChange", path, ValueChange(path, value), "")
+
+    def _restart_ticker(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+        raw = self.model.values.get(CONTROLLER + "PeriodicNotifInterval", "")
+        if self._send is not None and raw.isdigit() and int(raw) > 0:
+            self._ticker = self.spawn(self._periodic(int(raw)))
+
+    async def _periodic(self, interval: int) -> None:
+        """``Periodic!`` every PeriodicNotifInterval seconds, for its subscribers."""
+        while True:
+            await asyncio.sleep(interval)
+            self.notify("Event", PERIODIC, Event("Device.LocalAgent.", "Periodic!"), "")
 
     async def _onboard(self, send: SendMsg) -> None:
         if self._onboard_msg_id is None:
@@ -210,71 +304,46 @@ class SimAgent:
         if isinstance(body, Get):
             reply = self.model.get(body, uptime)
         elif isinstance(body, Set):
-            reply = self.model.set(body)
-        elif isinstance(body, GetInstances):
-            reply = self.model.instances(body)
-        elif isinstance(body, GetSupportedProtocol):
-            reply = GetSupportedProtocolResp(("1.3",))
+            reply = self._set(body)
+        elif isinstance(body, Add | Delete | GetInstances | GetSupportedProtocol):
+            reply = _tables.answer(self.model, body)
+        elif isinstance(body, GetSupportedDM):
+            reply = supported_dm(self.model.values, body, self.profile.omit)
         elif isinstance(body, Operate):
-            reply = self._operate(body, send)
+            reply = operate(self, body)
             if not body.send_resp and isinstance(reply, OperateResp):
                 return None
         else:
             return messages.error(msg.msg_id, ErrorCode.NOT_SUPPORTED, "not supported")
         return Msg(msg.msg_id, reply)  # type: ignore[arg-type]
 
-    def _operate(self, request: Operate, send: SendMsg) -> object:
-        command = request.command
-        if command in {REBOOT, FACTORY_RESET}:
-            cause = request.input_args.get("Cause", "RemoteReboot")
-            allowed = _REBOOT_CAUSES if command == REBOOT else ("RemoteFactoryReset",)
-            if command == FACTORY_RESET:
-                cause = request.input_args.get("Cause", "RemoteFactoryReset")
-            if cause not in allowed:
-                failure = CommandFailure(ErrorCode.INVALID_COMMAND_ARGUMENTS, "invalid Cause")
-                return OperateResp((OperationResult(command, failure),))
-            self._spawn(self._restart(cause, request.command_key, command == FACTORY_RESET))
-            return OperateResp((OperationResult(command, OutputArgs({})),))
-        if command == SITE_SURVEY:
-            path = f"Device.LocalAgent.Request.{next(self._requests)}."
-            self._spawn(self._site_survey(request.command_key, send))
-            return OperateResp((OperationResult(command, AsyncRequest(path)),))
-        return messages.error("-", ErrorCode.INVALID_PATH, "no such command").body
+    def _set(self, request: Set) -> object:
+        before = dict(self.model.values)
+        reply = self.model.set(request)
+        changed = {p: v for p, v in self.model.values.items() if before.get(p) != v}
+        self._value_changed(changed)
+        if CONTROLLER + "PeriodicNotifInterval" in changed:
+            self._restart_ticker()
+        if any(path.startswith(MQTT_CLIENT) for path in changed):
+            self.spawn(self._reconnect())  # new MQTT settings apply to a new connection
+        return reply
 
-    async def _restart(self, cause: str, command_key: str, factory: bool) -> None:
+    async def _reconnect(self) -> None:
         await asyncio.sleep(self.timing.reboot)
-        if factory:
-            self.model = DataModel(build_values(self.profile))
-        self._boot_cause, self._boot_command_key = cause, command_key
-        self._booted_at = time.monotonic()
         self.reboot.set()
-
-    async def _site_survey(self, command_key: str, send: SendMsg) -> None:
-        await asyncio.sleep(self.timing.site_survey)
-        args = {"Status": "Complete"}
-        for index, (ssid, channel, signal) in enumerate(_NEIGHBOURS, start=1):
-            prefix = f"Result.{index}."
-            args.update(
-                {
-                    prefix + "Radio": "Device.WiFi.Radio.1",
-                    prefix + "SSID": ssid,
-                    prefix + "BSSID": f"02:5a:00:00:00:{index:02x}",
-                    prefix + "Channel": str(channel),
-                    prefix + "SignalStrength": str(signal),
-                    prefix + "OperatingFrequencyBand": "2.4GHz" if channel < 36 else "5GHz",
-                    prefix + "SecurityModeEnabled": "WPA2",
-                }
-            )
-        done = OperationComplete("Device.WiFi.", "NeighboringWiFiDiagnostic()", command_key,
-                                 OutputArgs(args))  # fmt: skip
-        await send(Msg(self._msg_id("OperationComplete"), Notify("survey", done)))
 
     # -- helpers ----------------------------------------------------------------------
 
     def _msg_id(self, kind: str) -> str:
         return f"{kind}-{self.sessions}-{next(self._ids)}"
 
-    def _spawn(self, work: Awaitable[None]) -> None:
+    def next_request(self) -> int:
+        """The instance number of the next ``Device.LocalAgent.Request.{i}.``."""
+        return next(self._requests)
+
+    def spawn(self, work: Awaitable[None]) -> asyncio.Task[None]:
+        """Run ``work`` in the background until the session ends (errors are logged)."""
+
         async def guarded() -> None:
             try:
                 await work
@@ -286,6 +355,4 @@ class SimAgent:
         task = asyncio.get_running_loop().create_task(guarded())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-
-_NEIGHBOURS = (("neighbour-a", 1, -48), ("neighbour-b", 6, -71), ("neighbour-c", 44, -80))
+        return task

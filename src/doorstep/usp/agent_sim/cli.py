@@ -53,6 +53,13 @@ def agent_sim(  # noqa: PLR0917 - Typer maps options to parameters
     ] = False,
     duration: Annotated[float, typer.Option(min=0, help="Stop after this many seconds.")] = 0,
     report: Annotated[bool, typer.Option(help="Print a JSON line once all connected.")] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            help="Behave like real agents: notify only subscribers, no OnBoardRequest, "
+            "drop the connection on reboot (last will)."
+        ),
+    ] = False,
 ) -> None:
     """Run ``count`` simulated devices against the controller."""
     from doorstep.core.errors import ConfigurationError
@@ -82,13 +89,16 @@ def agent_sim(  # noqa: PLR0917 - Typer maps options to parameters
     else:
         fail("--mtp must be mqtt or websocket", 2)
     rss_before = _rss()
-    agents = make_agents(count, controller_id=config.controller_id, hosts=hosts)
+    agents = make_agents(count, controller_id=config.controller_id, hosts=hosts, strict=strict)
     where = credentials_path(settings, config)
     if where is not None:
         write_credentials(agents, where)
     if secrets_file is not None:
         _write_secrets(secrets_file, [(a.endpoint_id, a.secret) for a in agents])
-    typer.echo(f"agent-sim: {count} devices over {mtp}; credentials {where or 'not written'}")
+    mode = "strict" if strict else "lenient"
+    typer.echo(
+        f"agent-sim: {count} {mode} devices over {mtp}; credentials {where or 'not written'}"
+    )
     if count <= 20:
         typer.echo("  endpoint id / product / claim code (type it) / QR payload (scan it)")
         for agent in agents:

@@ -68,6 +68,8 @@ class Profile:
     ssid: str = "doorstep-wifi"
     ppp_username: str = ""
     hosts: tuple[Host, ...] = field(default=())
+    omit: tuple[str, ...] = ()
+    """Objects this model lacks (e.g. ``Device.Hosts.``): absent from its data model."""
 
 
 _STATIC = {
@@ -88,9 +90,17 @@ _MODES = ",".join(SECURITY_MODES)
 _UPTIME = "Device.DeviceInfo.UpTime"
 
 
-def build_values(profile: Profile) -> dict[str, str]:
-    """Every parameter of a device built from ``profile`` (full path -> value)."""
+def build_values(profile: Profile, controller_id: str = "") -> dict[str, str]:
+    """Every parameter of a device built from ``profile`` (full path -> value).
+
+    With ``controller_id`` the device also has its factory Controller entry (with a
+    ``Periodic!`` interval of a day, as OB-USP-Agent ships) and its MQTT client
+    (no last will until a controller provisions one).  Objects named in
+    ``profile.omit`` are left out.
+    """
     values: dict[str, str] = dict(_STATIC)
+    if controller_id:
+        values.update(_controller_entry(controller_id))
     values.update(
         {
             "Device.DeviceInfo.Manufacturer": profile.manufacturer,
@@ -123,7 +133,29 @@ def build_values(profile: Profile) -> dict[str, str]:
         values[prefix + "PhysAddress"] = host.phys_address
         values[prefix + "IPAddress"] = host.ip_address
         values[prefix + "Active"] = "true" if host.active else "false"
-    return {sys.intern(path): value for path, value in values.items()}
+    return {
+        sys.intern(path): value
+        for path, value in values.items()
+        if not any(path.startswith(gone) for gone in profile.omit)
+    }
+
+
+def _controller_entry(controller_id: str) -> dict[str, str]:
+    controller, client = "Device.LocalAgent.Controller.1.", "Device.MQTT.Client.1."
+    return {
+        controller + "EndpointID": controller_id,
+        controller + "Enable": "true",
+        controller + "PeriodicNotifInterval": "86400",
+        controller + "MTP.1.Protocol": "MQTT",
+        controller + "MTP.1.MQTT.Reference": client[:-1],
+        client + "Enable": "true",
+        client + "ProtocolVersion": "5.0",
+        client + "WillEnable": "false",
+        client + "WillTopic": "",
+        client + "WillValue": "",
+        client + "WillQoS": "0",
+        client + "WillRetain": "false",
+    }
 
 
 @lru_cache(maxsize=512)

@@ -74,8 +74,9 @@ def make_agents(
     batch: str | None = None,
     hosts: int = 3,
     timing: SimTiming | None = None,
+    strict: bool = False,
 ) -> list[SimAgent]:
-    """``count`` agents with their own secrets and claim codes."""
+    """``count`` agents with their own secrets and claim codes (``strict``: like real ones)."""
     batch = batch or secrets.token_hex(3).upper()
     return [
         SimAgent(
@@ -84,6 +85,7 @@ def make_agents(
             secret=new_device_secret(),
             claim_code=new_claim_code(),
             timing=timing,
+            strict=strict,
         )
         for index in range(start, start + count)
     ]

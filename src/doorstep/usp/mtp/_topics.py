@@ -18,6 +18,10 @@ CONTENT_TYPE = "usp.msg"
 NO_DELAY = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),)
 """Socket option for MQTT clients: a Record is small and must not wait for Nagle."""
 
+WILL_LEVEL = "will"
+"""Agents' last wills are published to ``<controller topic>/<their eid>/will`` (decision
+0027): inside the topics the broker ACL already lets only that agent publish to."""
+
 _SLASH = re.compile("%2f", re.IGNORECASE)
 
 
@@ -50,3 +54,8 @@ def endpoint_after(topic: str, prefix: str) -> str | None:
 def valid_publish_topic(topic: str) -> bool:
     """Whether ``topic`` can be published to (non-empty, no wildcards, no ``$`` prefix)."""
     return bool(topic) and not any(ch in topic for ch in "+#\x00") and not topic.startswith("$")
+
+
+def will_topic(controller_topic: str, endpoint_id: str) -> str:
+    """The topic of ``endpoint_id``'s last will."""
+    return f"{controller_topic}/{endpoint_id}/{WILL_LEVEL}"

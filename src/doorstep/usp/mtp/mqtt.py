@@ -13,6 +13,9 @@ authenticated identity):
   waits for it.
 * ``<agent_topic>/<agent eid>``: where an agent is addressed before it told us its
   topic (MQTTConnectRecord ``subscribed_topic``, Response Topic, ``/reply-to=``).
+* ``<controller_topic>/<agent eid>/will``: the agent's last will (provisioned by
+  :mod:`doorstep.usp.agent_setup`); the broker publishes it when the agent's
+  connection drops, and the controller takes the agent as gone.
 
 Publications carry Content Type ``usp.msg`` and a Response Topic (v5), or the
 ``/reply-to=`` suffix (agents that connected with 3.1.1, or a 3.1.1 controller).
@@ -40,6 +43,7 @@ from doorstep.usp.mtp._topics import (
     CONTENT_TYPE,
     CONTENT_TYPES,
     NO_DELAY,
+    WILL_LEVEL,
     endpoint_after,
     split_reply_to,
     valid_publish_topic,
@@ -174,6 +178,11 @@ class MqttTransport:
             address = AgentAddress(MQTT, response_topic, True)
         elif reply_to and valid_publish_topic(reply_to):
             address = AgentAddress(MQTT, reply_to, False)
+        if base.endswith("/" + WILL_LEVEL):
+            gone = endpoint_after(base[: -len(WILL_LEVEL) - 1], self._config.mqtt_controller_topic)
+            if gone is not None:
+                await self._controller.last_will(gone, Origin(MQTT, gone))
+                return
         identity = None
         if self._config.mqtt_check_topic_identity:
             identity = self._identity(base) or ""  # "" never matches: no identity, no entry

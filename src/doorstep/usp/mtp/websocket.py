@@ -4,9 +4,13 @@
 ``ws[s]://<host>/usp?eid=<its Endpoint ID>`` with subprotocol ``v1.usp`` (R-WS.9-12a)
 and its own credentials on the upgrade: ``Authorization: Basic`` with the endpoint
 id as user name and the device secret as password, or ``Authorization: Bearer
-<device secret>``.  The upgrade is refused (HTTP 403, before any WebSocket frame)
-without ``v1.usp``, without a valid ``eid``, for an unknown endpoint or a wrong
-secret, and each refusal is audited.
+<device secret>``, or (with ``usp_client_ca_file`` set) a TLS client certificate
+naming its endpoint id, from ``serve``'s own TLS or a trusted proxy
+(:mod:`._identity`, decision 0029).  A presented certificate decides: a refused one
+(expired, revoked, untrusted, naming another endpoint) is not rescued by a secret.
+The upgrade is refused (HTTP 403, before any WebSocket frame) without ``v1.usp``,
+without a valid ``eid``, for an unknown endpoint, a wrong secret or a refused
+certificate, and each refusal is audited.
 
 Each Record is one binary frame.  A text frame, or bytes that are not a usable
 Record, close the session with 1003 (R-WS.16); Records that parse but are refused
@@ -26,6 +30,7 @@ import asyncio
 import base64
 import binascii
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fastapi import APIRouter, FastAPI, WebSocket
@@ -45,6 +50,7 @@ from doorstep.usp.controller import (
 )
 from doorstep.usp.credentials import CredentialStore
 from doorstep.usp.endpoint import is_valid_endpoint_id
+from doorstep.usp.mtp._identity import CertificateIdentity
 
 log = logging.getLogger("doorstep.usp.websocket")
 
@@ -93,9 +99,15 @@ class WebSocketTransport:
 class WebSocketHub:
     """The USP WebSocket side of one ``serve`` process."""
 
-    def __init__(self, controller: Controller, credentials: CredentialStore) -> None:
+    def __init__(
+        self,
+        controller: Controller,
+        credentials: CredentialStore,
+        identity: CertificateIdentity | None = None,
+    ) -> None:
         self.controller = controller
         self.credentials = credentials
+        self.identity = identity
         self.transport = WebSocketTransport(controller)
 
     async def serve(self, websocket: WebSocket) -> None:
@@ -135,18 +147,33 @@ class WebSocketHub:
     async def _admit(self, websocket: WebSocket) -> str | None:
         """The authenticated endpoint id, or None after refusing the upgrade (403)."""
         endpoint_id = websocket.query_params.get("eid", "")
-        reason = await self._check(websocket, endpoint_id)
+        reason, named = await self._check(websocket, endpoint_id)
         if reason is None:
             return endpoint_id
-        known_id = endpoint_id if is_valid_endpoint_id(endpoint_id) else None
+        known_id = endpoint_id if is_valid_endpoint_id(endpoint_id) else named
         self.controller.refuse(reason, known_id, Origin(WEBSOCKET), None)
         await websocket.close(code=1008)  # before accept: uvicorn answers HTTP 403
         return None
 
-    async def _check(self, websocket: WebSocket, endpoint_id: str) -> str | None:
-        """Why the upgrade is refused, or None when the endpoint proved itself."""
+    async def _check(self, websocket: WebSocket, endpoint_id: str) -> tuple[str | None, str | None]:
+        """``(why the upgrade is refused or None, endpoint id a certificate names)``."""
         if SUBPROTOCOL not in websocket.scope.get("subprotocols", ()):
-            return "no_subprotocol"
+            return "no_subprotocol", None
+        certificate = await self.identity.check(websocket) if self.identity else None
+        if certificate is not None:
+            # A presented certificate decides: a refused one is not rescued by a secret.
+            if certificate.reason is not None:
+                return certificate.reason, certificate.endpoint_id
+            if not is_valid_endpoint_id(endpoint_id):
+                return "invalid_endpoint_id", certificate.endpoint_id
+            if certificate.endpoint_id != endpoint_id:
+                return "identity_mismatch", None
+            known = await self.credentials.lookup(endpoint_id) is not None
+            return (None if known else "unknown_endpoint"), None
+        return await self._check_secret(websocket, endpoint_id), None
+
+    async def _check_secret(self, websocket: WebSocket, endpoint_id: str) -> str | None:
+        """Why the per-device secret does not admit ``endpoint_id``, or None."""
         if not is_valid_endpoint_id(endpoint_id):
             return "invalid_endpoint_id"
         claimed, secret = _credentials(websocket.headers.get("authorization", ""))
@@ -206,9 +233,19 @@ def install(
         audit=audit or RuntimeAuditSink(runtime, repeat_seconds=config.audit_repeat_seconds),
         secret_key=key,
     )
-    hub = WebSocketHub(controller, credentials)
+    identity = CertificateIdentity.from_settings(runtime.settings, runtime.clock.now)
+    hub = WebSocketHub(controller, credentials, identity)
     setattr(app.state, _STATE_KEY, hub)
     return hub
+
+
+def report_tls_refusal(app: FastAPI) -> Callable[[str], None]:
+    """What ``serve``'s TLS layer calls when it refuses a client certificate (no id known)."""
+
+    def report(reason: str) -> None:
+        hub_of(app).controller.refuse(reason, None, Origin(WEBSOCKET), None)
+
+    return report
 
 
 def hub_of(app: FastAPI) -> WebSocketHub:

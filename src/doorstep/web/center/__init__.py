@@ -4,14 +4,20 @@ Page modules (each has a ``router``; :data:`doorstep.web.mount.PAGE_MODULES` nam
 the first four, :mod:`.privacy` includes the routers of the privacy sections):
 
 * :mod:`.home` — home, sign-up, verification, sign-in and -out, the cookie choice;
-* :mod:`.account` — my account, deregistration, and the privacy policy in force;
+* :mod:`.account` — my account and deregistration;
+* :mod:`.policy_pages` — the privacy policy: the version in force, archived versions,
+  the notice of a change and the subscriber's answer;
 * :mod:`.devices` — my devices: bind, configure, see live (helpers:
   :mod:`.device_view` loads what the pages show, :mod:`.device_forms` reads the
   forms and binds);
 * :mod:`.privacy` — the "My privacy" overview, with its sections :mod:`.consents`
   (consents and optional functions, receipts), :mod:`.my_data` (download my data)
   and :mod:`.my_requests` (follow and file data-subject requests), and
-  :mod:`.public_requests` (the public request form, its code, the public status page).
+  :mod:`.public_requests` (the public request form, its code, the public status page);
+* :mod:`.questions` — privacy questions: ask one (signed in, or on the public form)
+  and see where it stands (named in ``PAGE_MODULES`` itself);
+* :mod:`.security` — the public security page: published security impact assessments
+  (named in ``PAGE_MODULES`` itself).
 
 Shared by the privacy pages: :mod:`.request_view` (a request as a page shows it,
 running a service, the purposes a subscriber may choose) and :mod:`.wording` (the

@@ -18,9 +18,10 @@ Routes:
   session cookie is deleted and the browser goes to ``/?done=deregistered``.
 * ``GET /account/password``, ``GET /account/deregister`` — 303 to ``/account`` (the
   forms' addresses reached by signing in again after the session ended).
-* ``GET /policy`` — the texts of the policy pack, its version and address, the
-  earlier versions (an optional ``history:`` list under ``policy:`` in
-  ``consent.yaml``, read by :func:`load_policy`) and the controller's contact.
+* ``GET /policy`` and the archived versions — :mod:`.policy_pages` (mounted
+  beside this module), which reads the stored versions; the earlier versions the pack lists
+  (an optional ``history:`` list under ``policy:`` in ``consent.yaml``) are read
+  by :func:`load_policy`.
   Each text is in a ``<details>`` element (closed: the page opens on the overview;
   no script needed to open it).
 
@@ -385,10 +386,4 @@ def published_policy(pack: PolicyPack) -> PublishedPolicy:
     return load_policy(pack.path)
 
 
-@router.get("/policy", response_class=HTMLResponse)
-def policy_page(request: Request) -> HTMLResponse:
-    """The privacy policy in force, its versions and how to reach the controller."""
-    pack = services_of(request).pack
-    return render(
-        request, "center/policy.html", policy=published_policy(pack), controller=pack.controller
-    )
+# The policy pages themselves read the stored versions: :mod:`.policy_pages`.

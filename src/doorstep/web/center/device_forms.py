@@ -30,6 +30,7 @@ from doorstep.devices import binding
 from doorstep.devices._limits import Limits
 from doorstep.devices.exceptions import ClaimLockedError, ClaimRejectedError
 from doorstep.devices.inventory import installation_key
+from doorstep.privacy.policies.answers import Policy
 from doorstep.web.center.device_view import (
     CODE_RULE,
     MESSAGES,
@@ -88,6 +89,8 @@ def bind_claim(
                 subject_id=subject_id,
                 claim=claim,
                 now=services.runtime.clock.now(),
+                policy=Policy(services.pack, services.terms),
+                channel="web",
             )
         except (ClaimRejectedError, ClaimLockedError) as exc:  # counted: commit, then answer
             return exc

@@ -87,6 +87,10 @@ class Problem:
     usp_code: int | None = None
     retry_minutes: int | None = None
     attempts_left: int | None = None
+    applied: tuple[str, ...] = ()
+    """Parameters the device did apply (a Set it accepted in part)."""
+    not_applied: tuple[str, ...] = ()
+    """Parameters the device refused."""
 
 
 def load_list(request: Request, subject_id: uuid.UUID) -> DeviceList:
@@ -166,6 +170,11 @@ MESSAGES: dict[str, str] = {
         "The device did not answer in time. Nothing was stored; try again in a moment."
     ),
     "device-refused": _("The device refused the change. Nothing was stored."),
+    "device-partly-applied": _(
+        "The device applied only part of the change. Nothing was stored; see below what "
+        "it did and did not apply."
+    ),
+    "device-function-unsupported": _("This device does not offer this function."),
     "field-not-allowed-for-product-type": _("This function is not available for this device."),
     "purpose-refused": _(
         "This use of your data is switched off for your account, so it cannot be done."
@@ -218,4 +227,10 @@ def problem_of(error: DoorstepError) -> Problem:
         usp_code=int(usp_code) if isinstance(usp_code, int) else None,
         retry_minutes=max(1, -(-int(retry) // 60)) if isinstance(retry, int | float) else None,
         attempts_left=int(left) if isinstance(left, int) else None,
+        applied=tuple(str(name) for name in error.fields.get("applied") or ()),
+        not_applied=tuple(
+            str(item.get("param", ""))
+            for item in error.fields.get("not_applied") or ()
+            if isinstance(item, dict)
+        ),
     )

@@ -22,6 +22,8 @@ from doorstep.accounts.signin import flows
 from doorstep.accounts.signin.ratelimit import count_address
 from doorstep.accounts.signup import registration
 from doorstep.core.proxies import client_address
+from doorstep.privacy.policies import answers
+from doorstep.privacy.policies.answers import Policy
 from doorstep.web import cookies
 from doorstep.web.csrf import checked_form
 from doorstep.web.i18n import _
@@ -125,11 +127,25 @@ def sign_out(request: Request, form: Form) -> Response:
     return response
 
 
+def _policy_shown(request: Request) -> str:
+    """The id of the policy version in force: the form shows it and the sign-up acknowledges it."""
+    services = services_of(request)
+    policy = Policy(services.pack, services.terms)
+    with services.runtime.sessions.begin() as session:
+        return answers.version_to_acknowledge(session, policy, services.runtime.clock).id
+
+
 @router.get("/signup", response_class=HTMLResponse)
 def sign_up_page(request: Request) -> HTMLResponse:
-    """The sign-up form."""
+    """The sign-up form, with the policy version it acknowledges (CPE-0.5)."""
     return render(
-        request, "center/signup.html", values={}, errors={}, error=None, min_length=_min(request)
+        request,
+        "center/signup.html",
+        values={},
+        errors={},
+        error=None,
+        min_length=_min(request),
+        policy_version=_policy_shown(request),
     )
 
 
@@ -145,6 +161,7 @@ def _sign_up_refused(
         errors=errors,
         error=_("Please correct what is marked below."),
         min_length=_min(request),
+        policy_version=_policy_shown(request),
     )
 
 
@@ -163,6 +180,8 @@ def sign_up(request: Request, form: Form) -> HTMLResponse:
         age=age,
         guardian_email=values["guardian_email"] or None,
         language=language_of(request),
+        policy_version=text(form, "policy_version") or None,
+        channel="web",
     )
 
     def work(session: object) -> None:

@@ -128,6 +128,15 @@ PURPOSES: dict[str, str] = {
     "wifi.location_scan": _(
         "Use your phone's location permission to list nearby Wi-Fi networks during setup."
     ),
+    # The corporate policy's processing in the operator's other systems (systems.yaml).
+    "order.fulfilment": _("Deliver what you ordered in our online shop."),
+    "order.payment": _("Take payment for your order; we keep only a token, never your card."),
+    "after_sales.service": _("Handle your repair or after-sales request."),
+    "service.access_log": _("Keep a log of how you reach our websites, to keep them working."),
+    "acquired.contacts": _("Use contact details we obtained lawfully from other sources."),
+    "cloud.backup": _("Back up your contacts and photos to the cloud, if you switched it on."),
+    "recruitment": _("Consider your job application, and nothing else."),
+    "newsletter": _("Send you the newsletter you subscribed to."),
 }
 
 #: The kinds of data an optional function uses, in the subscriber's words (the data

@@ -7,7 +7,16 @@ Page modules (each has a ``router``; :data:`doorstep.web.mount.PAGE_MODULES` nam
 * :mod:`.requests` — the privacy desk: the request queue, one request, the decisions;
 * :mod:`.records` — retention, the record of processing and the audit trail
   (:mod:`.audit` reads and verifies the trail), and the device look-up
-  (:mod:`.devices`).
+  (:mod:`.devices`);
+* :mod:`.controls` — the controls register: overdue alerts, flagged claims of
+  the notice, the controls, their evidence and assessment versions (named in
+  ``PAGE_MODULES`` itself).
+* :mod:`.inquiries` — privacy questions: the queue, one question, the answer
+  (named in ``PAGE_MODULES`` itself).
+* :mod:`.holds` — legal holds: the list, place and release (named in
+  ``PAGE_MODULES`` itself).
+* :mod:`.drift` — schema drift: what devices and apps sent that no purpose
+  declares, counted with no values (named in ``PAGE_MODULES`` itself).
 
 Shared by the console pages: :mod:`.staff_work` (the checked form, a staff
 action in a transaction of its own, field messages) and :mod:`.wording` (the

@@ -67,6 +67,9 @@ NOT_SHOWN: dict[str, str] = {
     "restricted": _("Not shown: the subscriber restricted this use of their data."),
     "unknown_subject": _("Not shown: the subscriber no longer exists."),
     "unbound": _("Not shown: the device is not bound to an account."),
+    "policy_not_accepted": _(
+        "Not shown: the policy version this subscriber accepted does not allow this use."
+    ),
 }
 
 
@@ -92,6 +95,8 @@ class DeviceView:
     online: bool | None
     anonymised_at: datetime | None
     elements: tuple[Element, ...]
+    missing_fields: tuple[str, ...] = ()
+    """Registration fields the device does not provide (names only, not personal)."""
 
 
 def _reader(device_id: uuid.UUID, column: str) -> Reader:
@@ -123,6 +128,7 @@ def look_up(
             DeviceRegistration.product_type,
             DeviceRegistration.online,
             DeviceRegistration.anonymised_at,
+            DeviceRegistration.missing_fields,
         ).where(DeviceRegistration.device_id == device_id)
     ).one_or_none()
     owner = owner_of(session, device_id)
@@ -161,6 +167,7 @@ def look_up(
         online=registration.online if registration is not None else None,
         anonymised_at=registration.anonymised_at if registration is not None else None,
         elements=tuple(elements),
+        missing_fields=tuple(registration.missing_fields or ()) if registration is not None else (),
     )
 
 

@@ -11,6 +11,11 @@
   and, for the codes that need one, an evidence reference), extend (months and a
   reason code).  While a worker carries an approved export or erasure out the
   forms give way to a note saying so; the request closes when the job is done.
+* the connected systems' part of the request (:mod:`doorstep.privacy.requests.systems`):
+  each system's state, attempts, reason and evidence; a waiting manual task shows
+  what to look for and, for a role that may decide, a form to record the outcome
+  and its evidence reference (``POST …/systems/{system}/outcome``); failed systems
+  can be re-run (``POST …/systems/rerun``);
 * ``POST /console/requests/{id}/approve|refuse|extend`` — ``decide_requests``:
   :func:`~doorstep.privacy.requests.fulfil.approve`,
   :func:`~doorstep.privacy.requests.services.refuse` and
@@ -35,12 +40,19 @@ from sqlalchemy.orm import Session
 
 from doorstep.core.errors import ConflictError, InvalidInputError, NotFoundError
 from doorstep.privacy.requests import fulfil
-from doorstep.privacy.requests.codes import EXTENSION_TEXT, NEEDS_EVIDENCE, REFUSAL_TEXT
+from doorstep.privacy.requests.codes import (
+    EXTENSION_TEXT,
+    NEEDS_EVIDENCE,
+    REFUSAL_TEXT,
+    STAFF_REFUSALS,
+)
 from doorstep.privacy.requests.console import DeskRequest, queue_view, view
 from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.requests.deadlines import rule_for
 from doorstep.privacy.requests.models import RequestStatus
 from doorstep.privacy.requests.services import OPEN, audit, extend, get, refuse
+from doorstep.privacy.requests.systems import desk as systems_desk
+from doorstep.privacy.requests.systems.desk import TaskView
 from doorstep.staff.permissions import StaffAction, may
 from doorstep.staff.services import Staff
 from doorstep.web.console import signin
@@ -68,6 +80,8 @@ DONE.update(
         "request_extended": _(
             "The deadline is extended; the requester is told the new date and why."
         ),
+        "system_recorded": _("The system's outcome is recorded."),
+        "systems_rerun": _("The failed systems are being tried again."),
     }
 )
 
@@ -83,6 +97,10 @@ WORDING: dict[tuple[str, str], str] = {
     ("months", "allowed_extension"): _("Choose a number of months this jurisdiction allows."),
     ("months", "months"): _("Choose a number of months."),
     ("reason", "extension_reason"): _("Choose the reason for the extension."),
+    ("evidence", "reference"): _(
+        "Enter a reference of letters, digits and . _ : - only, like TICKET-1234."
+    ),
+    ("outcome", "one_of"): _("Choose what you found."),
 }
 #: What the page says when a decision cannot be made now (the service's reason code).
 CONFLICTS: dict[str, str] = {
@@ -95,8 +113,17 @@ CONFLICTS: dict[str, str] = {
     "devices_bound": _(
         "The subscriber still has devices bound; they must be unbound before deregistration."
     ),
+    "none_failed": _("No system of this request has failed."),
+    "kind": _("Only a manual system's outcome is recorded here."),
 }
 CLOSED = frozenset(status.value for status in RequestStatus if status not in OPEN)
+#: What the desk may record of a manual system (the service's outcome codes).
+MANUAL_OUTCOMES = (
+    ("done", _("Found it and dealt with it")),
+    ("not_found", _("Nothing about the subject there")),
+    ("legal_retention", _("Kept: a legal duty to retain it")),
+    ("legal_hold", _("Kept: a legal hold")),
+)
 #: The most months the extend form takes (as the console API); the jurisdiction's rule
 #: then decides how many it allows.
 MAX_EXTENSION_MONTHS = 12
@@ -118,11 +145,12 @@ def queue(request: Request, staff: PageStaff, status: str = "", overdue: str = "
             errors["status"] = _("Choose a status from the list.")
     late_only = overdue == "1"
     now = _context(request).clock.now()
+    pack = _context(request).policy
 
     def work(session: Session, actor: str) -> list[DeskRequest]:
         if errors:
             return []
-        return queue_view(session, now, actor, status=chosen, overdue_only=late_only)
+        return queue_view(session, now, actor, status=chosen, overdue_only=late_only, pack=pack)
 
     rows = must(act(request, staff, StaffAction.VIEW_REQUESTS, work))
     return render(
@@ -140,15 +168,21 @@ def queue(request: Request, staff: PageStaff, status: str = "", overdue: str = "
     )
 
 
-def _show(request: Request, staff: Staff, request_id: uuid.UUID) -> tuple[DeskRequest, bool]:
-    """The desk's view of one request as of now (audited), and whether a worker is
-    carrying it out at the moment (an approved export or erasure)."""
-    now = _context(request).clock.now()
+def _show(
+    request: Request, staff: Staff, request_id: uuid.UUID
+) -> tuple[DeskRequest, bool, list[TaskView]]:
+    """The desk's view of one request as of now (audited), whether a worker is
+    carrying it out at the moment (an approved export or erasure), and each
+    connected system's part (:mod:`doorstep.privacy.requests.systems.desk`)."""
+    ctx = _context(request)
+    now = ctx.clock.now()
 
-    def work(session: Session, actor: str) -> tuple[DeskRequest, bool]:
+    def work(session: Session, actor: str) -> tuple[DeskRequest, bool, list[TaskView]]:
         row = get(session, request_id)
         audit(session, row, "viewed", actor)
-        return view(row, now), fulfil.being_carried_out(session, request_id)
+        parts = systems_desk.states(session, ctx, request_id, actor=actor)
+        working = fulfil.being_carried_out(session, request_id)
+        return view(row, now, ctx.policy), working, parts
 
     return must(act(request, staff, StaffAction.VIEW_REQUESTS, work))
 
@@ -164,18 +198,21 @@ def _page(
     values: dict[str, str] | None = None,
 ) -> HTMLResponse:
     """The request page: its facts and, where the role may decide, the forms."""
-    desk, working = _show(request, staff, request_id)
+    desk, working, systems = _show(request, staff, request_id)
     settings = services_of(request).runtime.settings
     return render(
         request,
         "console/request.html",
         status_code=status_code,
         desk=desk,
+        systems=systems,
+        manual_outcomes=MANUAL_OUTCOMES,
+        decide_systems=may(staff.role, StaffAction.DECIDE_REQUESTS) and desk.status not in CLOSED,
         working=working and desk.status not in CLOSED,
         decide=may(staff.role, StaffAction.DECIDE_REQUESTS)
         and desk.status not in CLOSED
         and not working,
-        refusal_codes=[(code.value, REFUSAL_TEXT[code]) for code in REFUSAL_TEXT],
+        refusal_codes=[(code.value, REFUSAL_TEXT[code]) for code in STAFF_REFUSALS],
         needs_evidence=sorted(code.value for code in NEEDS_EVIDENCE),
         extension_reasons=[(reason.value, words) for reason, words in EXTENSION_TEXT.items()],
         max_months=rule_for(settings, desk.jurisdiction, desk.kind).max_extension_months,
@@ -233,7 +270,8 @@ def approve(request: Request, request_id: uuid.UUID, staff: PageStaff, form: For
     ctx = _context(request)
 
     def work(session: Session, actor: str) -> DeskRequest:
-        return view(fulfil.approve(session, ctx, request_id, actor=actor), ctx.clock.now())
+        row = fulfil.approve(session, ctx, request_id, actor=actor)
+        return view(row, ctx.clock.now(), ctx.policy)
 
     outcome = act(request, staff, StaffAction.DECIDE_REQUESTS, work)
     if outcome.value is None:
@@ -285,3 +323,40 @@ def extend_request(
         values = {"months": months, "reason": reason}
         return _refused(request, staff, request_id, outcome, values)
     return _decided(request_id, "request_extended")
+
+
+@router.post("/console/requests/{request_id}/systems/{system}/outcome", response_class=HTMLResponse)
+def record_system(
+    request: Request, request_id: uuid.UUID, system: str, staff: PageStaff, form: Form
+) -> Response:
+    """Record what the desk found in a manual system, with an evidence reference."""
+    ctx = _context(request)
+    outcome_code, evidence = text(form, "outcome"), text(form, "evidence")
+
+    def work(session: Session, actor: str) -> bool:
+        systems_desk.record_outcome(
+            session, ctx, request_id, system, outcome=outcome_code, evidence=evidence, actor=actor
+        )
+        return True
+
+    outcome = act(request, staff, StaffAction.DECIDE_REQUESTS, work)
+    if not outcome.ok:
+        return _refused(request, staff, request_id, outcome, {"evidence": evidence})
+    return _decided(request_id, "system_recorded")
+
+
+@router.post("/console/requests/{request_id}/systems/rerun", response_class=HTMLResponse)
+def rerun_systems(
+    request: Request, request_id: uuid.UUID, staff: PageStaff, form: Form
+) -> Response:
+    """Put only the request's failed systems back to work."""
+    ctx = _context(request)
+
+    def work(session: Session, actor: str) -> bool:
+        systems_desk.rerun(session, ctx, request_id, actor=actor)
+        return True
+
+    outcome = act(request, staff, StaffAction.DECIDE_REQUESTS, work)
+    if not outcome.ok:
+        return _refused(request, staff, request_id, outcome, {})
+    return _decided(request_id, "systems_rerun")

@@ -1,0 +1,51 @@
+"""Where a subscriber is told of a transfer of its data abroad (CORP-7.3).
+
+The transfer gate (:mod:`doorstep.privacy.transfers`) sits below the accounts
+area and cannot read an account; the composition root hands it
+:func:`notice_address`, which finds the subscriber's e-mail address and
+language.  The address is read through the purpose gate for ``privacy.rights``
+(telling a subject what happens to its data) and the read is audited; a subject
+without an account, without an address, with a closed account, or whose address
+the gate refuses, cannot be told, and the gate then refuses the transfer
+(``notice_undeliverable``).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from doorstep.accounts.account.models import Account, AccountStatus
+from doorstep.audit.entries import system_actor
+from doorstep.core.errors import PurposeRefusedError
+from doorstep.privacy.purposes import PurposeGate
+from doorstep.privacy.transfers.notices import AddressLookup
+
+#: The purpose the address is read for: telling the subject about its data.
+PURPOSE = "privacy.rights"
+ELEMENT = "accounts.email"
+ACTOR = system_actor("transfers")
+
+
+def notice_address(gate: PurposeGate) -> AddressLookup:
+    """The gate's address lookup: ``(session, subject) -> (e-mail, language)`` or None."""
+
+    def address_of(session: Session, subject_id: uuid.UUID) -> tuple[str, str] | None:
+        found = session.execute(
+            sa.select(Account.email, Account.language, Account.status).where(
+                Account.id == subject_id
+            )
+        ).one_or_none()
+        if found is None or found.email is None or found.status is AccountStatus.DEREGISTERED:
+            return None
+        try:
+            gate.for_subject(session, subject_id, actor=ACTOR).check(
+                ELEMENT, PURPOSE, audit=True, details={"use": "transfer_notice"}
+            )
+        except PurposeRefusedError:
+            return None  # audited by the gate; the transfer is then refused, not sent
+        return found.email, found.language
+
+    return address_of

@@ -1,0 +1,11 @@
+"""The browser fixtures of tests/web, for the schema-drift console page (a package of its
+own, so that Playwright runs apart from the database tests of tests/transfers)."""
+
+from tests.web.conftest import (  # noqa: F401  (fixtures and the failure-report hook)
+    browser,
+    context,
+    new_context,
+    page,
+    pytest_runtest_makereport,
+    serve_live,
+)
