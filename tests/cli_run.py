@@ -61,9 +61,14 @@ def logging_kept() -> Iterator[None]:
 
 
 def doorstep(
-    *args: str, env: Mapping[str, str | None] | None = None, timeout: float | None = None
+    *args: str,
+    env: Mapping[str, str | None] | None = None,
+    timeout: float | None = None,
+    stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``doorstep ARGS`` in this process; ``timeout`` is accepted and ignored.
+
+    ``stdin`` is what the command reads from standard input (a pipe, not a terminal).
 
     An exception the command does not turn into an exit code is raised here, so
     the test shows its traceback.
@@ -72,7 +77,7 @@ def doorstep(
 
     del timeout
     with logging_kept():
-        result = CliRunner().invoke(app, list(args), env=dict(env or {}))
+        result = CliRunner().invoke(app, list(args), env=dict(env or {}), input=stdin)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return subprocess.CompletedProcess(

@@ -82,6 +82,10 @@ AREA_COMMANDS: dict[str, tuple[str, str]] = {
         "Completion events: a closed order, ticket, application or shop account schedules "
         "its deletion in its connected system.",
     ),
+    "connectors": (
+        "doorstep.privacy.connectors.cli",
+        "Connected systems: their credentials, stored encrypted, never shown.",
+    ),
     "holds": (
         "doorstep.privacy.holds.cli",
         "Legal holds: keep a subject's data past its period on a recorded legal ground.",

@@ -2,10 +2,12 @@
 
 Its schema is the one the reference pack's ``shop`` system maps
 (``systems.yaml``): ``orders`` (delivery name, address, postcode, phone, the
-products; found by e-mail, phone, account or order number) and ``payments``
-(the payment provider's token, never a card number).  :func:`open_shop` creates
-the database and tables when missing and gives the demo's subscriber one
-order, once; it answers the shop's url as a pack declares it.
+products; found by e-mail, phone, account or order number), ``payments``
+(the payment provider's token, never a card number) and ``accounts`` (a shop
+account's registration information, deleted at once when the account is
+closed: CORP-5.5).  :func:`open_shop` creates the database and tables when
+missing and gives the demo's subscriber one order, once; it answers the shop's
+url as a pack declares it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ _SCHEMA = (
     "account_ref text, name text, address text, postcode text, items text, "
     "after_sales_until date)",
     "CREATE TABLE IF NOT EXISTS payments (order_number text NOT NULL, email text, card_token text)",
+    "CREATE TABLE IF NOT EXISTS accounts (account_ref text PRIMARY KEY, email text, "
+    "username text, name text, phone text, password_hash text)",
 )
 
 

@@ -165,11 +165,17 @@ class ConnectedSystem:
 
 @dataclass(frozen=True, slots=True)
 class SystemActivity:
-    """A processing activity whose fields the policy lists: only these may be declared."""
+    """A processing activity whose fields the policy lists: only these may be declared.
+
+    ``choice`` names the user's choice the activity's fields are asked on and
+    nothing else (the after-sales mailing service: CORP-1.15); empty when the
+    activity is part of the service itself.
+    """
 
     purpose: str
     fields: tuple[str, ...]
     clauses: tuple[str, ...] = ()
+    choice: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,9 @@ A pack may hold a ``systems.yaml`` beside its ``datamap.yaml``.  It declares
   rule (CORP-5.4, CORP-5.5), and the identifier the record is found by.
 * ``activities:`` — the processing activities whose fields the policy lists
   (CORP-1.13 order data, CORP-1.14 after-sales tickets, CORP-1.16 access logs):
-  a purpose key with the exact ``fields`` an element of that purpose may be.
+  a purpose key with the exact ``fields`` an element of that purpose may be,
+  and the user's ``choice`` they are asked on only, if any (CORP-1.15: the
+  address only when the after-sales mailing service is chosen).
 
 :func:`read_systems` parses and validates the file against the pack's purposes
 and retention rules; every problem is a :class:`ConfigurationError` naming
@@ -317,7 +319,8 @@ def _activities(raw: dict[str, Any], purposes: Mapping[str, object]) -> dict[str
             if not fields:
                 raise _fail(f"activity {purpose!r} lists no fields")
             clauses = _strings(spec.get("clauses"), f"activity {purpose!r} clauses")
-            found[str(purpose)] = SystemActivity(str(purpose), fields, clauses)
+            choice = _text(spec.get("choice"), f"activity {purpose!r} choice")
+            found[str(purpose)] = SystemActivity(str(purpose), fields, clauses, choice)
     return found
 
 

@@ -132,6 +132,9 @@ PURPOSES: dict[str, str] = {
     "order.fulfilment": _("Deliver what you ordered in our online shop."),
     "order.payment": _("Take payment for your order; we keep only a token, never your card."),
     "after_sales.service": _("Handle your repair or after-sales request."),
+    "after_sales.mailing": _(
+        "Post a repaired device back to you, if you chose that: only then your name and address."
+    ),
     "service.access_log": _("Keep a log of how you reach our websites, to keep them working."),
     "acquired.contacts": _("Use contact details we obtained lawfully from other sources."),
     "cloud.backup": _("Back up your contacts and photos to the cloud, if you switched it on."),
