@@ -21,6 +21,10 @@ from tests.connectors.conftest import pg_declared, run_sql, with_url
 SHOP_TABLES = (
     "DROP TABLE IF EXISTS payments",
     "DROP TABLE IF EXISTS orders",
+    "DROP TABLE IF EXISTS accounts",
+    # the shop account's registration data (CORP-5.5); nobody here has one
+    "CREATE TABLE accounts (account_ref text PRIMARY KEY, email text, username text, name text,"
+    " phone text, password_hash text)",
     "CREATE TABLE orders (order_number text PRIMARY KEY, email text, phone text, account_ref text,"
     " name text, address text, postcode text, items text, internal_note text)",
     "CREATE TABLE payments (order_number text, email text, card_token text)",
