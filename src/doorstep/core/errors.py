@@ -58,6 +58,11 @@ class InvalidInputError(DoorstepError):
     status = 422
     title = "Invalid input"
 
+    @classmethod
+    def of(cls, field: str, rule: str, detail: str, **fields: object) -> InvalidInputError:
+        """The refusal of one field's value: ``errors`` names the field and the rule broken."""
+        return cls(detail, errors=[{"field": field, "rule": rule}], **fields)
+
 
 class NotFoundError(DoorstepError):
     """The thing does not exist, or the caller may not know that it does."""

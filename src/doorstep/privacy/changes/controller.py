@@ -65,16 +65,14 @@ class Successor:
     effective_on: date
 
 
-def _invalid(field: str, rule: str, detail: str) -> InvalidInputError:
-    return InvalidInputError(detail, errors=[{"field": field, "rule": rule}])
-
-
 def _text(value: str, field: str) -> str:
     cleaned = value.strip()
     if not cleaned:
-        raise _invalid(field, "required", f"a change of controller needs its {field}")
+        raise InvalidInputError.of(field, "required", f"a change of controller needs its {field}")
     if len(cleaned) > MAX_TEXT or any(ord(char) < 32 for char in cleaned):
-        raise _invalid(field, "one_line", f"the {field} is one line of at most {MAX_TEXT}")
+        raise InvalidInputError.of(
+            field, "one_line", f"the {field} is one line of at most {MAX_TEXT}"
+        )
     return cleaned
 
 
@@ -89,14 +87,18 @@ def record_change(
     """
     clock = services.runtime.clock
     if successor.kind not in KINDS:
-        raise _invalid("kind", "controller_change_kind", "merger, acquisition or liquidation")
+        raise InvalidInputError.of(
+            "kind", "controller_change_kind", "merger, acquisition or liquidation"
+        )
     name = _text(successor.successor, "successor")
     contact = _text(successor.contact, "contact")
     local, at, domain = contact.partition("@")
     if not (local and at and "." in domain) or " " in contact:
-        raise _invalid("contact", "email_address", "the contact is an e-mail address")
+        raise InvalidInputError.of("contact", "email_address", "the contact is an e-mail address")
     if successor.effective_on < clock.now().date():
-        raise _invalid("effective_on", "not_in_past", "the day of the takeover is in the past")
+        raise InvalidInputError.of(
+            "effective_on", "not_in_past", "the day of the takeover is in the past"
+        )
     versions.ensure_initial(session, services.pack, services.terms, clock)
     bound = versions.latest(session)
     assert bound is not None  # ensure_initial stored the first one

@@ -78,10 +78,6 @@ class Preview:
     classification: Classification
 
 
-def _invalid(field: str, rule: str, detail: str, **fields: object) -> InvalidInputError:
-    return InvalidInputError(detail, errors=[{"field": field, "rule": rule}], **fields)
-
-
 def preview(session: Session, services: Services, folder: Path) -> Preview:
     """Check the pack in ``folder`` and classify its differences from the newest version.
 
@@ -90,7 +86,7 @@ def preview(session: Session, services: Services, folder: Path) -> Preview:
     """
     clock = services.runtime.clock
     if not folder.is_dir():
-        raise _invalid("folder", "pack_folder", "the policy pack folder does not exist")
+        raise InvalidInputError.of("folder", "pack_folder", "the policy pack folder does not exist")
     problems = list(services.check_pack(folder))
     try:
         pack = load_pack(folder)
@@ -100,7 +96,9 @@ def preview(session: Session, services: Services, folder: Path) -> Preview:
         problems.append(exc.detail)
         pack = None
     if problems or pack is None:
-        raise _invalid("folder", "pack_invalid", "the policy pack has problems", problems=problems)
+        raise InvalidInputError.of(
+            "folder", "pack_invalid", "the policy pack has problems", problems=problems
+        )
     versions.ensure_initial(session, services.pack, services.terms, clock)
     base = versions.latest(session)
     assert base is not None
@@ -118,13 +116,13 @@ def _major(proposal: Proposal, classification: Classification) -> tuple[bool, st
     reason = (proposal.minor_reason or "").strip() or None
     if proposal.marking is Marking.MINOR and classification.major:
         if classification.requires_acceptance:
-            raise _invalid(
+            raise InvalidInputError.of(
                 "marking",
                 "always_major",
                 "a change that reduces rights or needs consent is always major",
             )
         if reason is None:
-            raise _invalid(
+            raise InvalidInputError.of(
                 "minor_reason",
                 "minor_reason_required",
                 "marking a major change minor needs a recorded reason",
@@ -140,24 +138,26 @@ def publish(
     settings = services.runtime.settings
     now = services.runtime.clock.now()
     if not _ID.match(proposal.version_id):
-        raise _invalid("version", "version_id", "a version id is letters, digits, . _ -")
+        raise InvalidInputError.of(
+            "version", "version_id", "a version id is letters, digits, . _ -"
+        )
     if not proposal.summary.strip():
-        raise _invalid("summary", "required", "a change summary is required")
+        raise InvalidInputError.of("summary", "required", "a change summary is required")
     if proposal.effective < now.date():
-        raise _invalid("effective", "not_in_past", "the effective date is in the past")
+        raise InvalidInputError.of("effective", "not_in_past", "the effective date is in the past")
     found = preview(session, services, proposal.folder)
     if versions.get(session, proposal.version_id) is not None:
         raise ConflictError("this version id is already published", reason="version_exists")
     effective_at = versions.start_of(proposal.effective)
     if effective_at < found.base.effective_at:
-        raise _invalid(
+        raise InvalidInputError.of(
             "effective",
             "after_current",
             "the effective date is before the newest version's",
         )
     major, reason = _major(proposal, found.classification)
     if major and effective_at < now + timedelta(days=settings.policy_notice_days):
-        raise _invalid(
+        raise InvalidInputError.of(
             "effective",
             "notice_too_short",
             f"a major change takes effect at least {settings.policy_notice_days} days "

@@ -46,19 +46,16 @@ EVIDENCE_KINDS = tuple(k for k in ControlKind if k is not ControlKind.SECURITY_I
 SCOPED = (ControlKind.THIRD_PARTY_AUDIT, ControlKind.CERTIFICATE)
 
 
-def invalid(field: str, rule: str, detail: str) -> InvalidInputError:
-    """The refusal of one field's value (RFC 9457 ``errors``: field and rule)."""
-    return InvalidInputError(detail, errors=[{"field": field, "rule": rule}])
-
-
 def _text(value: str | None, field: str, limit: int, *, required: bool) -> str | None:
     cleaned = (value or "").strip()
     if not cleaned:
         if required:
-            raise invalid(field, "required", f"{field} is required")
+            raise InvalidInputError.of(field, "required", f"{field} is required")
         return None
     if len(cleaned) > limit or any(ord(char) < 32 for char in cleaned):
-        raise invalid(field, "text", f"{field} must be one line of at most {limit} characters")
+        raise InvalidInputError.of(
+            field, "text", f"{field} must be one line of at most {limit} characters"
+        )
     return cleaned
 
 
@@ -66,9 +63,9 @@ def check_reference(value: str | None, field: str = "evidence") -> str:
     """A document id or an http(s) URL, stripped; else a refusal."""
     cleaned = (value or "").strip()
     if not cleaned:
-        raise invalid(field, "required", "name the evidence: a document id or a URL")
+        raise InvalidInputError.of(field, "required", "name the evidence: a document id or a URL")
     if not (_DOCUMENT.match(cleaned) or _URL.match(cleaned)):
-        raise invalid(
+        raise InvalidInputError.of(
             field, "evidence_reference", "the evidence must be a document id or an http(s) URL"
         )
     return cleaned
@@ -78,12 +75,12 @@ def _kind(value: ControlKind | str) -> ControlKind:
     try:
         return ControlKind(value)
     except ValueError:
-        raise invalid("kind", "control_kind", "unknown control kind") from None
+        raise InvalidInputError.of("kind", "control_kind", "unknown control kind") from None
 
 
 def _not_future(day: date, field: str, today: date) -> date:
     if day > today:
-        raise invalid(field, "not_in_future", f"{field} cannot be in the future")
+        raise InvalidInputError.of(field, "not_in_future", f"{field} cannot be in the future")
     return day
 
 
@@ -116,15 +113,19 @@ def add_control(
     title = _text(name, "name", MAX_NAME, required=True)
     role = (owner_role or "").strip()
     if not _ROLE.match(role):
-        raise invalid(
+        raise InvalidInputError.of(
             "owner_role", "role_name", "the owner is a role name of [a-z0-9_.-], e.g. ciso"
         )
     covered = _text(scope, "scope", MAX_SCOPE, required=chosen in SCOPED)
     if interval_months is not None:
         if chosen is ControlKind.CERTIFICATE:
-            raise invalid("interval_months", "no_interval", "a certificate lapses at its expiry")
+            raise InvalidInputError.of(
+                "interval_months", "no_interval", "a certificate lapses at its expiry"
+            )
         if not 1 <= interval_months <= 120:
-            raise invalid("interval_months", "interval", "the interval is 1 to 120 months")
+            raise InvalidInputError.of(
+                "interval_months", "interval", "the interval is 1 to 120 months"
+            )
     taken = session.scalar(
         sa.select(Control.id).where(Control.kind == chosen, Control.name == title)
     )
@@ -171,17 +172,25 @@ def record_evidence(
     """
     control = get_control(session, control_id, lock=True)
     if control.kind not in EVIDENCE_KINDS:
-        raise invalid("control", "evidence_kind", "an assessment is recorded as a new version")
+        raise InvalidInputError.of(
+            "control", "evidence_kind", "an assessment is recorded as a new version"
+        )
     _not_future(performed_on, "performed_on", clock.now().date())
     reference = check_reference(evidence)
     issuer = _text(issued_by, "issued_by", MAX_NAME, required=control.kind in SCOPED)
     if control.kind is ControlKind.CERTIFICATE and valid_until is None:
-        raise invalid("valid_until", "required", "a certificate needs the date it is valid until")
+        raise InvalidInputError.of(
+            "valid_until", "required", "a certificate needs the date it is valid until"
+        )
     if valid_until is not None:
         if control.kind not in SCOPED:
-            raise invalid("valid_until", "no_expiry", "only audits and certificates have one")
+            raise InvalidInputError.of(
+                "valid_until", "no_expiry", "only audits and certificates have one"
+            )
         if valid_until <= performed_on:
-            raise invalid("valid_until", "after_performed", "it must be after performed_on")
+            raise InvalidInputError.of(
+                "valid_until", "after_performed", "it must be after performed_on"
+            )
     row = ControlEvidence(
         id=uuid.uuid4(),
         control_id=control.id,
@@ -210,7 +219,9 @@ def record_evidence(
 def _assessment_control(session: Session, control_id: uuid.UUID) -> Control:
     control = get_control(session, control_id, lock=True)
     if control.kind is not ControlKind.SECURITY_IMPACT_ASSESSMENT:
-        raise invalid("control", "assessment_kind", "the control is no impact assessment")
+        raise InvalidInputError.of(
+            "control", "assessment_kind", "the control is no impact assessment"
+        )
     return control
 
 
@@ -231,12 +242,16 @@ def add_assessment(
     try:
         risk = RiskLevel(risk_level)
     except ValueError:
-        raise invalid("risk_level", "risk_level", "the risk is low, medium or high") from None
+        raise InvalidInputError.of(
+            "risk_level", "risk_level", "the risk is low, medium or high"
+        ) from None
     text = (summary or "").strip()
     if not text:
-        raise invalid("summary", "required", "the assessment needs its public summary")
+        raise InvalidInputError.of("summary", "required", "the assessment needs its public summary")
     if len(text) > MAX_SUMMARY or any(ord(c) < 32 and c not in "\n\r\t" for c in text):
-        raise invalid("summary", "text", f"the summary is text of at most {MAX_SUMMARY} characters")
+        raise InvalidInputError.of(
+            "summary", "text", f"the summary is text of at most {MAX_SUMMARY} characters"
+        )
     reference = check_reference(evidence)
     latest = session.scalar(
         sa.select(sa.func.max(SecurityAssessment.version)).where(

@@ -43,10 +43,6 @@ _REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}")
 _AUTHORITY = re.compile(r"[^\W_][\w .,:;/()§&'-]{1,119}")
 
 
-def _invalid(field: str, rule: str, detail: str) -> InvalidInputError:
-    return InvalidInputError(detail, errors=[{"field": field, "rule": rule}])
-
-
 @dataclass(frozen=True, slots=True)
 class HoldInput:
     """What a hold needs, checked (:func:`check`)."""
@@ -71,18 +67,24 @@ def check(
     try:
         subject = subject_id if isinstance(subject_id, uuid.UUID) else uuid.UUID(subject_id)
     except ValueError:
-        raise _invalid("subject_id", "uuid", "the subject must be given by its id") from None
+        raise InvalidInputError.of(
+            "subject_id", "uuid", "the subject must be given by its id"
+        ) from None
     held = check_element(metadata, element)
     try:
         ground = HoldBasis(basis or "")
     except ValueError:
-        raise _invalid("basis", "hold_basis", "a hold needs a known legal basis") from None
+        raise InvalidInputError.of(
+            "basis", "hold_basis", "a hold needs a known legal basis"
+        ) from None
     name = (authority or "").strip()
     if not _AUTHORITY.fullmatch(name) or scrub(name) != name:
-        raise _invalid("authority", "authority", "name the authority or law (a short name)")
+        raise InvalidInputError.of(
+            "authority", "authority", "name the authority or law (a short name)"
+        )
     ref = (reference or "").strip()
     if not _REFERENCE.fullmatch(ref) or scrub(ref) != ref:
-        raise _invalid("reference", "hold_reference", "the reference must be an id")
+        raise InvalidInputError.of("reference", "hold_reference", "the reference must be an id")
     return HoldInput(subject, held, ground, name, ref)
 
 

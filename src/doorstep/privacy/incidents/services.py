@@ -65,10 +65,6 @@ def audit(
     )
 
 
-def _invalid(field: str, rule: str, detail: str) -> InvalidInputError:
-    return InvalidInputError(detail, errors=[{"field": field, "rule": rule}])
-
-
 def get(session: Session, incident_id: uuid.UUID, *, lock: bool = False) -> Incident:
     """The incident ``incident_id``; NotFoundError when there is none."""
     query = sa.select(Incident).where(Incident.id == incident_id)
@@ -95,7 +91,7 @@ def list_incidents(session: Session, *, open_only: bool = False) -> list[Inciden
 def _names(values: Iterable[str], field: str) -> tuple[str, ...]:
     found = tuple(dict.fromkeys(value.strip() for value in values if value.strip()))
     if len(found) > MAX_SCOPE or any(len(value) > 200 for value in found):
-        raise _invalid(field, "max_length", "the list is too long")
+        raise InvalidInputError.of(field, "max_length", "the list is too long")
     return found
 
 
@@ -138,18 +134,24 @@ def open_incident(
     try:
         incident_kind = IncidentKind(kind)
     except ValueError:
-        raise _invalid(
+        raise InvalidInputError.of(
             "kind", "one_of_" + "_".join(k.value for k in IncidentKind), "unknown incident type"
         ) from None
     aware = aware_at or now
     if aware.tzinfo is None or aware > now:
-        raise _invalid("aware_at", "not_in_future", "awareness cannot lie in the future")
+        raise InvalidInputError.of(
+            "aware_at", "not_in_future", "awareness cannot lie in the future"
+        )
     if window_start is not None and window_start.tzinfo is None:
-        raise _invalid("window_start", "timezone", "give the window with its time zone")
+        raise InvalidInputError.of("window_start", "timezone", "give the window with its time zone")
     if window_end is not None and (window_end.tzinfo is None or window_end > now):
-        raise _invalid("window_end", "not_in_future", "the window cannot end in the future")
+        raise InvalidInputError.of(
+            "window_end", "not_in_future", "the window cannot end in the future"
+        )
     if window_start is not None and window_start > (window_end or now):
-        raise _invalid("window_start", "before_window_end", "the window starts after it ends")
+        raise InvalidInputError.of(
+            "window_start", "before_window_end", "the window starts after it ends"
+        )
     system_names = _names(systems, "systems")
     element_names = _names(elements, "elements")
     check_scope(system_names, element_names)
@@ -157,9 +159,11 @@ def open_incident(
     named = tuple(dict.fromkeys(jurisdictions))
     for jurisdiction in named:
         if jurisdiction not in ctx.rules.jurisdictions:
-            raise _invalid("jurisdictions", "pack_jurisdiction", "not a jurisdiction of the pack")
+            raise InvalidInputError.of(
+                "jurisdictions", "pack_jurisdiction", "not a jurisdiction of the pack"
+            )
     if len(device_ids) > MAX_SCOPE or len(subject_ids) > MAX_SCOPE:
-        raise _invalid("device_ids", "max_length", "the list is too long")
+        raise InvalidInputError.of("device_ids", "max_length", "the list is too long")
     incident = Incident(
         id=uuid.uuid4(),
         kind=incident_kind.value,
@@ -287,7 +291,9 @@ def rate(
     try:
         rating = Risk(risk)
     except ValueError:
-        raise _invalid("risk", "one_of_low_significant", "the risk is low or significant") from None
+        raise InvalidInputError.of(
+            "risk", "one_of_low_significant", "the risk is low or significant"
+        ) from None
     incident = get(session, incident_id, lock=True)
     if incident.status != "open":
         raise ConflictError("the incident is closed", incident=str(incident.id), state="closed")
@@ -306,7 +312,9 @@ def complete_task(
     try:
         kind = TaskKind(task)
     except ValueError:
-        raise _invalid("task", "one_of_contain_assess", "the task is contain or assess") from None
+        raise InvalidInputError.of(
+            "task", "one_of_contain_assess", "the task is contain or assess"
+        ) from None
     incident = get(session, incident_id, lock=True)
     row = session.get(IncidentTask, (incident.id, kind.value))
     assert row is not None  # opened with the incident

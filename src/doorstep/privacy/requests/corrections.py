@@ -63,17 +63,15 @@ CORRECTABLE: Mapping[str, Correctable] = {
 }
 
 
-def _invalid(field: str, rule: str, detail: str) -> InvalidInputError:
-    return InvalidInputError(detail, errors=[{"field": field, "rule": rule}])
-
-
 def check(settings: Settings, element: str | None, value: str | None) -> tuple[str, str]:
     """``(element, normalised value)`` of a correction, or InvalidInputError naming the rule."""
     if element is None or element not in CORRECTABLE:
-        raise _invalid("element", "correctable", "this element cannot be corrected by request")
+        raise InvalidInputError.of(
+            "element", "correctable", "this element cannot be corrected by request"
+        )
     checked = CORRECTABLE[element].normalise(value or "", settings)
     if checked.value is None:
-        raise _invalid("value", checked.rule or "format", "the new value is not valid")
+        raise InvalidInputError.of("value", checked.rule or "format", "the new value is not valid")
     return element, checked.value
 
 

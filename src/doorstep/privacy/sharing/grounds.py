@@ -45,10 +45,6 @@ class DemandScope:
     scope: frozenset[str]
 
 
-def _invalid(field: str, rule: str, detail: str) -> InvalidInputError:
-    return InvalidInputError(detail, errors=[{"field": field, "rule": rule}])
-
-
 def decide_consent(
     session: Session,
     *,
@@ -63,9 +59,13 @@ def decide_consent(
     """Record the subject's explicit decision on sharing with ``recipient`` for ``purpose``."""
     policy = pack.sharing.get(recipient)
     if policy is None:
-        raise _invalid("recipient", "registered_recipient", "the recipient is not registered")
+        raise InvalidInputError.of(
+            "recipient", "registered_recipient", "the recipient is not registered"
+        )
     if purpose not in policy.shares:
-        raise _invalid("purpose", "shared_purpose", "the recipient receives nothing for it")
+        raise InvalidInputError.of(
+            "purpose", "shared_purpose", "the recipient receives nothing for it"
+        )
     row = RecipientConsent(
         id=uuid.uuid4(),
         subject_id=subject_id,
@@ -109,9 +109,13 @@ def consent_of(
 def _text(value: str, field: str) -> str:
     cleaned = value.strip() if isinstance(value, str) else ""
     if not cleaned:
-        raise _invalid(field, "required", f"a legal demand needs its {field.replace('_', ' ')}")
+        raise InvalidInputError.of(
+            field, "required", f"a legal demand needs its {field.replace('_', ' ')}"
+        )
     if len(cleaned) > MAX_TEXT:
-        raise _invalid(field, f"at_most_{MAX_TEXT}_characters", f"the {field} is too long")
+        raise InvalidInputError.of(
+            field, f"at_most_{MAX_TEXT}_characters", f"the {field} is too long"
+        )
     return cleaned
 
 
@@ -137,16 +141,24 @@ def record_legal_demand(
     """
     policy = pack.sharing.get(recipient)
     if policy is None or policy.role not in UNSIGNED_ROLES:
-        raise _invalid("recipient", "authority_or_public", "the recipient is no authority")
+        raise InvalidInputError.of(
+            "recipient", "authority_or_public", "the recipient is no authority"
+        )
     if purpose not in pack.purposes:
-        raise _invalid("purpose", "known_purpose", "the purpose is not in the policy pack")
+        raise InvalidInputError.of(
+            "purpose", "known_purpose", "the purpose is not in the policy pack"
+        )
     legal = _text(legal_reference, "legal_reference")
     who = _text(authority, "authority")
     if not isinstance(approved_by, str) or not _STAFF_ACTOR.fullmatch(approved_by):
-        raise _invalid("approved_by", "staff_actor", "a legal demand needs its approver")
+        raise InvalidInputError.of(
+            "approved_by", "staff_actor", "a legal demand needs its approver"
+        )
     elements = sorted(set(scope))
     if not elements or any(element not in known_elements for element in elements):
-        raise _invalid("scope", "personal_element", "name personal elements of the data map")
+        raise InvalidInputError.of(
+            "scope", "personal_element", "name personal elements of the data map"
+        )
     demand = LegalDemand(
         id=uuid.uuid4(),
         subject_id=subject_id,

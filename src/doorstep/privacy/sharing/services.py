@@ -48,10 +48,6 @@ class Recipient:
     basis: DisclosureBasis
 
 
-def _invalid(field: str, rule: str, detail: str) -> InvalidInputError:
-    return InvalidInputError(detail, errors=[{"field": field, "rule": rule}])
-
-
 def record_disclosure(
     session: Session,
     *,
@@ -70,16 +66,22 @@ def record_disclosure(
     metadata = schema_metadata()
 
     if recipient not in pack.recipients:
-        raise _invalid("recipient", "known_recipient", "the recipient is not in the policy pack")
+        raise InvalidInputError.of(
+            "recipient", "known_recipient", "the recipient is not in the policy pack"
+        )
     if purpose not in pack.purposes:
-        raise _invalid("purpose", "known_purpose", "the purpose is not in the policy pack")
+        raise InvalidInputError.of(
+            "purpose", "known_purpose", "the purpose is not in the policy pack"
+        )
     known = {element for element, _ in personal_elements(metadata)}
     if not elements or any(element not in known for element in elements):
-        raise _invalid("elements", "personal_element", "name personal elements of the data map")
+        raise InvalidInputError.of(
+            "elements", "personal_element", "name personal elements of the data map"
+        )
     try:
         ground = DisclosureBasis(basis)
     except ValueError:
-        raise _invalid("basis", "known_basis", "unknown disclosure basis") from None
+        raise InvalidInputError.of("basis", "known_basis", "unknown disclosure basis") from None
     row = Disclosure(
         id=uuid.uuid4(),
         subject_id=subject_id,

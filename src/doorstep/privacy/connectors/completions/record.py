@@ -39,10 +39,6 @@ PURPOSE = "privacy.rights"
 RECORD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@-]{0,99}")
 
 
-def _invalid(field: str, rule: str, detail: str) -> InvalidInputError:
-    return InvalidInputError(detail, errors=[{"field": field, "rule": rule}])
-
-
 @dataclass(frozen=True, slots=True)
 class Closing:
     """What a completion event says, as given (checked by :func:`record`)."""
@@ -61,7 +57,9 @@ def completion_of(pack: PolicyPack, system: str, kind: str) -> tuple[ConnectedSy
         raise NotFoundError("no such connected system", system=system)
     completion = found.completions.get(kind)
     if completion is None:
-        raise _invalid("kind", "declared_kind", "the system's completions name no such record kind")
+        raise InvalidInputError.of(
+            "kind", "declared_kind", "the system's completions name no such record kind"
+        )
     return found, completion
 
 
@@ -77,15 +75,17 @@ def record(
     """Store the event and schedule its deletion (see the module docstring)."""
     _, completion = completion_of(pack, given.system, given.kind)
     if not RECORD_ID.fullmatch(given.record_id):
-        raise _invalid("record_id", "reference", "the record's id must be a reference (an id)")
+        raise InvalidInputError.of(
+            "record_id", "reference", "the record's id must be a reference (an id)"
+        )
     now = clock.now()
     at = given.completed_at or now
     if at.tzinfo is None:
-        raise _invalid("at", "aware", "the instant must carry its time zone")
+        raise InvalidInputError.of("at", "aware", "the instant must carry its time zone")
     if at > now:
-        raise _invalid("at", "not_future", "a record cannot be closed in the future")
+        raise InvalidInputError.of("at", "not_future", "a record cannot be closed in the future")
     if given.subject_id is not None and session.get(Subject, given.subject_id) is None:
-        raise _invalid("subject_id", "known_subject", "no such subject")
+        raise InvalidInputError.of("subject_id", "known_subject", "no such subject")
     exists = session.scalar(
         sa.select(CompletionEvent.id).where(
             CompletionEvent.system == given.system,

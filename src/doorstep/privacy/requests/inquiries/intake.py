@@ -61,23 +61,23 @@ class Asker:
     language: str = SOURCE
 
 
-def _invalid(field: str, rule: str, detail: str) -> InvalidInputError:
-    return InvalidInputError(detail, errors=[{"field": field, "rule": rule}])
-
-
 def check_text(title: str | None, body: str, *, cut: bool = False) -> tuple[str | None, str]:
     """The subject line and question, stripped; refused when empty or too long (``cut``:
     shortened instead, for e-mail).  Errors name the field and rule, never the text."""
     text = body.strip()
     if not text:
-        raise _invalid("body", "required", "the question is empty")
+        raise InvalidInputError.of("body", "required", "the question is empty")
     line = " ".join((title or "").split()) or None
     if cut:
         return (line[:MAX_TITLE] if line else None), text[:MAX_BODY]
     if len(text) > MAX_BODY:
-        raise _invalid("body", "max_length", f"the question is longer than {MAX_BODY} characters")
+        raise InvalidInputError.of(
+            "body", "max_length", f"the question is longer than {MAX_BODY} characters"
+        )
     if line is not None and len(line) > MAX_TITLE:
-        raise _invalid("title", "max_length", f"the subject is longer than {MAX_TITLE} characters")
+        raise InvalidInputError.of(
+            "title", "max_length", f"the subject is longer than {MAX_TITLE} characters"
+        )
     return line, text
 
 
@@ -216,7 +216,7 @@ def submit_public(
     line, text = check_text(title, body)
     address = normalise_email(email).value
     if address is None:
-        raise _invalid("email", "email_format", "the e-mail address is not valid")
+        raise InvalidInputError.of("email", "email_format", "the e-mail address is not valid")
     return open_inquiry(
         session,
         ctx,
