@@ -76,6 +76,9 @@ PURPOSE_KINDS = frozenset(
     {RequestKind.RESTRICTION, RequestKind.OBJECTION, RequestKind.CONSENT_WITHDRAWAL}
 )
 
+#: The refusal of one field's value (RFC 9457 ``errors``: field and rule).
+_invalid = InvalidInputError.of
+
 
 def get(session: Session, request_id: uuid.UUID, *, lock: bool = False) -> SubjectRequest:
     """The request, or :class:`NotFoundError`; ``lock`` takes a row lock."""
@@ -141,19 +144,15 @@ def open_request(
     now = ctx.clock.now()
     received = require_aware(received_at) if received_at is not None else now
     if received > now:
-        raise InvalidInputError.of(
-            "received_at", "not_in_future", "the date of receipt is in the future"
-        )
+        raise _invalid("received_at", "not_in_future", "the date of receipt is in the future")
     try:
         kind = RequestKind(kind)
         channel = RequestChannel(channel)
     except ValueError:
-        raise InvalidInputError.of(
-            "kind", "known_code", "unknown request kind or channel"
-        ) from None
+        raise _invalid("kind", "known_code", "unknown request kind or channel") from None
     code = _ground(kind, ground)
     if kind in PURPOSE_KINDS and (purpose is None or purpose not in ctx.policy.purposes):
-        raise InvalidInputError.of("purpose", "known_purpose", "this request needs a known purpose")
+        raise _invalid("purpose", "known_purpose", "this request needs a known purpose")
     correction: tuple[str, str] | None = None
     if kind is RequestKind.CORRECTION:
         from doorstep.privacy.requests import corrections
@@ -207,9 +206,7 @@ def _ground(kind: RequestKind, ground: ErasureGround | str | None) -> str | None
     try:
         return ErasureGround(ground or "").value
     except ValueError:
-        raise InvalidInputError.of(
-            "ground", "erasure_ground", "an erasure needs a known ground"
-        ) from None
+        raise _invalid("ground", "erasure_ground", "an erasure needs a known ground") from None
 
 
 def _is_repeated(
@@ -279,15 +276,11 @@ def extend(
     try:
         why = ExtensionReason(reason)
     except ValueError:
-        raise InvalidInputError.of(
-            "reason", "extension_reason", "an extension needs a known reason"
-        ) from None
+        raise _invalid("reason", "extension_reason", "an extension needs a known reason") from None
     row = get(session, request_id, lock=True)
     rule = deadlines.rule_for(ctx.settings, row.jurisdiction, row.kind.value)
     if not 0 < months <= rule.max_extension_months:
-        raise InvalidInputError.of(
-            "months", "allowed_extension", "this extension is not allowed here"
-        )
+        raise _invalid("months", "allowed_extension", "this extension is not allowed here")
     first_end = deadlines.first_period_end(rule, row.received_at, row.paused_seconds)
     if ctx.clock.now() >= first_end:
         raise ConflictError(
@@ -369,22 +362,16 @@ def refuse(
     try:
         reason = RefusalCode(code or "")
     except ValueError:
-        raise InvalidInputError.of(
-            "code", "refusal_code", "a refusal needs a known reason code"
-        ) from None
+        raise _invalid("code", "refusal_code", "a refusal needs a known reason code") from None
     if reason not in STAFF_REFUSALS:
-        raise InvalidInputError.of(
+        raise _invalid(
             "code", "refusal_code", "a legal hold is placed on the subject, not chosen as a refusal"
         )
     if reason in NEEDS_EVIDENCE and not evidence:
-        raise InvalidInputError.of(
-            "evidence", "required", "this refusal needs a reference to its evidence"
-        )
+        raise _invalid("evidence", "required", "this refusal needs a reference to its evidence")
     if evidence and (not _REFERENCE.fullmatch(evidence) or scrub(evidence) != evidence):
         # The reference goes into the audit trail, which holds ids and names only.
-        raise InvalidInputError.of(
-            "evidence", "evidence_reference", "the evidence reference must be an id"
-        )
+        raise _invalid("evidence", "evidence_reference", "the evidence reference must be an id")
     row = get(session, request_id, lock=True)
     row.refusal_code = reason.value
     row.reviewer = reviewer
