@@ -25,12 +25,13 @@ SELECT id, 'subscriber', created_at FROM fleet_acct ORDER BY created_at
 # so it verifies no password (nothing signs in with a generated account).
 ACCOUNTS = """
 INSERT INTO accounts (id, status, email, phone, password_hash, email_verified_at,
-                      phone_verified_at, created_at)
+                      phone_verified_at, created_at, source)
 SELECT id, 'active', email, phone,
        '$argon2id$v=19$m=19456,t=2,p=1$'
          || rtrim(encode(substr(pg_temp.b('salt', n), 1, 16), 'base64'), '=') || '$'
          || rtrim(encode(pg_temp.b('password', n), 'base64'), '='),
-       created_at + interval '2 minutes', created_at + interval '3 minutes', created_at
+       created_at + interval '2 minutes', created_at + interval '3 minutes', created_at,
+       'app_signup'
   FROM fleet_acct ORDER BY created_at
 """
 
@@ -64,7 +65,7 @@ _STATUS = "CASE WHEN state = 'online' OR pg_temp.h(24, d) % 10 < 6 THEN 'Up' ELS
 REGISTRATIONS = f"""
 INSERT INTO device_registrations (device_id, endpoint_id, mtp, mqtt_topic, mqtt_v5, model,
        firmware_version, serial_number, mac_address, network_status, ip_address, product_type,
-       registered_at, refreshed_at, last_seen, online, offline_since, anonymised_at)
+       registered_at, refreshed_at, last_seen, online, offline_since, anonymised_at, source)
 SELECT pg_temp.u('d', d), {_KEPT.format(_ENDPOINT)},
        CASE WHEN mqtt THEN 'mqtt' ELSE 'websocket' END,
        CASE WHEN mqtt AND NOT anonymised THEN 'usp/agent/' || {_ENDPOINT} END, true,
@@ -73,7 +74,8 @@ SELECT pg_temp.u('d', d), {_KEPT.format(_ENDPOINT)},
        {_KEPT.format(_STATUS)}, {_KEPT.format(_IP)},
        (CASE WHEN gateway THEN 'gateway' ELSE 'router' END)::device_product_type,
        {_month("registered_at")}, {_month("refreshed_at")}, {_month("last_seen")},
-       state = 'online', CASE WHEN state <> 'online' THEN {_month("last_seen")} END, anonymised_at
+       state = 'online', CASE WHEN state <> 'online' THEN {_month("last_seen")} END, anonymised_at,
+       'device_registration'
   FROM (SELECT *, pg_temp.h(22, d) % 10 < 7 AS mqtt, lpad(to_hex(d % 16777216), 6, '0') AS x,
                last_seen - (last_seen - registered_at) * pg_temp.f(25, d) * 0.2 AS refreshed_at
           FROM fleet_dev) r

@@ -104,6 +104,7 @@ def write_secrets(
             "openid email",
             [],
             linked_at,
+            "third_party_signin",
         )
         for subject_id, n, linked_at in identities
     )
@@ -111,7 +112,7 @@ def write_secrets(
     counts["account_identities"] = _copy(
         raw,
         "COPY account_identities (id, account_id, provider, provider_subject, access_token, "
-        "refresh_token, token_expires_at, scope, share_with, linked_at) FROM STDIN",
+        "refresh_token, token_expires_at, scope, share_with, linked_at, source) FROM STDIN",
         linked,
     )
     bindings = connection.execute(sa.text(_PPPOE), params).all()

@@ -48,6 +48,7 @@ def _accounts(ctx: BenchContext, passwords: Passwords, count: int) -> list[str]:
                     password_hash=stored,
                     email_verified_at=now,
                     created_at=now,
+                    source="app_signup",
                 )
             )
     return emails

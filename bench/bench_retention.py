@@ -50,11 +50,12 @@ _REAL_SEED = [
          FROM generate_series(1, :n) g""",
     """INSERT INTO device_registrations (device_id, endpoint_id, mtp, mqtt_topic, model,
               firmware_version, serial_number, mac_address, network_status, ip_address,
-              product_type, registered_at, refreshed_at, last_seen, online, offline_since)
+              product_type, registered_at, refreshed_at, last_seen, online, offline_since,
+              source)
        SELECT md5('d' || g)::uuid, 'os::000000-' || g, 'mqtt', 'usp/agent/os::000000-' || g,
               'ZXHN H298A', 'V1.0.' || (g % 7), 'ZTE' || lpad(g::text, 10, '0'),
               '02:00:' || lpad(to_hex(g % 65536), 4, '0'), 'Up', '198.51.100.' || (g % 250),
-              'router', :old, :old, :old, false, :old
+              'router', :old, :old, :old, false, :old, 'device_registration'
          FROM generate_series(1, :n) g""",
 ]
 _LOCAL = "bench_retention_devices"

@@ -8,17 +8,26 @@ Beside Doorstep alone, in the same run and on the same clone of the fleet
   its key columns as a real shop keeps them), reached by the **SQL connector**
   under the pack's ``shop`` mapping, plus one filler order per fleet account;
 * a subscription at the **newsletter service** (:mod:`doorstep.demo_systems.newsletter`)
-  served over HTTP on loopback, reached by the **HTTP connector** with signed
-  calls, plus 1,000 filler subscribers (the service finds by a linear scan).
+  served over HTTP (keep-alive) on loopback from a process of its own
+  (:mod:`bench._systems_newsletter`: a system is another program, and in a thread
+  of this one it would take the interpreter lock from the code measured),
+  reached by the **HTTP connector** with signed calls, plus 1,000 filler
+  subscribers (the service finds by a linear scan).
 
 Per subject, one request's work is measured end to end, sequentially, as the
 orchestration does it (:mod:`doorstep.privacy.requests.systems.run`) minus the
 job queue and the ``request_systems`` bookkeeping: read the identifiers; per
-system, build the connector in its own transaction (the secret is unsealed from
-``connector_credentials``), call it outside any transaction, close it; then
+system, get the connector in its own transaction (``connector_for``: the
+process's pooled connector, :mod:`doorstep.privacy.connectors.pool`, after
+reading the stored credential to see it is unchanged), call it outside any
+transaction, close it (the pooled connections stay open); then
 
 * access: build the ZIP with the systems' parts (``build(..., systems=...)``);
 * erasure: Doorstep's own erasure (one transaction), then each system's erasure.
+
+A last figure erases through the real orchestration instead (the jobs' bodies, with
+every ``request_systems`` row, audit event and completion; no job queue):
+:mod:`bench._systems_orchestrated`.
 
 Targets (issue 18): export p50 <= 50 ms; >= 200 erasures/s.  The figures of
 Doorstep alone use the calls :mod:`bench.bench_requests` measures.
@@ -37,12 +46,12 @@ from typing import Any
 import psycopg
 from psycopg import sql as psql
 
+from bench._systems_newsletter import newsletter_process
+from bench._systems_orchestrated import orchestrated_rate
 from bench.bench_requests import _erase, _erasure_rate, _export_times
 from bench.harness import BenchContext, Figure, percentile, server_url
 from doorstep.audit.entries import audited_transaction
 from doorstep.core.database import transaction
-from doorstep.demo_systems.newsletter import Newsletter
-from doorstep.demo_systems.newsletter_http import NewsletterServer
 from doorstep.demo_systems.shop import declared, open_shop
 from doorstep.privacy.connectors.base import Confirmation, Identifiers
 from doorstep.privacy.connectors.build import connector_for
@@ -127,14 +136,10 @@ def _connected(
         shop_url, password = declared(full_url)
         _fill_shop(full_url, people, filler)
         secret = secrets.token_urlsafe(32)
-        service = Newsletter(secret)
-        for n in range(FILLER_SUBSCRIBERS):
-            service.subscribe(f"filler{n}@news.example")
-        for who in people:
-            for email in who.as_json().get("email", []):
-                service.subscribe(email)
-        with NewsletterServer(service) as server:
-            urls = {**runtime.settings.system_urls, SHOP: shop_url, NEWSLETTER: server.url}
+        emails = [f"filler{n}@news.example" for n in range(FILLER_SUBSCRIBERS)]
+        emails += [email for who in people for email in who.as_json().get("email", [])]
+        with newsletter_process(secret, emails) as newsletter_url:
+            urls = {**runtime.settings.system_urls, SHOP: shop_url, NEWSLETTER: newsletter_url}
             runtime.settings = runtime.settings.model_copy(
                 update={"system_urls": urls, "requests_systems": (SHOP, NEWSLETTER)}
             )
@@ -157,8 +162,8 @@ def _identifiers(services: Services, subjects: list[uuid.UUID]) -> list[Identifi
 def _reach(
     services: Services, system: ConnectedSystem, operation: str, who: Identifiers
 ) -> Confirmation:
-    """One system's part as one attempt does it: connector built in a transaction, called
-    outside it, closed."""
+    """One system's part as one attempt does it: connector got in a transaction (pooled),
+    called outside it, closed."""
     runtime = services.runtime
     with transaction(runtime.sessions) as session:
         connector = connector_for(
@@ -235,13 +240,15 @@ def run(ctx: BenchContext) -> list[Figure]:
     fleet = ctx.fleet
     assert fleet is not None, "bench_systems needs the fleet (FLEET = True)"
     exports = 50 if ctx.quick else 400
-    per_rate = 150 if ctx.quick else 500
+    per_rate = 150 if ctx.quick else 300  # five sets of subjects within the fleet's sample
     sample = list(fleet.sample)
     warm, export_set = sample[:20], sample[20 : 20 + exports]
     rest = sample[20 + exports :]
     alone_1, with_1 = rest[:per_rate], rest[per_rate : 2 * per_rate]
     alone_4, with_4 = rest[2 * per_rate : 3 * per_rate], rest[3 * per_rate : 4 * per_rate]
-    connected = warm + export_set + with_1 + with_4
+    through = rest[4 * per_rate : 5 * per_rate]
+    assert len(through) == per_rate, "bench_systems: the fleet's sample is too small"
+    connected = warm + export_set + with_1 + with_4 + through
     people = _identifiers(build_services(ctx.runtime), connected)
     with _connected(ctx, people, filler=fleet.accounts) as (services, systems):
         _export_times(services, warm)
@@ -252,6 +259,7 @@ def run(ctx: BenchContext) -> list[Figure]:
         one_sys, rows_1 = _rate_with_systems(services, systems, with_1, 1)
         four = _erasure_rate(services, alone_4, 4)
         four_sys, rows_4 = _rate_with_systems(services, systems, with_4, 4)
+        jobs_4, carried, done = orchestrated_rate(services, through, 4)
     parts = f"{found} of {2 * len(export_set)} system parts held data"
     return [
         Figure(
@@ -287,5 +295,14 @@ def run(ctx: BenchContext) -> list[Figure]:
             baseline=four,
             baseline_name="Doorstep alone",
             note=f"{len(with_4)} subjects; {rows_4} system rows changed",
+        ),
+        Figure(
+            "erasures + two systems through the orchestration, 4 threads",
+            jobs_4,
+            "erasures/s",
+            target=">= 200/s",
+            baseline=four,
+            baseline_name="Doorstep alone",
+            note=f"{carried} requests; {done} system tasks done",
         ),
     ]

@@ -56,7 +56,30 @@ AREA_COMMANDS: dict[str, tuple[str, str]] = {
         "doorstep.usp.agent_sim.cli",
         "Run simulated USP routers and gateways (agents).",
     ),
-    "devices": ("doorstep.devices.cli", "Device inventory: import factory files, sweep presence."),
+    "devices": (
+        "doorstep.devices.cli",
+        "Device inventory and fleet: import factory files, list and tag devices, sweep presence.",
+    ),
+    "groups": (
+        "doorstep.devices.fleet.groups_cli",
+        "Device groups: saved fleet filters (model, firmware, product, online, tags).",
+    ),
+    "bulk": (
+        "doorstep.devices.fleet.bulk_cli",
+        "Bulk actions on a group: reboot, set allowed parameters, diagnose, update firmware.",
+    ),
+    "firmware": (
+        "doorstep.devices.fleet.firmware_cli",
+        "Firmware images: add (upload or register), list, show, remove; update one device.",
+    ),
+    "diagnostics": (
+        "doorstep.devices.fleet.diagnostics_cli",
+        "Diagnostics on a device: ping, trace route, speed tests (staff: a ticket or consent).",
+    ),
+    "rollouts": (
+        "doorstep.devices.fleet.rollouts_cli",
+        "Firmware rollouts: waves with a canary, caps, automatic pause, maintenance windows.",
+    ),
     "broker": (
         "doorstep.devices.broker.cli",
         "MQTT broker: per-device accounts and ACLs from the device inventory.",

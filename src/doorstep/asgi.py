@@ -23,6 +23,7 @@ from doorstep.core.problems import install_problem_handlers
 from doorstep.core.proxies import install as install_proxies
 from doorstep.core.requestid import RequestIdMiddleware
 from doorstep.core.runtime import Runtime
+from doorstep.metrics import install as install_metrics
 from doorstep.privacy.transfers.client import install_client_drift
 from doorstep.wiring import build_services
 
@@ -33,6 +34,8 @@ AREA_ROUTERS = (
     "doorstep.usp.mtp.websocket",
     "doorstep.accounts.api",
     "doorstep.devices.api",
+    "doorstep.devices.fleet.wipe_api",
+    "doorstep.devices.fleet.download",
     "doorstep.devices.broker.emqx",
     "doorstep.devices.broker.events",
     "doorstep.privacy.requests.api",
@@ -40,6 +43,7 @@ AREA_ROUTERS = (
     "doorstep.privacy.requests.holds_console",
     "doorstep.privacy.requests.systems.api",
     "doorstep.privacy.connectors.completions.api",
+    "doorstep.privacy.connectors.withdrawals.api",
     "doorstep.privacy.incidents.console",
     "doorstep.privacy.requests.inquiries.api",
     "doorstep.staff.api",
@@ -100,6 +104,7 @@ def create_app(runtime: Runtime, *, in_process_worker: bool = False) -> FastAPI:
     app.add_middleware(BodyRulesMiddleware)  # inside RequestIdMiddleware: its 413/415 have ids
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)
+    install_metrics(app, runtime)  # GET /metrics, out of the OpenAPI description
     for router in area_routers():
         app.include_router(router)
     from doorstep.web.api_docs import install as install_api_docs

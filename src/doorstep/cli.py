@@ -82,10 +82,10 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
-def _check_port(host: str, port: int) -> None:
+def _check_port(host: str, port: int, *, option: str = "--port") -> None:
     """Stop (exit 1) when ``port`` cannot be bound: checked before anything is started."""
     if port and not _port_free(host, port):
-        fail(f"port {port} on {host} is already in use; choose another with --port", 1)
+        fail(f"port {port} on {host} is already in use; choose another with {option}", 1)
 
 
 #: Seconds a stopping server waits for open requests and WebSockets before closing them.
@@ -184,6 +184,12 @@ def serve(
 def worker(
     concurrency: Annotated[int | None, typer.Option(min=1, help="Jobs run at once.")] = None,
     queue: Annotated[list[str] | None, typer.Option(help="Queues to take jobs from.")] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            min=0, max=65535, help="Serve Prometheus metrics on this port (metrics_bind); 0: off."
+        ),
+    ] = None,
 ) -> None:
     """Run a job worker until interrupted (Ctrl-C stops it after running jobs finish)."""
     import asyncio
@@ -192,10 +198,16 @@ def worker(
     from doorstep.jobs.worker import run_worker
 
     settings = load_cli_settings(worker_concurrency=concurrency)
+    if metrics_port:
+        _check_port(str(settings.metrics_bind), metrics_port, option="--metrics-port")
     with cli_runtime(settings, "doorstep-worker", join_demo=False) as runtime:
         if not migrations.is_current(runtime.engine):
             fail("the database schema is not current; run `doorstep migrate` first")
-        with contextlib.suppress(KeyboardInterrupt):
+        with contextlib.ExitStack() as stack, contextlib.suppress(KeyboardInterrupt):
+            if metrics_port:
+                from doorstep.metrics import start_process_metrics
+
+                stack.callback(start_process_metrics(runtime, metrics_port).close)
             asyncio.run(run_worker(runtime, queues=queue))
 
 

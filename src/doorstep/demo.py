@@ -6,7 +6,10 @@
   binding by hand, with their claim codes printed);
 * a second subscriber whose restriction request waits for the privacy desk
   (a new one at a start that finds none open, e.g. after it was decided);
-* a privacy officer, and a one-time console sign-in link for them.
+* a privacy officer, and a one-time console sign-in link for them;
+* the first subscriber's consent to the newsletter (the demo's newsletter
+  service has them subscribed), so withdrawing it in the privacy center
+  unsubscribes them there (docs/connectors.md).
 
 Everything goes through the services the pages and the API use (accounts,
 binding, requests, staff), so the demo's data is shaped as real data is, and
@@ -34,12 +37,13 @@ from doorstep.devices import binding
 from doorstep.devices._limits import Limits
 from doorstep.devices.inventory import installation_key
 from doorstep.notify.demo_mailbox import DemoMailbox
+from doorstep.privacy.consent import services as consent
 from doorstep.privacy.policies.answers import Policy
 from doorstep.privacy.requests import intake
 from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.requests.models import SubjectRequest
 from doorstep.privacy.requests.services import OPEN
-from doorstep.services import services_for
+from doorstep.services import Services, services_for
 from doorstep.staff.models import StaffMember, StaffRole
 from doorstep.staff.services import add_staff
 from doorstep.staff.signin import issue_link
@@ -50,6 +54,7 @@ ACTOR = system_actor("demo")
 SUBSCRIBER = "demo@example.org"
 SUBSCRIBER_PHONE = "+4915100000001"
 WAITING = "jo@example.org"
+NEWSLETTER = "newsletter"
 WAITING_PHONE = "+4915100000002"
 
 
@@ -91,6 +96,25 @@ def _privacy_officer(session: Session, runtime: Runtime) -> uuid.UUID:
     return add_staff(session, role=StaffRole.PRIVACY_OFFICER, clock=runtime.clock).id
 
 
+def _newsletter_consent(
+    session: Session, services: Services, subject_id: uuid.UUID, runtime: Runtime
+) -> None:
+    """Record the subscriber's newsletter consent once, as the demo's service has them on."""
+    term = services.terms.purposes.get(NEWSLETTER)
+    if term is None or consent.latest(session, subject_id, NEWSLETTER) is not None:
+        return
+    consent.grant(
+        session,
+        subject_id=subject_id,
+        purpose=NEWSLETTER,
+        channel="web",
+        notice_text=term.function,
+        clock=runtime.clock,
+        actor=ACTOR,
+        terms=services.terms,
+    )
+
+
 def seed(runtime: Runtime, agents: list[SimAgent], *, base_url: str) -> Seeded:
     """Seed the demo's people and bind the first simulated device (see the module docstring)."""
     services = build_services(runtime)
@@ -100,6 +124,7 @@ def seed(runtime: Runtime, agents: list[SimAgent], *, base_url: str) -> Seeded:
     with audited_transaction(runtime.sessions) as session:
         subscriber, _ = _account(session, ctx, SUBSCRIBER, SUBSCRIBER_PHONE)
         set_password(session, ctx, subscriber, password, actor=ACTOR)
+        _newsletter_consent(session, services, subscriber, runtime)
         if agents:
             binding.bind(
                 session,

@@ -16,11 +16,21 @@ from doorstep.accounts.thirdparty import models as _accounts_thirdparty  # noqa:
 from doorstep.audit import models as _audit  # noqa: F401
 from doorstep.core.models import Base, schema_complete
 from doorstep.devices import models as _devices  # noqa: F401
+from doorstep.devices.fleet import bulk_models as _fleet_bulk  # noqa: F401
+from doorstep.devices.fleet import diagnostics_models as _fleet_diagnostics  # noqa: F401
+from doorstep.devices.fleet import filters as _fleet_filters  # noqa: F401
+from doorstep.devices.fleet import groups as _fleet_groups  # noqa: F401
+from doorstep.devices.fleet import image_models as _fleet_images  # noqa: F401
+from doorstep.devices.fleet import operations as _fleet_operations  # noqa: F401
+from doorstep.devices.fleet import rollout_models as _fleet_rollouts  # noqa: F401
+from doorstep.devices.fleet import tags as _fleet_tags  # noqa: F401
+from doorstep.devices.fleet import wipe_models as _fleet_wipes  # noqa: F401
 from doorstep.keys import models as _keys  # noqa: F401
 from doorstep.notify import models as _notify  # noqa: F401
 from doorstep.privacy.changes import models as _changes  # noqa: F401
 from doorstep.privacy.connectors import models as _connectors  # noqa: F401
 from doorstep.privacy.connectors.completions import models as _completions  # noqa: F401
+from doorstep.privacy.connectors.withdrawals import models as _withdrawals  # noqa: F401
 from doorstep.privacy.consent import models as _consent  # noqa: F401
 from doorstep.privacy.controls import models as _controls  # noqa: F401
 from doorstep.privacy.holds import models as _holds  # noqa: F401

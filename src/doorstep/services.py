@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -47,6 +47,15 @@ BoundDevicesHook = Callable[[Session, uuid.UUID], Sequence[str]]
 def no_bound_devices(session: Session, subject_id: uuid.UUID, /) -> Sequence[str]:
     """The hook while no devices area is installed: no device is ever bound."""
     return ()
+
+
+#: ``(session, subject_id) -> a message id on the removal of their settings from routers``.
+RouterRemovalsHook = Callable[[Session, uuid.UUID], str | None]
+
+
+def no_router_removals(session: Session, subject_id: uuid.UUID, /) -> str | None:
+    """The hook while no devices area is installed: no settings were removed from a router."""
+    return None
 
 
 #: ``(folder) -> every problem of the policy pack there, as doorstep pack check prints them``.
@@ -110,6 +119,54 @@ def no_published_reports(
     raise NotFoundError("no such assessment")
 
 
+class ConsentWithdrawnHook(Protocol):
+    """A subject withdrew consent to ``purpose`` or objected to it: tell the systems.
+
+    ``cause`` is ``withdrawal`` or ``objection``; ``origin_id`` the ledger event or the
+    restriction; ``actor`` who decided.  Called in the decision's transaction; answers
+    the ids of the connected systems' tasks it made (the connectors area's).
+    """
+
+    def __call__(
+        self,
+        session: Session,
+        subject_id: uuid.UUID,
+        purpose: str,
+        *,
+        cause: str,
+        origin_id: uuid.UUID,
+        actor: str,
+    ) -> Sequence[uuid.UUID]:
+        """The ids of the tasks made (empty when no live system relies on the purpose)."""
+        ...
+
+
+def no_systems_told(
+    session: Session,
+    subject_id: uuid.UUID,
+    purpose: str,
+    *,
+    cause: str,
+    origin_id: uuid.UUID,
+    actor: str,
+) -> Sequence[uuid.UUID]:
+    """The hook while no connectors area is installed: no connected system is told."""
+    return ()
+
+
+#: ``(session, staff_id, action) -> the staff actor``, or a refusal raised (audited): whether
+#: a staff member may perform a staff action (``run_diagnostics``) that an area below the
+#: staff area asks about (the devices area may not import it).
+StaffActionHook = Callable[[Session, uuid.UUID, str], str]
+
+
+def no_staff_actions(session: Session, staff_id: uuid.UUID, action: str, /) -> str:
+    """The hook while no staff area is installed: every staff action is refused."""
+    from doorstep.core.errors import PermissionDeniedError
+
+    raise PermissionDeniedError(f"{action} refused: no staff area", action=action)
+
+
 @dataclass
 class Services:
     """What handlers, jobs and commands share within one process.
@@ -134,10 +191,16 @@ class Services:
     transfers: TransferGate
     #: Devices still bound to an account (the devices area registers its own).
     bound_devices: BoundDevicesHook = no_bound_devices
+    #: Where removing a subject's settings from their routers stands (decision 0042).
+    router_removals: RouterRemovalsHook = no_router_removals
     #: Checks a proposed policy pack against the whole schema (the composition's pack check).
     check_pack: PackCheckHook = load_check
     #: A published security impact assessment, to attach to an answer (the controls register's).
     published_report: PublishedReportHook = no_published_reports
+    #: Tells the connected systems of a withdrawn consent or an objection (the connectors').
+    consent_withdrawn: ConsentWithdrawnHook = no_systems_told
+    #: Whether a staff member may perform a staff action (the staff area's access control).
+    staff_action: StaffActionHook = no_staff_actions
 
 
 Builder = Callable[[Runtime], Services]

@@ -3,7 +3,8 @@
 It imports every area's models (:mod:`doorstep.schema`) and jobs (:data:`TASK_MODULES`),
 and builds the long-lived :class:`~doorstep.services.Services` of one process from its
 Runtime (the policy pack in force and its consent terms, the key service, the purpose
-gate, delivery adapters, the devices' hook for deregistration, the controls register's
+gate, delivery adapters, the devices' hook for deregistration, the connected systems'
+hook for withdrawn consents, the controls register's
 published reports for the desk's answers to inquiries, the transfer gate
 with its notices to the subscriber's address).  The pack is chosen
 once, here: :func:`policy_of` loads the folder the ``policy_pack`` setting names, once
@@ -18,18 +19,23 @@ areas never do.
 from __future__ import annotations
 
 import importlib
+import uuid
 from datetime import timedelta
 from email.utils import formataddr
 from functools import cache
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from doorstep.accounts.transfer_notices import notice_address
 from doorstep.core.runtime import Runtime
 from doorstep.core.settings import Settings
 from doorstep.devices.binding import bound_device_ids
+from doorstep.devices.fleet.wipes import removal_outcome
 from doorstep.keys.keyring import load_keyring
 from doorstep.keys.services import KeyService
 from doorstep.notify.adapters import Adapters, from_settings, install_adapters_provider
+from doorstep.privacy.connectors.withdrawals.fanout import hook_for as withdrawal_hook
 from doorstep.privacy.consent.terms import ConsentTerms, load_terms
 from doorstep.privacy.controls.reports import published_report
 from doorstep.privacy.datamap.chosen import install_pack_provider, load_chosen_pack
@@ -42,6 +48,8 @@ from doorstep.privacy.transfers.gate import TransferGate, keyed_deidentifier
 from doorstep.privacy.transfers.notices import email_notifier
 from doorstep.schema import metadata
 from doorstep.services import Services, install_builder, services_for
+from doorstep.staff.permissions import StaffAction
+from doorstep.staff.services import require_action
 
 __all__ = [
     "TASK_MODULES",
@@ -59,11 +67,14 @@ TASK_MODULES = (
     "doorstep.accounts.tasks",
     "doorstep.audit.tasks",
     "doorstep.devices.tasks",
+    "doorstep.devices.fleet.sweep",
+    "doorstep.devices.fleet.wipe_origin",
     "doorstep.jobs.housekeeping",
     "doorstep.jobs.stalled",
     "doorstep.notify.tasks",
     "doorstep.privacy.changes.tasks",
     "doorstep.privacy.connectors.completions.tasks",
+    "doorstep.privacy.connectors.withdrawals.tasks",
     "doorstep.privacy.controls.tasks",
     "doorstep.privacy.incidents.tasks",
     "doorstep.privacy.requests.tasks",
@@ -126,9 +137,17 @@ def build_services(runtime: Runtime) -> Services:
         sharing=SharingGate.from_pack(pack, metadata, transfers=transfers),
         transfers=transfers,
         bound_devices=bound_device_ids,
+        router_removals=removal_outcome,
         check_pack=_check_pack,
         published_report=published_report,
+        consent_withdrawn=withdrawal_hook(runtime, pack),
+        staff_action=_staff_action,
     )
+
+
+def _staff_action(session: Session, staff_id: uuid.UUID, action: str) -> str:
+    """The staff area's answer for an area below it: the actor, or the refusal (audited)."""
+    return require_action(session, staff_id, StaffAction(action)).actor
 
 
 def _transfer_gate(runtime: Runtime, pack: PolicyPack, gate: PurposeGate) -> TransferGate:
@@ -154,9 +173,9 @@ def _shared_adapters(runtime: Runtime) -> Adapters:
         mailer=services.mailer,
         sms=services.sms,
         push=services.push,
-        # Not yet through the transfer gate: under the reference pack a subscriber
-        # abroad would get no sign-up code (decision 0030, to be decided).
-        release=outbox_release(services.sharing, cross_border=False),
+        # Every delivery passes the sharing gate and, to a processor abroad, the transfer
+        # gate; sign-up asks for the consent it needs before any code is sent (0035).
+        release=outbox_release(services.sharing),
     )
 
 

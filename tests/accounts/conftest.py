@@ -93,11 +93,18 @@ def policy_in_force(client: TestClient) -> str:
 
 
 def sign_up(client: TestClient, **body: Any) -> Any:
-    """POST /signup, acknowledging the policy in force unless ``policy_version`` is given."""
+    """POST /signup, acknowledging the policy in force unless ``policy_version`` is given.
+
+    The subscriber agrees to its messages being carried abroad unless
+    ``transfer_consent`` is given (decision 0035): a German number's home is DE,
+    the reference pack's relays are in CN, and the gate asks for that consent;
+    sign-up records it only where it is needed.
+    """
     if "policy_version" not in body:
         body["policy_version"] = policy_in_force(client)
     elif body["policy_version"] is None:
         del body["policy_version"]
+    body.setdefault("transfer_consent", True)
     return client.post(f"{PREFIX}/signup", json=body)
 
 

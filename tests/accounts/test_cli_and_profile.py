@@ -140,6 +140,14 @@ def test_an_operator_creates_a_verified_account_and_sets_its_password(
     flows.sign_in(db, ctx, email, "second pass phrase 2", address=None)
     with pytest.raises(ConflictError):
         admin.create_verified(db, ctx, email=email, phone=None, password="x", actor="system:tests")
+    # Two accounts without a number: the first's missing number is not "taken".
+    first = admin.create_verified(
+        db, ctx, email=unique_email(), phone=None, password="a pass phrase 3", actor="system:tests"
+    )
+    second = admin.create_verified(
+        db, ctx, email=unique_email(), phone=None, password="a pass phrase 4", actor="system:tests"
+    )
+    assert first != second
     with pytest.raises(InvalidInputError) as bad:
         admin.create_verified(db, ctx, email="nope", phone="12", password="x", actor="system:tests")
     assert {e["field"] for e in bad.value.fields["errors"]} == {"email", "phone"}

@@ -41,6 +41,7 @@ KEPT_TABLES = {
     "policy_acceptances",
     "subjects",
     "subject_regions",  # the home country: until_erasure, like the consent ledger (0031)
+    "transfer_mechanisms",  # consents to messages abroad: until_erasure, like the ledger (0035)
 }
 ACCOUNT_TABLES = {"account_profiles", "account_sessions", "account_verifications"}
 

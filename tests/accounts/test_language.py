@@ -129,6 +129,7 @@ def test_a_page_sign_up_in_a_german_browser_stores_german(runtime: Runtime, db: 
                 "password": PASSWORD,
                 "age": "30",
                 "policy_version": browser.get("/api/v1/policy").json()["id"],
+                "transfer_consent": "yes",  # a German number; relays in CN (decision 0035)
             },
         )
     assert answer.status_code == 200, answer.text[:300]

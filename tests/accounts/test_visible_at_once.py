@@ -106,6 +106,7 @@ def test_sign_up_codes_and_verification_are_visible_at_once(
             "password": PASSWORD,
             "age": 30,
             "policy_version": policy,
+            "transfer_consent": True,  # a German number; the relays are in CN (decision 0035)
         }
         assert client.post(f"{PREFIX}/signup", json=body).status_code == 202
         status = ""

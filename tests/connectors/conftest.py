@@ -111,6 +111,10 @@ SHOP_SCHEMA = (
 )
 
 
+#: The systems of :func:`systems_yaml` that requests reach (the stand-ins are not live).
+TEST_SYSTEMS = ("shop", "newsletter", "tickets", "archive")
+
+
 def systems_yaml(shop: str, newsletter: str, logs: str | None = None) -> str:
     """A systems.yaml with the test's shop (PostgreSQL), newsletter (HTTP), tickets (manual),
     an archive found by order number only (so every retention rule of the pack is bound)
@@ -178,6 +182,39 @@ systems:
                         purposes: [recruitment], legal_basis: contract,
                         retention: job_application, clauses: [CORP-1.19]}}
 """
+    # The reference pack's collection points (CORP-1.1) name these systems; the test's
+    # stand-ins hold one element each and are never live (not in requests_systems).
+    text += """
+  cloud_backup:
+    name: Cloud backup
+    kind: manual
+    description: Stand-in of the reference pack's cloud backup.
+    identifiers: [email]
+    elements:
+      backup.contacts: {field: contacts, category: user.contact, purposes: [cloud.backup],
+                        legal_basis: consent, retention: until_erasure, clauses: [CORP-1.18]}
+  careers:
+    name: Job applications
+    kind: manual
+    description: Stand-in of the reference pack's recruitment tool.
+    identifiers: [email]
+    elements:
+      application.resume: {field: resume, category: user.workplace, subject: job_applicant,
+                           purposes: [recruitment], legal_basis: contract,
+                           retention: job_application, clauses: [CORP-1.19]}
+"""
+    if not logs:
+        text += """
+  access_logs:
+    name: Service access log
+    kind: manual
+    description: Stand-in of the reference pack's access log.
+    identifiers: [account_id]
+    elements:
+      log.query: {field: search_query, category: user.behavior.search_history,
+                  purposes: [service.access_log], legal_basis: legitimate_interests,
+                  retention: access_log, clauses: [CORP-1.16]}
+"""
     if logs:
         text += f"""
   access_logs:
@@ -207,6 +244,22 @@ def write_pack(dest: Path, text: str) -> Path:
 
     shutil.copytree(DEFAULT_PACK, dest)
     (dest / "systems.yaml").write_text(text, encoding="utf-8")
+    # The test's archive is a connected system the reference pack's register of
+    # collection points (CORP-1.1) does not know: register it beside the others.
+    if "\n  archive:\n" not in text:
+        return dest
+    datamap = dest / "datamap.yaml"
+    marker = "\n# The corporate policy's purposes (CORP-1.2"
+    point = (
+        "  archive:\n    kind: connected_system\n    system: archive\n"
+        "    description: The test's paper archive.\n"
+        "    purposes: [service.access_log, acquired.contacts, recruitment]\n"
+        '    notice: {section: "CORP 1. Collection and Use of Personal Information", '
+        "path: /policy}\n"
+    )
+    original = datamap.read_text(encoding="utf-8")
+    assert marker in original, "the reference pack's datamap.yaml changed its layout"
+    datamap.write_text(original.replace(marker, "\n" + point + marker, 1), encoding="utf-8")
     return dest
 
 
@@ -233,13 +286,13 @@ def pack_dir(tmp_path: Path, shop_db: str, newsletter: Service) -> Path:
 
 @pytest.fixture
 def sys_settings(settings: Settings, pack_dir: Path) -> Settings:
-    """Test settings under that pack, requests reaching every system, two attempts each."""
+    """Test settings under that pack, requests reaching the test's systems, two attempts each."""
     return load_settings(
         env="test",
         database_url=database_url_of(settings),
         data_dir=settings.data_dir,
         policy_pack=pack_dir,
-        requests_systems=("*",),
+        requests_systems=TEST_SYSTEMS,
         requests_systems_attempts=2,
     )
 

@@ -3,7 +3,8 @@
 It verifies Doorstep's signature on every request (a wrong one is a 401), keeps
 subscribers by e-mail, and does each erasure once per idempotency key (a
 retried request with the same key is answered "done" again without erasing
-twice; ``effective`` counts the real erasures per key).  ``mode`` makes it
+twice; ``effective`` counts the real erasures per key); a ``withdraw`` unsubscribes
+the addresses once per key (``withdrawn``).  ``mode`` makes it
 misbehave: ``garbage`` (not JSON), ``slow`` (answers after ``delay`` seconds),
 ``die`` (drops the connection without answering), ``error`` (500), ``accepted``
 (answers later: ``status`` then says done), ``redirect`` (302 elsewhere).
@@ -39,6 +40,8 @@ class Newsletter:
     #: Rows erased under each idempotency key (the first request with it).
     erased: dict[str, int] = field(default_factory=dict)
     ids: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    #: Addresses unsubscribed under each idempotency key of a withdrawal (the first request).
+    withdrawn: dict[str, list[str]] = field(default_factory=dict)
     accepted: dict[str, str] = field(default_factory=dict)
     bad_signatures: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -77,6 +80,13 @@ class Newsletter:
                 "subscriber.opens": [item["opens"] for item in found],
             }
             return {"status": "done", "rows": len(found), "data": data, "evidence": evidence}
+        if operation == "withdraw":  # unsubscribe, once per key
+            if key not in self.withdrawn:
+                self.withdrawn[key] = [e for e in emails if e in self.subscribers]
+                for email in self.withdrawn[key]:
+                    self.subscribers[email]["subscribed"] = False
+            rows = len(self.withdrawn[key])
+            return {"status": "done" if rows else "not_found", "rows": rows, "evidence": evidence}
         if key not in self.erased:  # each idempotency key erases once
             self.erased[key] = len(found)
             for email in emails:

@@ -36,6 +36,7 @@ from tests.conftest import database_url_of
 from tests.connectors.conftest import (
     SECRET,
     SHOP_SCHEMA,
+    TEST_SYSTEMS,
     pg_declared,
     run_sql,
     systems_yaml,
@@ -78,7 +79,7 @@ def test_workers_killed_during_a_fan_out_leave_every_system_done_exactly_once(
         database_url=database_url_of(committed.settings),
         data_dir=committed.settings.data_dir,
         policy_pack=pack,
-        requests_systems=("*",),
+        requests_systems=TEST_SYSTEMS,
     )
     runtime = Runtime(
         settings=settings,

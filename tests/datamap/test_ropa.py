@@ -121,6 +121,8 @@ def test_the_json_document_has_a_stable_shape(
         "products",
         "activities",
         "elements",
+        "collection_points",
+        "policy_purposes",
     ]
     assert (document["format"], document["version"]) == ("doorstep.ropa", 1)
     assert set(document["controller"]) == {"name", "email", "address", "dpo"}

@@ -59,7 +59,8 @@ def add_subscriber(session: Session, runtime: Runtime) -> tuple[uuid.UUID, str]:
     session.execute(
         sa.text(
             "INSERT INTO accounts (id, status, email, password_hash, email_verified_at, "
-            "created_at) VALUES (:id, 'active', :email, 'argon2id$x', :at, :at)"
+            "created_at, source) VALUES (:id, 'active', :email, 'argon2id$x', :at, :at, "
+            "'app_signup')"
         ),
         {"id": subject, "email": f"{subject.hex[:12]}@example.org", "at": now},
     )

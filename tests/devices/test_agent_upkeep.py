@@ -27,8 +27,8 @@ from tests.usp_net.helpers import fleet, mqtt_options, until
 
 FIRMWARE = "Device.DeviceInfo.SoftwareVersion"
 SERIAL = "Device.DeviceInfo.SerialNumber"
-OURS = ["doorstep-boot", "doorstep-operation-complete", "doorstep-periodic",
-        "doorstep-registration"]  # fmt: skip
+OURS = ["doorstep-boot", "doorstep-diagnostics", "doorstep-operation-complete",
+        "doorstep-periodic", "doorstep-registration", "doorstep-transfer-complete"]  # fmt: skip
 
 
 def _held(agent: SimAgent) -> list[str]:

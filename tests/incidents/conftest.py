@@ -55,8 +55,8 @@ def subscriber(
         return subject
     db.execute(
         sa.text(
-            "INSERT INTO accounts (id, status, email, phone, password_hash, created_at, language) "
-            "VALUES (:id, :status, :email, :phone, 'x', now(), :language)"
+            "INSERT INTO accounts (id, status, email, phone, password_hash, created_at, language, "
+            "source) VALUES (:id, :status, :email, :phone, 'x', now(), :language, 'app_signup')"
         ),
         {"id": subject, "status": status, "email": email, "phone": phone, "language": language},
     )
@@ -82,7 +82,8 @@ def device(
     db.execute(
         sa.text(
             "INSERT INTO device_registrations (device_id, model, registered_at, refreshed_at, "
-            "last_seen, online) VALUES (:id, :model, :at, :at, :at, true)"
+            "last_seen, online, source) VALUES (:id, :model, :at, :at, :at, true, "
+            "'device_registration')"
         ),
         {"id": device_id, "model": model, "at": bound_at},
     )

@@ -191,8 +191,8 @@ def _german_asker(session: Session) -> Asker:
     address = f"{subject.hex[:12]}@example.org"
     session.execute(
         sa.text(
-            "INSERT INTO accounts (id, status, email, password_hash, language, created_at) "
-            "VALUES (:id, 'active', :email, 'x', 'de', now())"
+            "INSERT INTO accounts (id, status, email, password_hash, language, created_at, "
+            "source) VALUES (:id, 'active', :email, 'x', 'de', now(), 'app_signup')"
         ),
         {"id": subject, "email": address},
     )

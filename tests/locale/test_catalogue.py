@@ -130,7 +130,7 @@ def test_emails_in_the_pseudo_locale_mark_every_text_and_worded_value() -> None:
     assert "R-1" in refused.text
     for key, *_texts in SHIPPED:
         assert PSEUDO in registry.locales(key)
-    assert {"reason", "complaint"} == WORDED
+    assert {"reason", "complaint", "outcome"} == WORDED  # outcome: a settings removal's
 
 
 def test_the_export_readme_in_the_pseudo_locale_marks_its_own_words() -> None:

@@ -74,7 +74,8 @@ def new_account(db: Session, runtime: Runtime, *, phone: str | None = None) -> u
     db.execute(
         sa.text(
             "INSERT INTO accounts (id, status, email, phone, phone_verified_at, password_hash, "
-            "created_at) VALUES (:id, 'active', :email, :phone, :verified, 'x', :now)"
+            "created_at, source) VALUES (:id, 'active', :email, :phone, :verified, 'x', :now, "
+            "'app_signup')"
         ),
         {
             "id": subject.id,

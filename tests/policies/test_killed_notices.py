@@ -71,7 +71,8 @@ def _deregistered(session: sa.orm.Session, number: int) -> uuid.UUID:
     session.execute(
         sa.text(
             "INSERT INTO accounts (id, status, email, password_hash, created_at, "
-            "deregistered_at) VALUES (:id, 'deregistered', :email, 'x', now(), now())"
+            "deregistered_at, source) VALUES (:id, 'deregistered', :email, 'x', now(), now(), "
+            "'app_signup')"
         ),
         {"id": subject, "email": f"gone{number}@example.org"},
     )

@@ -18,6 +18,7 @@ def _body(**extra: object) -> dict[str, object]:
         "phone": unique_phone(),
         "password": PASSWORD,
         "age": 30,
+        "transfer_consent": True,  # a German number; the relays are in CN (decision 0035)
         **extra,
     }
 

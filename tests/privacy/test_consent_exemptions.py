@@ -35,8 +35,8 @@ def subscriber(db: Session, services: Services, clock: FakeClock) -> uuid.UUID:
     subject = new_subject(db)
     db.execute(
         sa.text(
-            "INSERT INTO accounts (id, status, email, password_hash, created_at) "
-            "VALUES (:id, 'active', :email, 'x', :now)"
+            "INSERT INTO accounts (id, status, email, password_hash, created_at, source) "
+            "VALUES (:id, 'active', :email, 'x', :now, 'app_signup')"
         ),
         {"id": subject, "email": f"{subject.hex[:12]}@example.org", "now": clock.now()},
     )

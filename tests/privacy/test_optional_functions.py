@@ -18,6 +18,8 @@ from tests.privacy.conftest import CAMERA_NOTICE, NOTICE, SERIAL, new_subject
 QR = "device.qr_camera"
 WIFI = "wifi.location_scan"
 PROFILE = "account.profile"  # the accounts area's optional profile (CORP-1.7)
+STAFF_TESTS = "device.diagnostics_by_staff"  # support's connection tests without a ticket
+NEWSLETTER = "newsletter"  # the newsletter service relies on it (CORP-2.5, docs/connectors.md)
 ACTOR = system_actor("tests")
 
 #: The reference pack's consent terms, handed down as a caller hands down the pack in force.
@@ -30,7 +32,13 @@ def _states(db: Session, subject: object) -> dict[str, bool]:
 
 def test_the_pack_declares_both_functions_as_optional_with_a_manual_path() -> None:
     terms = reference_terms()
-    assert {item.key for item in terms.optional_functions} == {QR, WIFI, PROFILE}
+    assert {item.key for item in terms.optional_functions} == {
+        QR,
+        WIFI,
+        PROFILE,
+        NEWSLETTER,
+        STAFF_TESTS,
+    }
     assert "claim code" in terms.purposes[QR].manual_path
     assert "password" in terms.purposes[WIFI].manual_path
 
@@ -108,7 +116,13 @@ def test_each_optional_function_is_granted_and_withdrawn_on_its_own(
     db: Session, clock: FakeClock
 ) -> None:
     subject = new_subject(db)
-    assert _states(db, subject) == {QR: False, WIFI: False, PROFILE: False}
+    assert _states(db, subject) == {
+        QR: False,
+        WIFI: False,
+        PROFILE: False,
+        NEWSLETTER: False,
+        STAFF_TESTS: False,
+    }
     grant(
         db,
         subject_id=subject,
@@ -127,9 +141,21 @@ def test_each_optional_function_is_granted_and_withdrawn_on_its_own(
         clock=clock,
         terms=TERMS,
     )
-    assert _states(db, subject) == {QR: True, WIFI: True, PROFILE: False}
+    assert _states(db, subject) == {
+        QR: True,
+        WIFI: True,
+        PROFILE: False,
+        NEWSLETTER: False,
+        STAFF_TESTS: False,
+    }
     withdraw(db, subject_id=subject, purpose=QR, channel="app", clock=clock, terms=TERMS)
-    assert _states(db, subject) == {QR: False, WIFI: True, PROFILE: False}
+    assert _states(db, subject) == {
+        QR: False,
+        WIFI: True,
+        PROFILE: False,
+        NEWSLETTER: False,
+        STAFF_TESTS: False,
+    }
 
 
 @pytest.mark.clause("CPE-I.iii.W")
@@ -148,7 +174,7 @@ def test_after_a_withdrawal_the_app_can_tell_what_is_off_and_the_way_around(
     )
     withdraw(db, subject_id=subject, purpose=WIFI, channel="web", clock=clock, terms=TERMS)
     off = [item for item in optional_functions(db, subject, terms=TERMS) if not item.enabled]
-    assert {item.purpose for item in off} == {QR, WIFI, PROFILE}
+    assert {item.purpose for item in off} == {QR, WIFI, PROFILE, NEWSLETTER, STAFF_TESTS}
     assert all(item.function and item.manual_path for item in off)
 
 

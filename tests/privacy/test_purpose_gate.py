@@ -403,6 +403,8 @@ def test_the_shipped_gate_builds_and_knows_the_ledger() -> None:
     assert gate.consent_purposes == {
         "device.qr_camera",
         "wifi.location_scan",
+        "newsletter",
+        "device.diagnostics_by_staff",
         "account.profile",
         "account.guardian_consent",
     }

@@ -76,8 +76,8 @@ def new_account(db: Session, keys: KeyService, clock: Clock, token: str) -> uuid
     subject = new_subject(db)
     db.execute(
         sa.text(
-            "INSERT INTO accounts (id, status, email, password_hash, created_at) "
-            "VALUES (:id, 'active', :email, 'x', :now)"
+            "INSERT INTO accounts (id, status, email, password_hash, created_at, source) "
+            "VALUES (:id, 'active', :email, 'x', :now, 'app_signup')"
         ),
         {"id": subject, "email": f"{subject.hex[:12]}@example.org", "now": clock.now()},
     )
@@ -93,6 +93,7 @@ def new_account(db: Session, keys: KeyService, clock: Clock, token: str) -> uuid
             scope="openid",
             share_with=[],
             linked_at=clock.now(),
+            source="third_party_signin",
         )
     )
     restrict(
@@ -131,8 +132,9 @@ def bound_device(
     db.execute(
         sa.text(
             "INSERT INTO device_registrations (device_id, endpoint_id, model, serial_number, "
-            "registered_at, refreshed_at, last_seen, online) "
-            "VALUES (:id, :endpoint, :model, :serial, :now, :now, :now, true)"
+            "registered_at, refreshed_at, last_seen, online, source) "
+            "VALUES (:id, :endpoint, :model, :serial, :now, :now, :now, true, "
+            "'device_registration')"
         ),
         {
             "id": device,

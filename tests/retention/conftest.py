@@ -164,8 +164,8 @@ def add_account(
     db.execute(
         sa.text(
             "INSERT INTO accounts (id, status, email, phone, password_hash, email_verified_at, "
-            "created_at, deregistered_at, deregistration_reason) VALUES (:id, :status, :email, "
-            ":phone, 'argon2id$x', :at, :at, :gone, :reason)"
+            "created_at, deregistered_at, deregistration_reason, source) VALUES (:id, :status, "
+            ":email, :phone, 'argon2id$x', :at, :at, :gone, :reason, 'app_signup')"
         ),
         {
             "id": account_id,

@@ -164,8 +164,8 @@ def _linked_rows(db: Session, account: uuid.UUID, at: datetime) -> None:
     db.execute(
         sa.text(
             "INSERT INTO account_identities (id, account_id, provider, provider_subject, "
-            "access_token, scope, share_with, linked_at) VALUES "
-            "(:i, :a, 'p', :s, '\\x00', 'openid', '{}', :at)"
+            "access_token, scope, share_with, linked_at, source) VALUES "
+            "(:i, :a, 'p', :s, '\\x00', 'openid', '{}', :at, 'third_party_signin')"
         ),
         {"i": uuid.uuid4(), "a": account, "s": uuid.uuid4().hex, "at": at},
     )

@@ -34,8 +34,8 @@ def _device(db: Session, *, offline_since: datetime | None) -> uuid.UUID:
         sa.text(
             "INSERT INTO device_registrations (device_id, endpoint_id, model, serial_number, "
             "mac_address, ip_address, registered_at, refreshed_at, last_seen, online, "
-            "offline_since) VALUES (:id, :ep, 'ZXHN H298A', :sn, '02:00:00:00:00:01', "
-            "'198.51.100.7', :reg, :reg, :seen, :online, :off)"
+            "offline_since, source) VALUES (:id, :ep, 'ZXHN H298A', :sn, '02:00:00:00:00:01', "
+            "'198.51.100.7', :reg, :reg, :seen, :online, :off, 'device_registration')"
         ),
         {
             "id": device,

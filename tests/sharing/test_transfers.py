@@ -1,10 +1,12 @@
 """A flow to a recipient abroad passes the transfer gate too (CORP-3.7), end to end.
 
-The production composition (``build_services``): the reference pack's SMTP relay
-is a processor in CN; a subscriber whose home is DE sends data abroad through it.
-The outbox's deliveries go through the same chain when ``cross_border`` is on
-(the composition root leaves it off for now, decision 0030); with it on, a real
-SMTP server on loopback receives what leaves.
+The production composition (``build_services`` and the adapters the composition
+root installs): the reference pack's SMTP relay is a processor in CN; a
+subscriber whose home is DE sends data abroad through it.  The outbox's
+deliveries go through the same chain (decision 0035), and a real SMTP server on
+loopback receives what leaves.  The end-to-end test signs up through the API:
+the consent sign-up asks for, the code over SMTP, the register, the notice,
+and the withdrawal that stops the next e-mail.
 """
 
 from __future__ import annotations
@@ -18,16 +20,25 @@ from sqlalchemy.orm import Session
 
 from doorstep.audit.services import flush_events
 from doorstep.core.runtime import Runtime
-from doorstep.notify.adapters import Adapters, RecordingPush, RecordingSms
+from doorstep.notify.adapters import Adapters, adapters_of
 from doorstep.notify.delivery import Outcome, deliver
 from doorstep.notify.services import queue_email
 from doorstep.privacy.sharing.models import Disclosure, Ground
-from doorstep.privacy.sharing.outbox import outbox_release
 from doorstep.privacy.transfers.gate import TransferRefusedError
 from doorstep.privacy.transfers.mechanisms import add_mechanism, set_home
 from doorstep.privacy.transfers.models import MechanismKind, Transfer
-from doorstep.services import Services
+from doorstep.services import Services, services_for
 from doorstep.wiring import build_services
+from tests.accounts.conftest import (
+    PASSWORD,
+    PREFIX,
+    bearer,
+    make_client,
+    sign_in,
+    sign_up,
+    unique_email,
+    unique_phone,
+)
 from tests.notify.conftest import SmtpServer, outbox_row, smtp_settings, with_settings
 from tests.policies.conftest import new_account
 
@@ -36,14 +47,8 @@ RELAY = "smtp_relay"
 
 
 def _production(runtime: Runtime) -> tuple[Services, Adapters]:
-    services = build_services(runtime)
-    adapters = Adapters(
-        mailer=services.mailer,
-        sms=RecordingSms(),
-        push=RecordingPush(),
-        release=outbox_release(services.sharing, cross_border=True),
-    )
-    return services, adapters
+    """The process's services and the adapters the composition root installs (SMTP mailer)."""
+    return services_for(runtime), adapters_of(runtime)
 
 
 def _subscriber_abroad(runtime: Runtime) -> uuid.UUID:
@@ -207,3 +212,113 @@ def test_an_address_that_would_leave_de_identified_is_not_sent_and_nothing_is_re
     assert _audit(db, "transfers.transfer", "ok") == []
     (why,) = _audit(db, "sharing.flow", "refused")
     assert why == {"recipient": RELAY, "reason": "not_deidentifiable"}
+
+
+def _outbox(db: Session, template: str, email: str) -> Any:
+    return db.execute(
+        sa.text(
+            "SELECT id, subject_id, params FROM outbox WHERE template = :t AND email = :e "
+            "ORDER BY created_at DESC, ctid DESC LIMIT 1"
+        ),
+        {"t": template, "e": email},
+    ).one()
+
+
+def _sms_code(db: Session, template: str, phone: str) -> str:
+    """The code of the newest queued ``template`` SMS to ``phone``."""
+    params = db.execute(
+        sa.text("SELECT params FROM outbox WHERE template = :t AND phone = :p"),
+        {"t": template, "p": phone},
+    ).scalar_one()
+    return str(params["code"])
+
+
+def _stored(db: Session, email: str, phone: str) -> dict[str, int]:
+    counts = {
+        "accounts": "SELECT count(*) FROM accounts WHERE email = :e",
+        "outbox": "SELECT count(*) FROM outbox WHERE email = :e OR phone = :p",
+        "mechanisms": "SELECT count(*) FROM transfer_mechanisms WHERE kind = 'consent'",
+        "homes": "SELECT count(*) FROM subject_regions WHERE country = 'DE'",
+    }
+    return {
+        name: db.scalar(sa.text(query), {"e": email, "p": phone}) for name, query in counts.items()
+    }
+
+
+@pytest.mark.clause("CORP-3.7")
+def test_a_subscriber_abroad_agrees_at_sign_up_gets_the_code_and_withdrawing_stops_the_next(
+    runtime: Runtime, db: Session, smtp: SmtpServer
+) -> None:
+    """Production wiring end to end: a home in DE, relays in CN, the reference pack."""
+    runtime = with_settings(runtime, **smtp_settings(smtp))
+    _services, adapters = _production(runtime)
+    email, phone = unique_email(), unique_phone()  # a German number: home DE
+    body = {"email": email, "phone": phone, "password": PASSWORD, "age": 30}
+    for client in make_client(runtime):
+        refused = sign_up(client, **body, transfer_consent=False)
+        assert refused.status_code == 422, refused.text
+        problem = refused.json()
+        assert problem["type"].endswith("/transfer-consent-required")
+        assert {"field": "transfer_consent", "rule": "transfer_consent_required"} in problem[
+            "errors"
+        ]
+        assert {(d["country"], d["recipient"]) for d in problem["destinations"]} == {
+            ("CN", RELAY),
+            ("CN", "sms_provider"),
+        }
+        assert all(d["description"] for d in problem["destinations"])
+        assert _stored(db, email, phone) == {
+            "accounts": 0,
+            "outbox": 0,
+            "mechanisms": 0,
+            "homes": 0,
+        }
+
+        assert sign_up(client, **body, transfer_consent=True).status_code == 202
+        code = _outbox(db, "account.verify_email", email)
+        subject = code.subject_id
+        consents = db.execute(
+            sa.text(
+                "SELECT recipient, country, reference FROM transfer_mechanisms "
+                "WHERE subject_id = :s AND kind = 'consent' ORDER BY recipient"
+            ),
+            {"s": subject},
+        ).all()
+        assert [tuple(row) for row in consents] == [
+            ("sms_provider", "CN", "signup"),
+            (RELAY, "CN", "signup"),
+        ]
+        assert deliver(runtime, code.id, adapters) is Outcome.SENT
+        (mail,) = smtp.received
+        assert code.params["code"] in mail.text and email in mail.rcpt_tos
+        (transfer,) = _rows(db, Transfer, subject)
+        assert (transfer.recipient, transfer.origin, transfer.destination) == (RELAY, "DE", "CN")
+        assert transfer.mechanism is MechanismKind.CONSENT and not transfer.deidentified
+        # The register holds ids and element names, never a value.
+        assert transfer.elements == ["outbox.email", "outbox.params"]
+        row = db.execute(
+            sa.text("SELECT row_to_json(t)::text FROM transfers t WHERE id = :id"),
+            {"id": transfer.id},
+        ).scalar_one()
+        assert email not in row and code.params["code"] not in row
+        assert _notices(db, subject) == 1
+
+        # The subscriber proves both identifiers, signs in and withdraws the e-mail transfer.
+        sms = _sms_code(db, "account.verify_phone", phone)
+        for identifier, sent in ((email, code.params["code"]), (phone, sms)):
+            proved = client.post(
+                f"{PREFIX}/verification", json={"identifier": identifier, "code": sent}
+            )
+            assert proved.status_code == 200, proved.text
+        token = sign_in(client, email).json()["access_token"]
+        withdrawn = client.delete(f"{PREFIX}/me/transfers/{RELAY}", headers=bearer(token))
+        assert withdrawn.status_code == 200, withdrawn.text
+        assert withdrawn.json()["now_stopped"] == "email"
+
+        assert client.post(f"{PREFIX}/password-reset", json={"identifier": email}).is_success
+    reset = _outbox(db, "account.password_reset", email)
+    assert deliver(runtime, reset.id, adapters) is Outcome.FAILED
+    assert outbox_row(runtime, reset.id).last_error == "transfer_refused"
+    assert len(smtp.received) == 1, "nothing more reached the relay"
+    assert len(_rows(db, Transfer, subject)) == 1
+    assert _notices(db, subject) == 1

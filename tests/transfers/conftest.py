@@ -14,7 +14,7 @@ from doorstep.privacy.deidentify import PSEUDONYMISE_ALL, PseudonymKey, Scanner
 from doorstep.privacy.transfers.gate import Deidentifier, TransferGate, deidentifier_of
 from doorstep.privacy.transfers.mechanisms import add_mechanism
 from doorstep.privacy.transfers.models import MechanismKind
-from doorstep.privacy.transfers.notices import email_notifier
+from doorstep.privacy.transfers.notices import NoticeAddress, email_notifier
 from doorstep.privacy.transfers.policy import TransferPolicy
 from tests.packs import reference_pack
 
@@ -53,7 +53,9 @@ def gate_of(
 ) -> TransferGate:
     """A gate whose notices go to :data:`ADDRESS` through the outbox (none if unreachable)."""
     notifier = email_notifier(
-        reference_pack(), clock, lambda _s, _id: (ADDRESS, "en") if reachable else None
+        reference_pack(),
+        clock,
+        lambda _s, _id: NoticeAddress("email", ADDRESS, "en") if reachable else None,
     )
     return TransferGate(policy, deidentifier=deidentifier, notifier=notifier)
 

@@ -92,8 +92,8 @@ def test_home_register_locations_and_drift_print_ids_and_names_never_values(
         subject = add_subject(session, clock)
         session.execute(
             sa.text(
-                "INSERT INTO accounts (id, status, email, password_hash, created_at, language) "
-                "VALUES (:id, 'active', :email, 'x', :at, 'en')"
+                "INSERT INTO accounts (id, status, email, password_hash, created_at, language, "
+                "source) VALUES (:id, 'active', :email, 'x', :at, 'en', 'app_signup')"
             ),
             {"id": subject, "email": ADDRESS, "at": clock.now()},
         )

@@ -36,8 +36,8 @@ def _account(session: Session, clock: FakeClock, email: str, language: str) -> u
     subject = add_subject(session, clock)
     session.execute(
         sa.text(
-            "INSERT INTO accounts (id, status, email, password_hash, created_at, language) "
-            "VALUES (:id, 'active', :email, 'x', :at, :language)"
+            "INSERT INTO accounts (id, status, email, password_hash, created_at, language, "
+            "source) VALUES (:id, 'active', :email, 'x', :at, :language, 'app_signup')"
         ),
         {"id": subject, "email": email, "at": clock.now(), "language": language},
     )

@@ -169,6 +169,11 @@ def test_a_subscriber_binds_configures_restarts_and_removes_a_router(
         expect(page.get_by_text("deleted at once")).to_be_visible()
         expect(page.get_by_text("Credentials are stored for this device now.")).to_be_visible()
         screenshot(page, "devices-unbind")
+        # Removing the settings from the device itself is offered, ticked (decision 0042);
+        # this subscriber keeps them on the device (tests/fleet/test_wipe_center.py wipes).
+        wipe = page.get_by_label("Also remove my settings from the device")
+        expect(wipe).to_be_checked()
+        wipe.uncheck()
         page.get_by_role("button", name="Remove the device").click()
         page.wait_for_url("**/devices?done=unbound")
         expect(page.get_by_role("status").first).to_contain_text("removed from your account")

@@ -116,6 +116,13 @@ def test_the_record_of_processing_as_tables_and_downloads(
     expect(email.get_by_role("cell").nth(4)).to_have_text(declared.retention.rule)
     activities = page.get_by_role("table", name="processing activities")
     expect(activities.get_by_role("row")).to_have_count(len(ropa.activities) + 1)
+    # the collection points (CORP-1.1) and the policy's purposes (CORP-1.2)
+    points = page.get_by_role("table", name="ways personal data is collected")
+    expect(points.get_by_role("row")).to_have_count(len(ropa.collection_points) + 1)
+    hotline = points.locator("tr", has=page.locator("th code", has_text="hotline"))
+    expect(hotline.get_by_role("cell").first).to_have_text("hotline")
+    listed = page.get_by_role("table", name="purposes as the policy lists them")
+    expect(listed.get_by_role("row")).to_have_count(len(ropa.policy_purposes) + 1)
     activities.get_by_role("link", name="account.management", exact=True).click()
     page.wait_for_url("**/console/datamap?purpose=account.management#elements")
     chosen = [item for item in ropa.elements if "account.management" in item.purposes]
@@ -208,6 +215,7 @@ def make_device(runtime: Runtime, owner: Person) -> uuid.UUID:
                 refreshed_at=now,
                 last_seen=now,
                 online=True,
+                source="device_registration",
             )
         )
         binding = DeviceBinding(

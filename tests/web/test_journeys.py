@@ -111,6 +111,11 @@ def test_a_subscriber_joins_uses_their_router_takes_their_data_and_leaves(
         page.get_by_label("Your age").fill("34")
         screenshot(page, "journey-signup")
         page.get_by_role("button", name="Create my account").click()
+        # A German number, relays in CN: the codes go abroad only if the subscriber agrees.
+        page.get_by_label("I agree to this transfer.").check()
+        page.get_by_label("Password").fill(PASSWORD)
+        screenshot(page, "journey-signup-transfer")
+        page.get_by_role("button", name="Create my account").click()
         expect(page.get_by_role("heading", level=1)).to_contain_text("Confirm your e-mail")
         mail = _until(lambda: _mail(smtp, person.email, "Your verification code"), "the e-mail")
         email_code = re.search(r"\b(\d{6})\b", mail)

@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session
 
 from doorstep.accounts.account.identifiers import normalise_email, normalise_phone
 from doorstep.accounts.account.lookup import get_account, require_open
-from doorstep.accounts.account.models import Account, AccountStatus
+from doorstep.accounts.account.models import OPERATOR_IMPORT, Account, AccountStatus
 from doorstep.accounts.context import AccountContext
 from doorstep.accounts.sessions import tokens
 from doorstep.accounts.sessions.models import AccountSession, SessionEndReason
 from doorstep.accounts.thirdparty.models import AccountIdentity
 from doorstep.audit.services import record
 from doorstep.core.errors import ConflictError, InvalidInputError
+from doorstep.privacy.datamap.record_sources import checked_source
 from doorstep.privacy.subjects.models import Subject, SubjectKind
 
 
@@ -129,15 +130,22 @@ def create_verified(
     phone: str | None,
     password: str,
     actor: str,
+    source: str = OPERATOR_IMPORT,
 ) -> uuid.UUID:
     """Create an active account whose identifiers the operator has already verified.
 
     For identities proven outside Doorstep (an operator importing its existing
     customers, the demo's seeded subscriber): no codes are sent.  The password is
     hashed as at sign-up (argon2id); the identifiers are normalised and checked.
-    Raises InvalidInputError for a malformed identifier, ConflictError when one
-    is taken.
+    Raises InvalidInputError for a malformed identifier or a ``source`` that is
+    not a collection point registered for accounts (CORP-1.1), ConflictError when
+    one is taken.
     """
+    source = checked_source(
+        Account.__table__,
+        source,
+        ctx.policy.pack if ctx.policy is not None else None,
+    )
     address = normalise_email(email)
     number = (
         normalise_phone(phone, default_region=ctx.settings.phone_default_region) if phone else None
@@ -149,16 +157,12 @@ def create_verified(
     ]
     if errors:
         raise InvalidInputError("invalid identifiers", errors=errors)
-    taken = session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Account)
-        .where(
-            sa.or_(
-                Account.email == address.value,
-                Account.phone == (number.value if number else None),
-            )
-        )
-    )
+    # Only the identifiers given are compared: ``phone == None`` would read IS NULL and
+    # find every account without a number.
+    held = [Account.email == address.value]
+    if number is not None and number.value is not None:
+        held.append(Account.phone == number.value)
+    taken = session.scalar(sa.select(sa.func.count()).select_from(Account).where(sa.or_(*held)))
     if taken:
         raise ConflictError("an account already holds this identifier", reason="taken")
     now = ctx.clock.now()
@@ -176,6 +180,7 @@ def create_verified(
             email_verified_at=now,
             phone_verified_at=now if number else None,
             created_at=now,
+            source=source,
         )
     )
     session.flush()

@@ -1,7 +1,9 @@
 """What the account services need besides a database session, in one object.
 
 :class:`AccountContext` bundles settings, clock, key service, purpose gate,
-password hasher and the :class:`~doorstep.accounts.hooks.BoundDevices` hook.
+password hasher, the :class:`~doorstep.accounts.hooks.BoundDevices` and
+:class:`~doorstep.accounts.hooks.RouterRemovals` hooks, the
+pack in force and the sharing gate.
 HTTP handlers build it from the app's :class:`~doorstep.services.Services`
 (:meth:`AccountContext.of`), jobs and commands from their runtime.  Secrets for
 hashing codes, rate-limit keys and guardian links are derived from the
@@ -16,14 +18,15 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from doorstep.accounts.hooks import BoundDevices
+from doorstep.accounts.hooks import BoundDevices, RouterRemovals
 from doorstep.accounts.signin.passwords import Passwords
 from doorstep.core.clock import Clock
 from doorstep.core.settings import Settings
 from doorstep.keys.services import KeyService
 from doorstep.privacy.policies.answers import Policy
 from doorstep.privacy.purposes import PurposeGate
-from doorstep.services import no_bound_devices
+from doorstep.privacy.sharing.gate import SharingGate
+from doorstep.services import no_bound_devices, no_router_removals
 
 if TYPE_CHECKING:
     from doorstep.core.runtime import Runtime
@@ -39,9 +42,13 @@ class AccountContext:
     keys: KeyService
     gate: PurposeGate
     bound_devices: BoundDevices = field(default=no_bound_devices)
+    #: The account-closure confirmation says where removals from routers stand (0042).
+    router_removals: RouterRemovals = field(default=no_router_removals)
     passwords: Passwords | None = None
     #: The pack in force and its terms: sign-up acknowledges its version (CPE-0.5).
     policy: Policy | None = None
+    #: The sharing gate: which processor carries a channel, and whether abroad (decision 0035).
+    sharing: SharingGate | None = None
 
     @classmethod
     def of(cls, services: Services) -> AccountContext:
@@ -52,7 +59,9 @@ class AccountContext:
             keys=services.keys,
             gate=services.gate,
             bound_devices=services.bound_devices,
+            router_removals=services.router_removals,
             policy=Policy(services.pack, services.terms),
+            sharing=services.sharing,
         )
 
     @classmethod

@@ -129,7 +129,8 @@ class DevicesBoundError(KeepsChanges, ConflictError):
             "Unbind) before deregistering: " + ", ".join(device_ids),
             reason="devices_bound",
             device_ids=list(device_ids),
-            how_to_unbind="DELETE /api/v1/devices/{device_id}/binding, or Unbind in the app",
+            how_to_unbind="DELETE /api/v1/devices/{device_id}/binding (add ?wipe_settings=true "
+            "to remove your settings from the device too), or Unbind in the app",
         )
 
 

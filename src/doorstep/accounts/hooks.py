@@ -1,7 +1,9 @@
 """Seams other areas plug into the accounts area.
 
 :class:`BoundDevices` answers "which devices are still bound to this account?"
-for deregistration (CPE-V.5.c: refused while any device is bound).  The devices
+for deregistration (CPE-V.5.c: refused while any device is bound);
+:class:`RouterRemovals` says where the removal of the subscriber's settings from the
+routers they unbound stands, for the account-closure confirmation.  The devices
 area registers its own in the composition root (:func:`doorstep.wiring.build_services`)::
 
     services = Services(..., bound_devices=devices.services.bound_device_ids)
@@ -25,4 +27,16 @@ class BoundDevices(Protocol):
 
     def __call__(self, session: Session, subject_id: uuid.UUID, /) -> Sequence[str]:
         """The ids (as text) of every device still bound to the account; empty when none."""
+        ...
+
+
+class RouterRemovals(Protocol):
+    """``(session, subject_id) -> the sentence on removing the subject's settings from routers``.
+
+    The account-closure confirmation adds it (decision 0042): a message id saying whether
+    those removals are done, pending or failed; None when there were none.
+    """
+
+    def __call__(self, session: Session, subject_id: uuid.UUID, /) -> str | None:
+        """A message id (translated with the notice), or None."""
         ...

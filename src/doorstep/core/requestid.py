@@ -12,6 +12,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from doorstep.core.metrics import UNMATCHED, observe_request
 from doorstep.core.problems import problem_response
 from doorstep.core.request_scope import enter_request, leave_request
 
@@ -24,7 +25,8 @@ class RequestIdMiddleware:
 
     The access line names the route template (``/api/v1/devices/{device_id}``),
     never the raw path or query, which may carry personal data, and never the
-    client address.
+    client address; the same template labels the request metrics
+    (:func:`doorstep.core.metrics.observe_request`).
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -72,12 +74,11 @@ class RequestIdMiddleware:
                 await response(scope, receive, send_with_id)
         finally:
             route = scope.get("route")
-            template = getattr(route, "path", None) or "<unmatched>"
+            template = getattr(route, "path", None) or UNMATCHED
+            elapsed = time.perf_counter() - started
             self.log.info(
-                "%s %s %s %.1fms",
-                scope.get("method", "WS"),
-                template,
-                status,
-                (time.perf_counter() - started) * 1000,
+                "%s %s %s %.1fms", scope.get("method", "WS"), template, status, elapsed * 1000
             )
+            if scope["type"] == "http":  # a WebSocket's time is its whole session
+                observe_request(scope.get("method"), template, status, elapsed)
             leave_request(token)

@@ -9,8 +9,11 @@ record): ``subscribed`` (the newsletter at all) and ``tracking`` (the open pixel
 * :meth:`Newsletter.record_open` counts an open only for a subscribed subscriber
   who allows tracking; otherwise nothing is recorded (CORP-2.5, CORP-2.6);
 * :meth:`Newsletter.answer` is what the HTTP connector is told for ``access``,
-  ``erasure`` and ``status`` (:mod:`doorstep.privacy.connectors.http`): an
-  erasure is done once per idempotency key, and a repeated key gets the first answer.
+  ``erasure``, ``withdraw`` and ``status`` (:mod:`doorstep.privacy.connectors.http`):
+  an erasure or a withdrawal is done once per idempotency key, and a repeated key
+  gets the first answer.  A withdrawal (the subject withdrew the newsletter
+  consent in Doorstep, or objected) unsubscribes the address and switches its
+  open tracking off, kept in its history with channel ``doorstep`` (CORP-2.5).
 
 Everything is in memory behind one lock: the demo's service forgets on Ctrl-C.
 """
@@ -27,6 +30,8 @@ from doorstep.core.clock import Clock, SystemClock
 
 EMAIL = "subscriber.email"
 OPENS = "subscriber.opens"
+#: Operations done once per idempotency key (a repeated key gets the first answer).
+_ONCE = ("erasure", "withdraw")
 
 
 @dataclass
@@ -173,7 +178,7 @@ class Newsletter:
         with self._lock:
             if operation == "status":
                 return self._answers.get(key, {"status": "not_found"})
-            if operation == "erasure" and key in self._answers:
+            if operation in _ONCE and key in self._answers:
                 return self._answers[key]
             emails = [str(e) for e in identifiers.get("email", []) if isinstance(e, str)]
             found = [item for e in emails if (item := self._find(e)) is not None]
@@ -189,11 +194,24 @@ class Newsletter:
                         OPENS: [len(item.opens) for item in found],
                     },
                 }
+            elif operation == "withdraw":
+                for item in found:
+                    self._withdraw(item)
+                answer = {"status": "done", "rows": len(found)}
             else:
                 for item in found:
                     del self._by_id[item.id]
                 answer = {"status": "done", "rows": len(found)}
             answer["evidence"] = f"NL-{key[:32]}" if key else "NL"
-            if operation == "erasure":
+            if operation in _ONCE:
                 self._answers[key] = answer
             return answer
+
+    def _withdraw(self, item: Subscriber) -> None:
+        """Doorstep says the consent was withdrawn: no more mail, no more counted opens."""
+        if item.subscribed:
+            item.subscribed = False
+            item.history.append(("unsubscribed", self._now(), "doorstep"))
+        if item.tracking:
+            item.tracking = False
+            item.history.append(("tracking_refused", self._now(), "doorstep"))

@@ -3,8 +3,8 @@
 Routes (``sid`` is a subscriber's random id, as in the links of each mail):
 
 =====================================  ===============================================
-``POST /access`` ``/erasure`` ``/status``  the HTTP connector's signed calls
-                                        (:mod:`doorstep.privacy.connectors.signing`);
+``POST /access`` ``/erasure``           the HTTP connector's signed calls
+``POST /status`` ``/withdraw``          (:mod:`doorstep.privacy.connectors.signing`);
                                         a bad or stale signature is a 401
 ``POST /campaigns``                     send a campaign (signed the same way):
                                         ``{"title"}`` -> ``{"campaign", "recipients"}``
@@ -39,11 +39,18 @@ PIXEL = bytes.fromhex(
     "47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b"
 )
 _MAX_BODY = 64 * 1024
-_CONNECTOR = ("access", "erasure", "status")
+_CONNECTOR = ("access", "erasure", "status", "withdraw")
 
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
+    #: Keep-alive, as a real service answers: the connector's pooled client reuses one
+    #: connection for many calls.  An idle connection is dropped after ``timeout`` s.
+    protocol_version = "HTTP/1.1"
+    timeout = 30
+    #: Headers and body leave in two writes: without this, the client's delayed ACK
+    #: holds every answer on a kept-alive connection for 40 ms.
+    disable_nagle_algorithm = True
 
     def log_message(self, *args: object) -> None:  # ids and addresses: never logged
         return
@@ -65,11 +72,15 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(code, f"<!doctype html><p>{text}</p>".encode(), "text/html; charset=utf-8")
 
     def _body(self) -> bytes | None:
+        if self.headers.get("Transfer-Encoding"):
+            self.close_connection = True  # a body not read must not be taken for a request
         try:
             length = int(self.headers.get("Content-Length", "0"))
         except ValueError:
+            self.close_connection = True
             return None
         if not 0 <= length <= _MAX_BODY:
+            self.close_connection = True
             return None
         return self.rfile.read(length)
 

@@ -61,6 +61,10 @@ class BindingEnd(StrEnum):
     """The owner unbound the device."""
     ANONYMISED = "anonymised"
     """The device was offline for the registration period and its record was anonymised."""
+    RETURNED = "returned"
+    """Staff marked the device returned to the operator (decision 0042)."""
+    RESOLD = "resold"
+    """Staff marked the device resold to someone else (decision 0042)."""
 
 
 class DeviceBinding(Base):
@@ -93,7 +97,9 @@ class DeviceBinding(Base):
     )
     end_reason: Mapped[BindingEnd | None] = mapped_column(
         enum_type(BindingEnd, "device_binding_end"),
-        info=not_personal("unbound or anonymised: one of two fixed reasons", export=True),
+        info=not_personal(
+            "unbound, anonymised, returned or resold: one of four fixed reasons", export=True
+        ),
     )
 
     __table_args__ = (

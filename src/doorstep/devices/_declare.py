@@ -28,9 +28,12 @@ REGISTRATION_PURPOSES = (
     "customer.support",
     "privacy.rights",
 )
+#: Purposes the model and firmware version are read for: the above, and fleet
+#: maintenance (after-sales service: the fleet list, groups, firmware rollouts; decision 0040).
+MAINTENANCE_PURPOSES = (*REGISTRATION_PURPOSES, "device.maintenance")
 #: Purposes the device's identity (its endpoint id) is used for: every function
-#: that reaches the device, and the optional camera scan of its QR code (which
-#: carries the endpoint id).
+#: that reaches the device (fleet operations included: decision 0038), and the
+#: optional camera scan of its QR code (which carries the endpoint id).
 REACH_PURPOSES = (
     *REGISTRATION_PURPOSES,
     "device.binding",
@@ -38,6 +41,9 @@ REACH_PURPOSES = (
     "device.wireless_config",
     "device.status_query",
     "device.qr_camera",
+    "device.maintenance",
+    "device.diagnostics",
+    "device.settings_removal",
 )
 
 

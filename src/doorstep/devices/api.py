@@ -8,7 +8,8 @@ with ``Retry-After`` after too many wrong codes, 503/504 for an unreachable or s
 device.  A wrong claim code is answered here (not raised) so that the request's
 transaction commits the failure count the lockout relies on.
 
-The router's lifespan sets up the USP controller of ``serve`` (:mod:`.mount`).
+The router's lifespan sets up the USP controller of ``serve`` (:mod:`.mount`).  The
+diagnostics routes (``/{device_id}/diagnostics``) are :mod:`.fleet.diagnostics_api`'s.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
 
 from doorstep.accounts.auth import CurrentSubscriber
@@ -25,6 +26,8 @@ from doorstep.core.problems import problem_response, problem_responses
 from doorstep.devices import binding, live, page, pppoe, wifi
 from doorstep.devices._limits import Limits
 from doorstep.devices.exceptions import ClaimLockedError, ClaimRejectedError
+from doorstep.devices.fleet import diagnostics_api, wipes
+from doorstep.devices.fleet.wipe_api import WipeOut, wipe_out
 from doorstep.devices.inventory import installation_key
 from doorstep.devices.mount import device_link, lifespan
 from doorstep.devices.remote import DeviceLink
@@ -54,6 +57,8 @@ router = APIRouter(
     responses=problem_responses(403, 404, 409, 429, 502, 503, 504),
 )
 LinkDep = Annotated[DeviceLink, Depends(device_link)]
+# A subscriber's own diagnostics (decision 0041): /{device_id}/diagnostics…
+router.include_router(diagnostics_api.router)
 
 
 @router.get("", summary="My devices")
@@ -130,11 +135,47 @@ def bind(
     return BindingOut(device_id=bound.device_id, method=bound.method.value, bound_at=bound.bound_at)
 
 
-@router.delete("/{device_id}/binding", status_code=204, summary="Unbind a device")
+@router.delete(
+    "/{device_id}/binding",
+    status_code=204,
+    summary="Unbind a device",
+    responses={
+        202: {
+            "model": WipeOut,
+            "description": "Unbound; the removal of my settings from the device is queued "
+            "(wipe_settings=true).",
+        }
+    },
+)
 def unbind(
-    device_id: uuid.UUID, subscriber: CurrentSubscriber, services: ServicesDep, session: SessionDep
+    device_id: uuid.UUID,
+    subscriber: CurrentSubscriber,
+    services: ServicesDep,
+    session: SessionDep,
+    wipe_settings: Annotated[
+        bool,
+        Query(
+            description="Also remove my settings from the device itself: PPPoE account and "
+            "password, Wi-Fi name and password, its list of connected devices (decision 0042)."
+        ),
+    ] = False,
 ) -> Response:
-    """End my binding of the device; its PPPoE credentials are deleted with it."""
+    """End my binding of the device; its PPPoE credentials are deleted with it.
+
+    With ``wipe_settings=true`` my settings are removed from the device too, now or the
+    next time it is online; the answer (202) names the removal to follow.
+    """
+    if wipe_settings:
+        runtime = services.runtime
+        wipe = wipes.unbind_and_wipe(
+            session,
+            services.gate,
+            subject_id=subscriber.subject_id,
+            device_id=device_id,
+            settings=runtime.settings,
+            clock=runtime.clock,
+        )
+        return JSONResponse(status_code=202, content=wipe_out(wipe).model_dump(mode="json"))
     binding.unbind(
         session,
         services.gate,

@@ -6,6 +6,11 @@
   simulated units (random secrets and claim codes), for trying the flow end to end.
 * ``doorstep devices sweep`` — run the presence sweep once (what the worker does
   every minute).
+* ``doorstep devices list|tag|untag`` — the fleet list and operators' tags
+  (:mod:`doorstep.devices.fleet.list_cli`).
+* ``doorstep devices mark-returned|mark-resold DEVICE`` and ``doorstep devices wipes`` —
+  a device leaves its owner, and the removal of their settings from it
+  (:mod:`doorstep.devices.fleet.wipe_cli`, decision 0042).
 
 Output names counts, never an endpoint id, secret or claim code.
 """
@@ -20,8 +25,11 @@ from typing import Annotated
 import typer
 
 from doorstep.core.commands import cli_runtime, load_cli_settings
+from doorstep.devices.fleet import list_cli, wipe_cli
 
-app = typer.Typer(help="Device inventory: import factory files, sweep presence.")
+app = typer.Typer(
+    help="Device inventory and fleet: import factory files, list and tag devices, sweep presence."
+)
 
 
 @app.command("import")
@@ -79,3 +87,11 @@ def sweep() -> None:
     typer.echo(
         f"devices: {result.went_offline} went offline, {result.bindings_ended} bindings ended"
     )
+
+
+app.command("list")(list_cli.list_devices)
+app.command()(list_cli.tag)
+app.command()(list_cli.untag)
+app.command("mark-returned")(wipe_cli.mark_returned)
+app.command("mark-resold")(wipe_cli.mark_resold)
+app.command("wipes")(wipe_cli.list_wipes)

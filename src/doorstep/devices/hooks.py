@@ -8,6 +8,13 @@
   retries is sent only then (a failed read makes the device ask again).
 * **OperationComplete** (``on_event``): handed to the waiter of the Wi-Fi scan in this
   process (:class:`~doorstep.devices.remote.Completions`); never stored or logged.
+* **Fleet operations** (decision 0038): TransferComplete!, an OperationComplete no
+  waiter here took, Boot! (after its registration read) and ValueChange go to the
+  process's :class:`~doorstep.devices.fleet.executor.FleetExecutor` (``fleet``), which
+  resumes the device's waiting operation; a Connect Record makes that operation due
+  for a check.  The executor resumes in a task of its own, so a request it sends the
+  device (``Activate()``) is answered while the NotifyResp goes out; an event lost
+  with a dying process is found by the operation's periodic check.
 * **Traffic** (``on_agent_traffic``, at most once per device per
   ``traffic_hook_interval``): ``last_seen`` and online again.
 * **Disconnect** (a WebSocket session ends, a DisconnectRecord): offline from now.
@@ -34,6 +41,7 @@ import time
 from doorstep.audit.entries import audited_transaction
 from doorstep.core.runtime import Runtime
 from doorstep.devices import capabilities, presence
+from doorstep.devices.fleet.executor import FleetExecutor
 from doorstep.devices.inventory import find_device_id, installation_key
 from doorstep.devices.registry import (
     PURPOSE,
@@ -83,6 +91,10 @@ class DeviceHooks:
         self.upkeep = AgentUpkeep(runtime)
         """Subscriptions, Periodic! and last will on each agent; the controller's directory."""
         self.completions = Completions()
+        self.fleet: FleetExecutor | None = (
+            FleetExecutor(runtime) if settings.fleet_executor else None
+        )
+        """Runs the queue of device operations (started by the process: :mod:`.mount`)."""
         self._reading: dict[str, asyncio.Task[None]] = {}
         self._read_at: dict[str, float] = {}
 
@@ -103,17 +115,24 @@ class DeviceHooks:
             await self.refresh(endpoint_id, quiet=True, force=True)
             if self.controller is not None:  # the subscriptions, Periodic!, last will
                 await self.upkeep.ensure(self.controller, endpoint_id, mtp)
+            if self.fleet is not None:
+                await self.fleet.on_contact(endpoint_id)
 
     async def on_agent_disconnected(self, endpoint_id: str, mtp: AgentAddress) -> None:
         """Offline from now."""
         await asyncio.to_thread(self._offline, endpoint_id)
 
     async def on_event(self, endpoint_id: str, notify: Notify) -> None:
-        """Boot!/OnBoardRequest: read the registration; OperationComplete: to its waiter."""
+        """Boot!/OnBoardRequest: read the registration; OperationComplete: to its waiter.
+
+        Then the fleet executor hears what may settle an operation (module docstring).
+        """
         body = notify.notification
         if isinstance(body, OperationComplete):
-            self.completions.resolve(endpoint_id, body)
-        elif isinstance(body, OnBoardRequest) or (
+            if not self.completions.resolve(endpoint_id, body) and self.fleet is not None:
+                await self.fleet.on_event(endpoint_id, body)
+            return
+        if isinstance(body, OnBoardRequest) or (
             isinstance(body, Event) and body.event_name == "Boot!"
         ):
             await self.refresh(endpoint_id)
@@ -123,6 +142,8 @@ class DeviceHooks:
                 await self.upkeep.ensure(self.controller, endpoint_id, known)
         elif isinstance(body, ValueChange):  # a subscribed registration parameter changed
             await self.refresh(endpoint_id, force=True)
+        if self.fleet is not None:  # TransferComplete!, Boot!, SoftwareVersion changed
+            await self.fleet.on_event(endpoint_id, body)
 
     async def on_agent_traffic(self, endpoint_id: str) -> None:
         """The device sent something: online, ``last_seen`` now."""

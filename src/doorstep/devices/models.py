@@ -37,10 +37,12 @@ from doorstep.devices._binding_models import (
 )
 from doorstep.devices._capability_models import DeviceCapability
 from doorstep.devices._declare import (
+    MAINTENANCE_PURPOSES,
     REACH_PURPOSES,
     REGISTRATION_RULE,
     registration,
 )
+from doorstep.privacy.datamap.record_sources import source_column_info
 from doorstep.privacy.retention.binding import Anonymise, Binding, Coarsen, retention_info
 from doorstep.vocabulary import not_personal
 
@@ -48,6 +50,7 @@ __all__ = [
     "ANONYMISED",
     "REGISTRATION_FIELDS",
     "REGISTRATION_METADATA",
+    "REGISTRATION_SOURCE",
     "BindMethod",
     "BindingEnd",
     "Device",
@@ -143,7 +146,10 @@ REGISTRATION_METADATA = (
     "online",
     "offline_since",
     "anonymised_at",
+    "source",
 )
+#: The collection point of every registration record (CORP-1.1): the device's own USP agent.
+REGISTRATION_SOURCE = "device_registration"
 
 _MONTH = "date_trunc('month', {})"
 
@@ -207,12 +213,23 @@ class DeviceRegistration(Base):
         server_default=sa.true(),
         info=not_personal("whether the device speaks MQTT 5", export=True),
     )
+    # Model and firmware version (only these two) also serve fleet maintenance: the
+    # fleet list, groups and firmware rollouts select by them (decision 0040).
     model: Mapped[str | None] = mapped_column(
-        sa.Text, info=registration("user.device", "The device model (DeviceInfo.ModelName).")
+        sa.Text,
+        info=registration(
+            "user.device",
+            "The device model (DeviceInfo.ModelName).",
+            purposes=MAINTENANCE_PURPOSES,
+        ),
     )
     firmware_version: Mapped[str | None] = mapped_column(
         sa.Text,
-        info=registration("user.device", "The firmware version (DeviceInfo.SoftwareVersion)."),
+        info=registration(
+            "user.device",
+            "The firmware version (DeviceInfo.SoftwareVersion).",
+            purposes=MAINTENANCE_PURPOSES,
+        ),
     )
     serial_number: Mapped[str | None] = mapped_column(
         sa.Text, info=registration("user.device.device_id", "The device's serial number.")
@@ -267,6 +284,7 @@ class DeviceRegistration(Base):
             "when the record was anonymised (only its non-identifying part remains)", export=True
         )
     )
+    source: Mapped[str] = mapped_column(sa.Text, info=source_column_info(REGISTRATION_SOURCE))
 
     __table_args__ = (
         sa.Index(

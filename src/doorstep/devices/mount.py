@@ -14,7 +14,10 @@ While the app runs, :func:`lifespan` also
   nothing to say is online, not silent);
 * with ``device_serve_mqtt``, joins the MQTT broker with the same controller, so the
   API reaches MQTT devices too (answers come back to this process's own response
-  topic; see decision 0009 and 0013).
+  topic; see decision 0009 and 0013);
+* runs the fleet executor (:func:`start_fleet`, decision 0038) on the same controller:
+  it claims the operations of the WebSocket devices holding a session here, and of
+  MQTT devices with ``device_serve_mqtt``.  ``doorstep controller`` starts one too.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from fastapi import FastAPI, Request
@@ -31,10 +34,12 @@ from doorstep.core.runtime import Runtime
 from doorstep.core.settings import Environment
 from doorstep.devices import presence
 from doorstep.devices.credentials import DatabaseCredentialStore
+from doorstep.devices.fleet.records import Reach
 from doorstep.devices.hooks import DeviceHooks
 from doorstep.devices.remote import Completions, DeviceLink
 from doorstep.privacy.purposes import PurposeGate
 from doorstep.usp.config import UspConfig, credentials_path, load_usp_config
+from doorstep.usp.controller import Controller
 from doorstep.usp.mtp import websocket as usp_ws
 
 log = logging.getLogger("doorstep.devices")
@@ -71,6 +76,21 @@ def controller_parts(
 
         gate = services_for(runtime).gate
     return store, DeviceHooks(runtime, gate)
+
+
+def start_fleet(
+    hooks: DeviceHooks, controller: Controller, reach: Callable[[], Reach]
+) -> asyncio.Task[None] | None:
+    """Run the hooks' fleet executor on ``controller`` (None when ``fleet_executor`` is off).
+
+    ``reach`` tells, at each claim, which devices this process reaches.  The caller
+    cancels the task at shutdown.
+    """
+    if hooks.fleet is None:
+        return None
+    return asyncio.get_running_loop().create_task(
+        hooks.fleet.run(controller, reach), name="fleet-executor"
+    )
 
 
 def install(app: FastAPI, *, config: UspConfig | None = None) -> DevicesState:
@@ -119,6 +139,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
         transport = MqttTransport(state.hub.controller)
         state.tasks.append(asyncio.create_task(transport.run(), name="devices-mqtt"))
+    if state.hooks is not None:
+        mqtt, hub = app.state.runtime.settings.device_serve_mqtt, state.hub
+        fleet = start_fleet(
+            state.hooks,
+            hub.controller,
+            lambda: Reach(mqtt=mqtt, websocket=tuple(hub.transport.sessions)),
+        )
+        if fleet is not None:
+            state.tasks.append(fleet)
     try:
         yield
     finally:

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from doorstep.audit.entries import AuditEntry, subject_actor
 from doorstep.core.errors import DoorstepError, InvalidInputError
 from doorstep.devices.access import owned_device, require_function, use
+from doorstep.devices.fleet.wipe_guard import refuse_while_clearing
 from doorstep.devices.models import DevicePppoe
 from doorstep.devices.remote import DeviceLink
 from doorstep.keys.services import KeyService
@@ -113,6 +114,7 @@ async def set_pppoe(
     _check(username, password, interface)
     owned = owned_device(session, subject_id, device_id, lock=True)
     require_function(owned, "pppoe", action="devices.pppoe_set", purpose=PURPOSE)
+    refuse_while_clearing(session, device_id)  # the previous owner's removal first (0042)
     action = "devices.pppoe_set"
     use(session, gate, subject_id, ELEMENTS, PURPOSE, action=action,
         details={"device": str(device_id), "interface": interface})  # fmt: skip

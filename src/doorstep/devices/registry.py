@@ -18,6 +18,7 @@ else it knows.
 Each write is audited as a use of the registration elements for
 ``device.registration`` (:func:`.access.system_use`): through the purpose gate with
 the owner as subject when the device is bound, as a declared system use otherwise.
+A new record names its collection point, ``device_registration`` (CORP-1.1).
 """
 
 from __future__ import annotations
@@ -35,7 +36,13 @@ from sqlalchemy.orm import Session
 
 from doorstep.core.settings import Settings
 from doorstep.devices.access import owner_of, system_use
-from doorstep.devices.models import REGISTRATION_FIELDS, DeviceRegistration, ProductType
+from doorstep.devices.models import (
+    REGISTRATION_FIELDS,
+    REGISTRATION_SOURCE,
+    DeviceRegistration,
+    ProductType,
+)
+from doorstep.privacy.datamap.record_sources import checked_source
 from doorstep.privacy.purposes import PurposeGate
 from doorstep.privacy.transfers.ingestion import record_drift
 from doorstep.privacy.transfers.models import DriftSource
@@ -240,7 +247,8 @@ def _upsert(session: Session, first: dict[str, Any], changes: dict[str, Any]) ->
     ``endpoint_id`` instead, and one would fail with a unique violation.  The savepoint
     keeps the caller's transaction; the retry then finds the committed row and updates it.
     """
-    statement = insert(DeviceRegistration).values(**first)
+    source = checked_source(DeviceRegistration.__table__, REGISTRATION_SOURCE)
+    statement = insert(DeviceRegistration).values(**first, source=source)
     statement = statement.on_conflict_do_update(index_elements=["device_id"], set_=changes)
     try:
         with session.begin_nested():

@@ -6,7 +6,9 @@
   contact: a Connect Record, which also follows a factory reset, and a ``Boot!`` after
   a factory reset): the subscriptions the settings name
   (``device_subscriptions``: Boot!, Periodic!, OperationComplete of the Wi-Fi scan,
-  ValueChange of the registration parameters), owned by this controller's id and
+  ValueChange of the registration parameters, TransferComplete! of the firmware
+  downloads of fleet operations, decision 0038, and OperationComplete of the
+  diagnostics, decision 0041), owned by this controller's id and
   keyed by ``doorstep-…`` IDs so they are never duplicated; ``Periodic!`` at
   ``device_periodic_seconds`` (at most half the silence timeout, so an idle connected
   device stays online); and, for MQTT devices with ``device_last_will``, a last will
@@ -35,6 +37,7 @@ import logging
 import sqlalchemy as sa
 
 from doorstep.core.runtime import Runtime
+from doorstep.devices.fleet.diagnostics_results import COMMANDS as DIAGNOSTICS_COMMANDS
 from doorstep.devices.models import DeviceRegistration
 from doorstep.devices.registry import RegistrationPaths
 from doorstep.devices.wifi import SITE_SURVEY
@@ -54,6 +57,9 @@ log = logging.getLogger("doorstep.devices.upkeep")
 
 REGISTRATION = "device.registration"
 WIRELESS = "device.wireless_config"
+MAINTENANCE = "device.maintenance"
+DIAGNOSTICS = "device.diagnostics"
+TRANSFER_COMPLETE = "Device.LocalAgent.TransferComplete!"
 FACTORY_RESETS = frozenset({"FactoryReset", "LocalFactoryReset", "RemoteFactoryReset"})
 """``Boot!`` causes after which the agent has forgotten everything a controller set."""
 
@@ -72,6 +78,15 @@ def wanted_subscriptions(
         ),
         "value_change": WantedSubscription(
             "doorstep-registration", "ValueChange", paths.all, REGISTRATION
+        ),
+        "transfer_complete": WantedSubscription(
+            "doorstep-transfer-complete", "Event", (TRANSFER_COMPLETE,), MAINTENANCE
+        ),
+        "diagnostics": WantedSubscription(
+            "doorstep-diagnostics",
+            "OperationComplete",
+            tuple(DIAGNOSTICS_COMMANDS.values()),
+            DIAGNOSTICS,
         ),
     }
     return tuple(every[name] for name in dict.fromkeys(names))

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from doorstep.core.errors import DoorstepError, InvalidInputError
 from doorstep.devices.access import owned_device, require_consent, require_function, use
+from doorstep.devices.fleet.wipe_guard import refuse_while_clearing
 from doorstep.devices.pppoe import with_audit
 from doorstep.devices.remote import DeviceLink
 from doorstep.privacy.purposes import PurposeGate
@@ -79,6 +80,7 @@ async def set_wifi(
     owned = owned_device(session, subject_id, device_id)
     action = "devices.wifi_set"
     require_function(owned, "wifi", action=action, purpose=CONFIG_PURPOSE)
+    refuse_while_clearing(session, device_id)  # the previous owner's removal first (0042)
     use(session, gate, subject_id, [ELEMENT], CONFIG_PURPOSE, action=action,
         details={"device": str(device_id), "index": index})  # fmt: skip
     updates = {

@@ -15,6 +15,7 @@ from typing import Any
 import procrastinate
 
 from doorstep.core.database import libpq_url
+from doorstep.core.metrics import JOBS_FINISHED
 from doorstep.core.runtime import Runtime
 from doorstep.jobs.registry import JobContext, TaskSpec, declared_tasks
 
@@ -25,7 +26,13 @@ def _adapt(spec: TaskSpec, runtime: Runtime) -> Any:
     def run(context: procrastinate.JobContext, **kwargs: Any) -> Any:
         job = context.job
         ctx = JobContext(runtime=runtime, job_id=job.id, attempt=int(job.attempts or 0) + 1)
-        return spec.function(ctx, **kwargs)
+        try:
+            result = spec.function(ctx, **kwargs)
+        except BaseException:
+            JOBS_FINISHED.labels(spec.name, "failed").inc()
+            raise
+        JOBS_FINISHED.labels(spec.name, "succeeded").inc()
+        return result
 
     run.__name__ = spec.name.replace(".", "_").replace(":", "_")
     run.__qualname__ = run.__name__

@@ -18,14 +18,21 @@ Key (parameters): when it is sent.
 * ``account.signup_attempt`` (none): someone tried to sign up with a taken identifier;
 * ``account.guardian_consent`` (link): a child's account waits for a guardian;
 * ``account.deregistered`` (none): the account was deleted;
+* ``account.deregistered_router`` (outcome): the same, with where the removal of the
+  subscriber's settings from their routers stands (decision 0042);
 * ``account.deregistration_refused`` (none): a request to delete the account was refused;
 * ``device.bound`` (device): a router or gateway was bound to the account;
+* ``device.settings_removed`` / ``device.settings_not_removed`` (removed, outcome): the
+  subscriber's settings were (or could not be) removed from the router that left them
+  on that date (decision 0042);
 * ``request.received`` (reference, due): a data-subject request was received;
 * ``request.extended`` (reference, due, reason): its deadline was extended;
 * ``request.refused`` (reference, reason, complaint): it was refused, and where to complain;
 * ``request.partly_refused`` (reference, reason, complaint): an erasure was carried out but
   for what a legal hold keeps, which goes once the hold ends;
 * ``request.completed`` (reference): it was carried out;
+* ``request.completed_router`` (reference, outcome): the same, with where the removal of the
+  subscriber's settings from their routers stands (decision 0042);
 * ``request.export_ready`` (reference, expires): the requested copy of the data is ready;
 * ``inquiry.received`` (reference, due): auto-reply to a privacy question, with the advice
   to use the app or the privacy center instead of sending personal data by e-mail;
@@ -35,7 +42,9 @@ Key (parameters): when it is sent.
 * ``recipient.erasure`` / ``recipient.correction`` (subject, reference): to a recipient
   of the operator's data, asking it to erase or correct what it received.
 * ``transfer.notice`` (purpose, data, recipient, destination, mechanism): before data of
-  the subscriber leaves its home country, where it goes, to whom and on which ground (CORP-7.3).
+  the subscriber leaves its home country, where it goes, to whom and on which ground (CORP-7.3);
+* ``transfer.notice_sms`` (the same): the same, short, by SMS to a subscriber known by
+  mobile number only.
 * ``policy.changed`` (version, effective, summary, changes): a major change of the
   privacy policy, with the specific changes, before it takes effect (CPE-VII.3);
 * ``policy.changed_sms`` (version, effective): the same, short, by SMS (CORP-8.2).
@@ -57,10 +66,11 @@ from collections.abc import Iterable
 from functools import cache
 
 from doorstep.locale import _, available, translations
+from doorstep.notify._removal_notices import REMOVAL_NOTICES
 from doorstep.notify.templates import TemplateRegistry
 
 #: Parameters whose values are message ids, translated with the template.
-WORDED = frozenset({"reason", "complaint"})
+WORDED = frozenset({"reason", "complaint", "outcome"})
 
 #: ``(key, subject, text, html)`` of every shipped template, as message ids.
 SHIPPED: tuple[tuple[str, str, str, str | None], ...] = (
@@ -279,6 +289,15 @@ SHIPPED: tuple[tuple[str, str, str, str | None], ...] = (
         None,
     ),
     (
+        "transfer.notice_sms",
+        _("Your data is sent to another country"),
+        _(
+            "We send {data} to {recipient} in {destination} to {purpose}, on the ground of "
+            "{mechanism}. The privacy center tells more and lets you object."
+        ),
+        None,
+    ),
+    (
         "recipient.correction",
         _("Correction of a data subject's data"),
         _(
@@ -336,6 +355,7 @@ SHIPPED: tuple[tuple[str, str, str, str | None], ...] = (
         ),
         None,
     ),
+    *REMOVAL_NOTICES,
 )
 
 

@@ -17,6 +17,8 @@ declarations and returns every :class:`~doorstep.packcheck.texts.Problem`:
 * every problem of the ``incidents:`` section (a clock longer than decision
   0018's 72 hours, an unknown home jurisdiction, a calling code twice);
 * every problem of the ``scope:`` section (:mod:`doorstep.privacy.datamap.scope`);
+* the collection points and the policy's purposes against the schema, the
+  connected systems and the consent terms (:mod:`.registers`, CORP-1.1, CORP-1.2);
 * the file-level checks of :mod:`.texts`: consent terms, references to
   purposes, clause quotes; then whatever else the consent-terms loader refuses.
 
@@ -34,6 +36,7 @@ import sqlalchemy as sa
 import yaml
 
 from doorstep.core.errors import ConfigurationError
+from doorstep.packcheck.registers import register_problems
 from doorstep.packcheck.texts import (
     CLAUSES_FILE,
     CONSENT_FILE,
@@ -185,6 +188,7 @@ def check_pack(path: Path, metadata: sa.MetaData) -> list[Problem]:
     if pack is not None:
         found.extend(_schema_problems(pack, metadata, raws))
         found.extend(unbound_rules(pack, metadata, datamap))
+        found.extend(register_problems(pack, metadata, datamap))
         if not consent and not any(item.file == CONSENT_FILE for item in found):
             found.extend(_terms_problems(pack, raws[CONSENT_FILE]))
     return _ordered(found)

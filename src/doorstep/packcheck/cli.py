@@ -3,6 +3,8 @@
 * ``check DIR`` — every problem of the pack in ``DIR``, one per line, as
   ``FILE:LINE: message`` (a problem of a column of the schema starts with its
   ``table.column``); exit 0 when the pack is valid, 1 when it has problems;
+  then its warnings as ``FILE:LINE: warning: message`` (:mod:`.carriers`: a
+  processor abroad no message can pass), which do not change the exit status;
 * ``diff OLD NEW`` — the purposes ``NEW`` removes and the periods it shortens,
   with counts from the database when one is reachable (``DOORSTEP_DATABASE_URL``,
   or a running demo's), else offline (``--offline`` asks for that); then how
@@ -51,11 +53,14 @@ def _pack_dir(path: Path) -> Path:
 @app.command()
 def check(pack: PackDir) -> None:
     """List every problem of the pack with its file and line; exit 1 if there is one."""
+    from doorstep.packcheck.carriers import carrier_warnings
     from doorstep.packcheck.check import check_pack
 
     found = check_pack(_pack_dir(pack), _metadata())
     for problem in found:
         typer.echo(str(problem))
+    for warning in carrier_warnings(pack):
+        typer.echo(str(warning), err=True)
     if found:
         typer.echo(f"doorstep: the policy pack has {len(found)} problem(s)", err=True)
         raise typer.Exit(1)

@@ -11,6 +11,8 @@ data map declares, it only narrows it.
 role               purpose                may read
 =================  =====================  =========================================
 support            customer.support       customers' device, contact, account data
+support            device.maintenance     customers' device data (the fleet list)
+support            device.diagnostics     results of the diagnostics support ran
 privacy_officer    privacy.rights         every customer category (requests)
 privacy_officer    consent.management     customers' consent ledger
 admin              staff.administration   staff records (employees) only
@@ -18,7 +20,10 @@ admin              staff.administration   staff records (employees) only
 
 Actions other than reading are listed in :data:`ACTIONS`: only an admin manages
 staff, and an admin reads no subscriber data; only a privacy officer places and
-releases legal holds (support may not: a hold overrides erasure, decision 0021).
+releases legal holds (support may not: a hold overrides erasure, decision 0021);
+support and admin run fleet operations (firmware, restarts, bulk parameters: decision
+0038), which touch no subscriber data; only support runs diagnostics on a subscriber's
+device (``run_diagnostics``, on a ticket or with consent: decision 0041).
 """
 
 from __future__ import annotations
@@ -59,6 +64,13 @@ class StaffAction(StrEnum):
     #: Open, rate and work incidents, notify the affected, file regulator reports
     #: (ids, names and counts; no values).
     MANAGE_INCIDENTS = "manage_incidents"
+    #: Fleet operations (decision 0038): add and remove firmware images, update, restart
+    #: and set the bulk parameters of devices, run rollouts and bulk actions (ids,
+    #: versions and outcomes; no subscriber data).
+    MANAGE_FLEET = "manage_fleet"
+    #: Run a diagnostic (ping, trace route, speed test) on a subscriber's device, on an
+    #: after-sales ticket or with the owner's consent (decision 0041).
+    RUN_DIAGNOSTICS = "run_diagnostics"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +92,10 @@ READS: Mapping[StaffRole, tuple[ReadGrant, ...]] = MappingProxyType(
                 "customer.support",
                 ("user.device", "user.contact", "user.account", "user.unique_id.pseudonymous"),
             ),
+            # the fleet list's model and firmware version (decision 0040)
+            ReadGrant("device.maintenance", ("user.device",)),
+            # the results of the diagnostics support ran (decision 0041)
+            ReadGrant("device.diagnostics", ("user.telemetry", "user.behavior")),
         ),
         StaffRole.PRIVACY_OFFICER: (
             ReadGrant("privacy.rights", ("user",)),
@@ -99,7 +115,9 @@ READS: Mapping[StaffRole, tuple[ReadGrant, ...]] = MappingProxyType(
 
 ACTIONS: Mapping[StaffRole, frozenset[StaffAction]] = MappingProxyType(
     {
-        StaffRole.SUPPORT: frozenset({StaffAction.VIEW_REQUESTS}),
+        StaffRole.SUPPORT: frozenset(
+            {StaffAction.VIEW_REQUESTS, StaffAction.MANAGE_FLEET, StaffAction.RUN_DIAGNOSTICS}
+        ),
         StaffRole.PRIVACY_OFFICER: frozenset(
             {
                 StaffAction.MANAGE_RESTRICTIONS,
@@ -120,6 +138,7 @@ ACTIONS: Mapping[StaffRole, frozenset[StaffAction]] = MappingProxyType(
                 StaffAction.VIEW_RECORDS,
                 StaffAction.VERIFY_AUDIT,
                 StaffAction.MANAGE_CONTROLS,
+                StaffAction.MANAGE_FLEET,
             }
         ),
     }

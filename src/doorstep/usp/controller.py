@@ -33,10 +33,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar, overload
 
 from doorstep.core.errors import ConflictError, InvalidInputError
+from doorstep.core.metrics import USP_ROUND_TRIP, USP_TIMEOUTS
 from doorstep.usp import messages
 from doorstep.usp._controller.audit import (
     AuditSink,
@@ -132,6 +134,11 @@ class Controller(ControllerCore):
     paths: UspPathPolicy | None = None
     """The purpose gate per path; None checks nothing (see the module doc)."""
 
+    @property
+    def connected(self) -> int:
+        """Agents that sent this process a Connect Record and have not left since."""
+        return len(self._arrived)
+
     def next_msg_id(self) -> str:
         """A msg_id unique to this process: ``doorstep-<instance>-<n>``."""
         return f"doorstep-{self.instance}-{next(self._ids)}"
@@ -202,12 +209,14 @@ class Controller(ControllerCore):
         future: asyncio.Future[Msg] = asyncio.get_running_loop().create_future()
         self._pending[key] = future
         self.counters["requests"] += 1
+        started = time.monotonic()
         try:
             async with asyncio.timeout(wait):
                 await self.send_msg(endpoint_id, msg, response=False)
                 reply = await future
         except TimeoutError:
             self.counters["requests_timed_out"] += 1
+            USP_TIMEOUTS.labels(msg.msg_type.name).inc()
             raise DeviceTimeoutError(
                 f"no answer to {msg.msg_type.name} within {wait:g} s",
                 msg_type=msg.msg_type.name,
@@ -215,6 +224,7 @@ class Controller(ControllerCore):
             ) from None
         finally:
             self._pending.pop(key, None)
+        USP_ROUND_TRIP.labels(msg.msg_type.name).observe(time.monotonic() - started)
         return messages.expect(reply, kind, msg_id=msg.msg_id)
 
     async def send(self, endpoint_id: str, msg: Msg, *, purpose: str | None = None) -> None:

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 
+from doorstep.core.metrics import track_agents
 from doorstep.core.runtime import Runtime
 from doorstep.usp.config import UspConfig, default_credentials
 from doorstep.usp.controller import Controller, ControllerHooks, RuntimeAuditSink
@@ -35,6 +36,7 @@ async def run_mqtt_controller(
         audit=audit,
         secret_key=runtime.settings.secret_key.get_secret_value().encode("utf-8"),
     )
+    track_agents(controller)  # doorstep_usp_agents_connected
     transport = MqttTransport(controller)
     mqtt = asyncio.create_task(transport.run(), name="usp-mqtt")
     if started is not None:

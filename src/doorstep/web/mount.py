@@ -41,9 +41,17 @@ PAGE_MODULES = (
     "doorstep.web.console.inquiries",
     "doorstep.web.console.records",
     "doorstep.web.console.holds",
+    "doorstep.web.console.completions",
+    "doorstep.web.console.withdrawals",
     "doorstep.web.console.incidents",
     "doorstep.web.console.controls",
     "doorstep.web.console.drift",
+    "doorstep.web.console.fleet",
+    "doorstep.web.console.bulk",
+    "doorstep.web.console.rollouts",
+    "doorstep.web.console.firmware",
+    "doorstep.web.console.diagnostics",
+    "doorstep.web.console.wipes",
 )
 POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -116,6 +116,7 @@ def _router(runtime: Runtime, owner: Person, serial: str) -> uuid.UUID:
                 refreshed_at=now,
                 last_seen=now,
                 online=True,
+                source="device_registration",
             )
         )
         session.add(

@@ -26,7 +26,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from doorstep.accounts.account.datamap import registration, tombstone
 from doorstep.core.models import Base, enum_type
+from doorstep.privacy.datamap.record_sources import source_column_info
 from doorstep.vocabulary import LegalBasis, described, personal
+
+#: The collection points an account is created at (CORP-1.1): the app's sign-up, the
+#: privacy center's, and an operator's import of identities it proved itself.
+APP_SIGNUP = "app_signup"
+WEB_SIGNUP = "web_signup"
+OPERATOR_IMPORT = "operator_import"
 
 
 class AccountStatus(StrEnum):
@@ -162,6 +169,9 @@ class Account(Base):
     )
     erased_at: Mapped[datetime | None] = mapped_column(
         info=tombstone("user.account", "When the registration data was deleted."),
+    )
+    source: Mapped[str] = mapped_column(
+        sa.Text, info=source_column_info(APP_SIGNUP, WEB_SIGNUP, OPERATOR_IMPORT)
     )
 
     __table_args__ = (

@@ -8,7 +8,8 @@ passed to the rate limiter only (it keeps a keyed hash), never logged or stored.
 One module per concept, each with its own ``router``, mounted here in this order:
 :mod:`.signup`, :mod:`.sessions`, :mod:`.account`, :mod:`.passwords`,
 :mod:`.deregistration`, :mod:`.profile`, :mod:`.guardians`, :mod:`.thirdparty`,
-:mod:`.consents` (the app's consents, decision 0032; bodies in :mod:`.consent_schemas`);
+:mod:`.consents` (the app's consents, decision 0032; bodies in :mod:`.consent_schemas`),
+:mod:`.transfers` (transfer consents, decision 0035; bodies in :mod:`.transfer_schemas`);
 request and response bodies are in :mod:`.schemas`.
 
 May import every accounts package and the other areas' public surfaces; nothing
@@ -29,6 +30,7 @@ from doorstep.accounts.api import (
     sessions,
     signup,
     thirdparty,
+    transfers,
 )
 from doorstep.core.problems import problem_responses
 
@@ -48,5 +50,6 @@ for _concept in (
     guardians,
     thirdparty,
     consents,
+    transfers,
 ):
     router.include_router(_concept.router)

@@ -244,15 +244,25 @@ def withdraw_consent(
             withdraw_profile(session, AccountContext.of(services), subject_id)
             found = consent.latest(session, subject_id, purpose)
             assert found is not None
-            return found
-        return consent.withdraw(
+        else:
+            found = consent.withdraw(
+                session,
+                subject_id=subject_id,
+                purpose=purpose,
+                channel=Channel.APP,
+                clock=services.runtime.clock,
+                terms=services.terms,
+            )
+        # the connected systems relying on the consent are told in this transaction
+        services.consent_withdrawn(
             session,
-            subject_id=subject_id,
-            purpose=purpose,
-            channel=Channel.APP,
-            clock=services.runtime.clock,
-            terms=services.terms,
+            subject_id,
+            purpose,
+            cause="withdrawal",
+            origin_id=found.id,
+            actor=subject_actor(subject_id),
         )
+        return found
 
     record, replayed = once(
         session,

@@ -11,7 +11,9 @@ from doorstep.accounts.api.schemas import ConsentOut, ProfileOut, ProfileRequest
 from doorstep.accounts.auth import CurrentSubscriber
 from doorstep.accounts.context import AccountContext
 from doorstep.accounts.exceptions import invalid
-from doorstep.accounts.profile.service import consent, update, withdraw_consent
+from doorstep.accounts.profile.service import PURPOSE, consent, update, withdraw_consent
+from doorstep.audit.entries import subject_actor
+from doorstep.privacy.consent.services import latest
 from doorstep.services import ServicesDep, SessionDep
 
 router = APIRouter()
@@ -31,7 +33,18 @@ def withdraw_profile(
     subscriber: CurrentSubscriber, services: ServicesDep, session: SessionDep
 ) -> Response:
     """Withdraw consent to the optional profile; the stored profile is deleted."""
-    withdraw_consent(session, AccountContext.of(services), subscriber.subject_id)
+    subject_id = subscriber.subject_id
+    withdraw_consent(session, AccountContext.of(services), subject_id)
+    found = latest(session, subject_id, PURPOSE)
+    assert found is not None
+    services.consent_withdrawn(
+        session,
+        subject_id,
+        PURPOSE,
+        cause="withdrawal",
+        origin_id=found.id,
+        actor=subject_actor(subject_id),
+    )
     return Response(status_code=204)
 
 

@@ -56,6 +56,15 @@ class SignUpRequest(_Request):
         "home country, where its data is collected (decision 0031). Without it, the mobile "
         "number's country; without one, the operator's.",
     )
+    transfer_consent: bool = Field(
+        default=False,
+        description="I agree to my messages (the codes of this sign-up included) being carried "
+        "by processors in another country than my home one (decision 0035). Needed only when "
+        "the policy requires it: without it the sign-up is refused with a 422 "
+        "`transfer-consent-required` whose `destinations` name each processor abroad "
+        "(country, recipient, description) and nothing is stored; given, it is recorded "
+        "where needed and can be withdrawn under /me/transfers.",
+    )
 
 
 class Accepted(BaseModel):

@@ -76,7 +76,11 @@ def deregister(
                 details={"reason": "devices_bound", "devices": len(bound)},
             )
             raise DevicesBoundError(bound)
-        _queue_notice(session, ctx, account, "account.deregistered")
+        routers = ctx.router_removals(session, account_id)
+        if routers is None:
+            _queue_notice(session, ctx, account, "account.deregistered")
+        else:  # where removing their settings from the routers they unbound stands (0042)
+            _queue_notice(session, ctx, account, "account.deregistered_router", outcome=routers)
     now = ctx.clock.now()
     account.status = AccountStatus.DEREGISTERED
     account.deregistered_at = now
@@ -97,7 +101,9 @@ def deregister(
     return now
 
 
-def _queue_notice(session: Session, ctx: AccountContext, account: Account, template: str) -> None:
+def _queue_notice(
+    session: Session, ctx: AccountContext, account: Account, template: str, **params: str
+) -> None:
     from doorstep.audit.entries import system_actor
     from doorstep.notify.services import queue_email, queue_sms
 
@@ -109,7 +115,7 @@ def _queue_notice(session: Session, ctx: AccountContext, account: Account, templ
             subject_id=account.id,
             to=account.email,
             template=template,
-            params={},
+            params=params,
             clock=ctx.clock,
             locale=account.language,
         )
@@ -120,7 +126,7 @@ def _queue_notice(session: Session, ctx: AccountContext, account: Account, templ
             subject_id=account.id,
             to=account.phone,
             template=template,
-            params={},
+            params=params,
             clock=ctx.clock,
             locale=account.language,
         )

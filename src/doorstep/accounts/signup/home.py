@@ -13,6 +13,11 @@ this order:
 It is recorded with :func:`doorstep.privacy.transfers.mechanisms.set_home` in the
 sign-up's transaction, so a later change of the pack's home does not move a
 subscriber who signed up before it.
+
+From it follows whether the sign-up's codes would be carried abroad
+(:func:`consent_abroad`, decision 0035): where a delivery would need the
+subscriber's consent, sign-up needs ``transfer_consent`` before anything is
+stored, and :func:`record_consents` records it in the sign-up's transaction.
 """
 
 from __future__ import annotations
@@ -24,10 +29,12 @@ from functools import cache
 from babel import Locale
 from sqlalchemy.orm import Session
 
+from doorstep.accounts import transfer_consents
 from doorstep.accounts.account.identifiers import phone_region
 from doorstep.accounts.context import AccountContext
 from doorstep.audit.entries import subject_actor
 from doorstep.privacy.datamap.chosen import chosen_pack
+from doorstep.privacy.datamap.pack import PolicyPack
 from doorstep.privacy.transfers.mechanisms import set_home
 from doorstep.privacy.transfers.policy import transfer_policy
 
@@ -54,6 +61,11 @@ def checked_country(raw: str | None) -> tuple[str | None, str | None]:
     return (code, None) if _known(code) else (None, RULE)
 
 
+def pack_of(ctx: AccountContext) -> PolicyPack:
+    """The policy pack in force: the context's, else the one the settings choose."""
+    return ctx.policy.pack if ctx.policy is not None else chosen_pack(ctx.settings)
+
+
 def home_country(ctx: AccountContext, country: str | None, phone: str | None) -> str:
     """The country of collection: the client's, else the mobile number's, else the pack's."""
     if country is not None:
@@ -61,8 +73,7 @@ def home_country(ctx: AccountContext, country: str | None, phone: str | None) ->
     region = phone_region(phone) if phone else None
     if region is not None and _known(region):
         return region
-    pack = ctx.policy.pack if ctx.policy is not None else chosen_pack(ctx.settings)
-    return transfer_policy(pack).home
+    return transfer_policy(pack_of(ctx)).home
 
 
 def record_home(
@@ -77,3 +88,46 @@ def record_home(
     home = home_country(ctx, country, phone)
     set_home(session, subject_id, home, clock=ctx.clock, actor=subject_actor(subject_id))
     return home
+
+
+def consent_abroad(
+    session: Session,
+    ctx: AccountContext,
+    country: str | None,
+    email: str | None,
+    phone: str | None,
+    *,
+    consent: bool,
+) -> list[transfer_consents.Destination]:
+    """The processors abroad whose consent sign-up records; raise when it cannot go on.
+
+    The e-mail code goes by ``email``, the SMS code by ``sms``; decided from the
+    form alone, never from whether an identifier is taken.
+    """
+    return transfer_consents.require_at_signup(
+        session,
+        ctx.sharing,
+        pack_of(ctx),
+        home=home_country(ctx, country, phone),
+        channels=[channel for channel, to in (("email", email), ("sms", phone)) if to],
+        consent=consent,
+        today=ctx.clock.now().date(),
+    )
+
+
+def record_consents(
+    session: Session,
+    ctx: AccountContext,
+    subject_id: uuid.UUID,
+    destinations: list[transfer_consents.Destination],
+) -> None:
+    """Record the new subscriber's consent to each of ``destinations`` (reference ``signup``)."""
+    for destination in destinations:
+        transfer_consents.grant(
+            session,
+            subject_id,
+            destination,
+            clock=ctx.clock,
+            actor=subject_actor(subject_id),
+            reference=transfer_consents.SIGNUP,
+        )

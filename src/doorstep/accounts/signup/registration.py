@@ -12,6 +12,9 @@ Rules (decision 0011):
 * The home country (the country of collection, decision 0031) is recorded:
   ``country`` when the client sends one, else the mobile number's region, else
   the pack's (:mod:`.home`).
+* Codes a processor abroad would carry need ``transfer_consent`` where the gate
+  would ask for it (decision 0035, :func:`.home.consent_abroad`): else refused
+  naming each destination, before anything is stored; given, it is recorded.
 * Whether an identifier is taken is never revealed: the answer is the same
   ``verification_sent``; the owner gets a notice instead of a code.
 * The privacy policy is acknowledged first (CPE-0.5): ``policy_version`` must
@@ -22,6 +25,9 @@ Rules (decision 0011):
   and queued messages are written in the caller's transaction.
 * The account becomes ``active`` once every identifier it has is proven (and,
   for a child, once the guardian has consented).
+* The account names its collection point (CORP-1.1, decision 0036): ``app_signup``
+  for the app API, ``web_signup`` for the privacy center; a channel with no
+  registered point is refused before anything is written.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from doorstep.accounts.account.identifiers import normalise_email, normalise_phone
 from doorstep.accounts.account.lookup import find_by_identifier, normalise_identifier
-from doorstep.accounts.account.models import Account, AccountStatus
+from doorstep.accounts.account.models import APP_SIGNUP, WEB_SIGNUP, Account, AccountStatus
 from doorstep.accounts.children import guardians
 from doorstep.accounts.children.models import Guardian, GuardianDecision
 from doorstep.accounts.context import AccountContext
@@ -46,12 +52,15 @@ from doorstep.audit.entries import subject_actor, system_actor
 from doorstep.audit.services import record
 from doorstep.core.errors import InvalidInputError
 from doorstep.locale import SOURCE, available
+from doorstep.privacy.datamap.record_sources import checked_source
 from doorstep.privacy.policies import answers
 from doorstep.privacy.subjects.models import Subject, SubjectKind
 
 MANAGEMENT = "account.management"
 AUTHENTICATION = "account.authentication"
 _ACTOR = system_actor("accounts")
+#: The collection point each sign-up channel is (CORP-1.1).
+SOURCES = {"api": APP_SIGNUP, "app": APP_SIGNUP, "web": WEB_SIGNUP}
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +80,8 @@ class SignUpForm:
     channel: str = "api"
     #: The country of use (ISO 3166-1 alpha-2) the client reports; None: from the number.
     country: str | None = None
+    #: The subscriber agrees to its messages being carried abroad (decision 0035).
+    transfer_consent: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +179,11 @@ def sign_up(session: Session, ctx: AccountContext, form: SignUpForm) -> None:
     """
     now = ctx.clock.now()
     valid = _validate(ctx, form, now.date())
+    source = checked_source(
+        Account.__table__,
+        SOURCES.get(form.channel),
+        ctx.policy.pack if ctx.policy is not None else None,
+    )
     if ctx.policy is not None:
         shown = answers.version_to_acknowledge(session, ctx.policy, ctx.clock).id
         if form.policy_version != shown:
@@ -177,6 +193,9 @@ def sign_up(session: Session, ctx: AccountContext, form: SignUpForm) -> None:
                 reason=answers.NOT_ACKNOWLEDGED,
                 policy_version=shown,
             )
+    abroad = home.consent_abroad(
+        session, ctx, valid.country, valid.email, valid.phone, consent=form.transfer_consent
+    )
     password_hash = ctx.hasher.hash(form.password)  # also when taken: same time either way
     owners = [
         owner
@@ -200,6 +219,7 @@ def sign_up(session: Session, ctx: AccountContext, form: SignUpForm) -> None:
             policy=ctx.policy,
             clock=ctx.clock,
         )
+    home.record_consents(session, ctx, subject.id, abroad)
     account = Account(
         id=subject.id,
         status=AccountStatus.AWAITING_GUARDIAN if valid.age.is_child else AccountStatus.PENDING,
@@ -210,6 +230,7 @@ def sign_up(session: Session, ctx: AccountContext, form: SignUpForm) -> None:
         child_until=valid.age.child_until,
         language=valid.language,
         created_at=now,
+        source=source,
     )
     session.add(account)
     session.flush()

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from doorstep.accounts.account.datamap import auth_state, registration
 from doorstep.core.models import Base
+from doorstep.privacy.datamap.record_sources import source_column_info
 from doorstep.vocabulary import described, not_personal
 
 
@@ -50,6 +51,8 @@ class OidcFlow(Base):
 
 _LINK_PURPOSES = ("account.authentication", "account.token_sharing", "privacy.rights")
 _LINK_CLAUSES = ("CORP-1.8", "CORP-1.9")
+#: The collection point of a linked provider (CORP-1.1): third-party sign-in.
+THIRD_PARTY_SIGNIN = "third_party_signin"
 
 
 class AccountIdentity(Base):
@@ -127,6 +130,7 @@ class AccountIdentity(Base):
     linked_at: Mapped[datetime] = mapped_column(
         info=registration("user.account", "When the provider was linked.", purposes=_LINK_PURPOSES)
     )
+    source: Mapped[str] = mapped_column(sa.Text, info=source_column_info(THIRD_PARTY_SIGNIN))
 
     __table_args__ = (
         sa.UniqueConstraint("provider", "provider_subject", name="uq_account_identities_subject"),

@@ -36,11 +36,12 @@ from doorstep.accounts.exceptions import (
     invalid,
 )
 from doorstep.accounts.sessions import tokens
-from doorstep.accounts.thirdparty.models import AccountIdentity, OidcFlow
+from doorstep.accounts.thirdparty.models import THIRD_PARTY_SIGNIN, AccountIdentity, OidcFlow
 from doorstep.accounts.thirdparty.oidc import ProviderClient, ProviderGrant
 from doorstep.audit.entries import AuditEntry, subject_actor, system_actor
 from doorstep.audit.services import record
 from doorstep.core.errors import ConflictError, NotFoundError
+from doorstep.privacy.datamap.record_sources import checked_source
 
 SHARING = "account.token_sharing"
 FLOW_TTL = timedelta(minutes=10)
@@ -179,6 +180,11 @@ def _store(
     share_with: Sequence[str],
     row: AccountIdentity | None,
 ) -> None:
+    source = checked_source(  # a new link is collected at third-party sign-in (CORP-1.1)
+        AccountIdentity.__table__,
+        THIRD_PARTY_SIGNIN,
+        ctx.policy.pack if ctx.policy is not None else None,
+    )
     access = ctx.gate.for_subject(session, account_id, actor=subject_actor(account_id))
     access.check("account_identities.provider_subject", "account.authentication", audit=True)
     access.check(_ACCESS, SHARING, audit=True)
@@ -190,7 +196,9 @@ def _store(
     )
     now = ctx.clock.now()
     if row is None:
-        row = AccountIdentity(id=uuid.uuid4(), account_id=account_id, provider=name, linked_at=now)
+        row = AccountIdentity(
+            id=uuid.uuid4(), account_id=account_id, provider=name, linked_at=now, source=source
+        )
         session.add(row)
     row.provider_subject = grant.subject
     row.access_token, row.refresh_token = sealed, refresh

@@ -5,8 +5,8 @@ never at import time, so tests and commands build exactly the settings they mean
 Secrets are :class:`pydantic.SecretStr` and are only revealed where they are used.
 
 :class:`Settings` holds the process-wide fields here and inherits each area's
-fields from its own module (``accounts``, ``notify``, ``retention``, ``devices``,
-``requests``, ``incidents``, ``policies``), so one area's knobs are read in one
+fields from its own module (``accounts``, ``notify``, ``retention``, ``devices``, ``fleet``,
+``requests``, ``incidents``, ``policies``, ``metrics``), so one area's knobs are read in one
 place and every field is still one ``DOORSTEP_*`` variable.
 """
 
@@ -29,7 +29,10 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from doorstep.core.errors import ConfigurationError
 from doorstep.core.settings.accounts import AccountSettings, OidcProviderSettings
 from doorstep.core.settings.devices import DeviceSettings
+from doorstep.core.settings.diagnostics import DiagnosticsSettings
+from doorstep.core.settings.fleet import FleetSettings
 from doorstep.core.settings.incidents import IncidentSettings
+from doorstep.core.settings.metrics import MetricsSettings
 from doorstep.core.settings.notify import NotifySettings
 from doorstep.core.settings.policies import PolicySettings
 from doorstep.core.settings.requests import RequestSettings
@@ -38,6 +41,7 @@ from doorstep.core.settings.systems import SystemSettings
 from doorstep.core.settings.usp_identity import UspIdentitySettings
 from doorstep.core.settings.usp_paths import UspPathSettings
 from doorstep.core.settings.usp_presence import UspPresenceSettings
+from doorstep.core.settings.wipe import WipeSettings
 
 __all__ = [
     "DEVELOPMENT_SECRET",
@@ -79,6 +83,10 @@ class Settings(
     UspIdentitySettings,
     UspPresenceSettings,
     SystemSettings,
+    FleetSettings,
+    DiagnosticsSettings,
+    WipeSettings,
+    MetricsSettings,
     BaseSettings,
 ):
     """Every knob of a Doorstep process.  Each field documents itself."""

@@ -15,3 +15,10 @@ class SystemSettings(BaseModel):
         "Only declared sql/http systems, with the same checks as the pack's url: no "
         "password, the kind's scheme; anything else stops start-up.",
     )
+    completion_sources_batch: int = Field(
+        default=200,
+        ge=1,
+        le=10_000,
+        description="Closed records the periodic scan of a completion source (systems.yaml "
+        "completions: source:) records per transaction; its watermark moves after each.",
+    )

@@ -7,19 +7,31 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import NoDecode
 
-Subscription = Literal["boot", "periodic", "operation_complete", "value_change"]
+Subscription = Literal[
+    "boot", "periodic", "operation_complete", "value_change", "transfer_complete", "diagnostics"
+]
 
 
 class UspPresenceSettings(BaseModel):
     """Which subscriptions Doorstep keeps on every agent, Periodic!, and the last will."""
 
     device_subscriptions: Annotated[tuple[Subscription, ...], NoDecode] = Field(
-        default=("boot", "periodic", "operation_complete", "value_change"),
+        default=(
+            "boot",
+            "periodic",
+            "operation_complete",
+            "value_change",
+            "transfer_complete",
+            "diagnostics",
+        ),
         description="Subscriptions Doorstep keeps on every agent (comma-separated): boot "
         "(Device.Boot!: re-read the registration), periodic (Device.LocalAgent.Periodic!: "
         "an idle connected device stays online), operation_complete (the results of the "
         "commands Doorstep starts, e.g. the Wi-Fi scan), value_change (the registration "
-        "parameters: a firmware or address change updates the record). One left out is "
+        "parameters: a firmware or address change updates the record), transfer_complete "
+        "(Device.LocalAgent.TransferComplete!: a firmware download ended), diagnostics "
+        "(OperationComplete of Device.IP.Diagnostics. ping, trace route and speed tests). "
+        "One left out is "
         "deleted from the agents at their next first contact.",
     )
     device_periodic_seconds: int = Field(

@@ -11,6 +11,9 @@ a value of the subject's data or a credential.
 
 Erasure is idempotent: a second run finds nothing left to change and confirms
 with ``rows=0``, so a retried job never does a system's part twice in effect.
+The HTTP and manual connectors also answer ``withdraw(identifiers, purposes)``
+(a consent withdrawn or an objection: :attr:`Outcome.WITHDRAWN`); an SQL system
+has no such call (:mod:`doorstep.privacy.connectors.withdrawals`).
 
 Exception tree::
 
@@ -40,6 +43,8 @@ class Outcome(StrEnum):
     PENDING = "pending"
     #: Kept by the system under a legal retention duty (a recorded exception).
     RETAINED = "retained"
+    #: The system stopped what a withdrawn consent allowed (unsubscribed, tracking off).
+    WITHDRAWN = "withdrawn"
 
 
 @dataclass(frozen=True, slots=True)

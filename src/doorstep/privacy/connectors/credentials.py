@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from cryptography.exceptions import InvalidTag
@@ -65,8 +66,26 @@ def set_secret(session: Session, keyring: Keyring, clock: Clock, system: str, se
     )
 
 
-def get_secret(session: Session, keyring: Keyring, system: str) -> str | None:
-    """The secret of ``system``, or None when none is stored."""
+@dataclass(frozen=True, slots=True)
+class StoredSecret:
+    """A system's secret as stored: sealed, so nothing here opens without the keyring.
+
+    Two reads of an unchanged row are equal; setting the secret again (even to the
+    same value: a fresh data key and nonce) makes them differ — the connector pool
+    (:mod:`.pool`) keys its live connections by it.
+    """
+
+    system: str
+    kek_id: str
+    wrapped_key: bytes
+    sealed: bytes
+
+    def __repr__(self) -> str:  # never the sealed bytes
+        return f"StoredSecret(system={self.system!r}, kek_id={self.kek_id!r})"
+
+
+def stored_secret(session: Session, system: str) -> StoredSecret | None:
+    """The sealed secret of ``system`` as stored (one indexed read), or None."""
     row = session.execute(
         sa.select(
             ConnectorCredential.kek_id, ConnectorCredential.wrapped_key, ConnectorCredential.secret
@@ -74,16 +93,28 @@ def get_secret(session: Session, keyring: Keyring, system: str) -> str | None:
     ).one_or_none()
     if row is None:
         return None
+    return StoredSecret(system, row.kek_id, bytes(row.wrapped_key), bytes(row.secret))
+
+
+def open_secret(keyring: Keyring, stored: StoredSecret) -> str:
+    """The plaintext of ``stored``; :class:`CredentialError` when it does not open."""
+    system = stored.system
     try:
         dek = keyring.unwrap(
-            WrappedKey(row.kek_id, row.wrapped_key), system_key_id(system), _VERSION
+            WrappedKey(stored.kek_id, stored.wrapped_key), system_key_id(system), _VERSION
         )
-        plain = AESGCM(dek).decrypt(row.secret[:_NONCE], row.secret[_NONCE:], _aad(system))
+        plain = AESGCM(dek).decrypt(stored.sealed[:_NONCE], stored.sealed[_NONCE:], _aad(system))
     except (InvalidTag, ValueError) as exc:
         raise CredentialError(f"the credentials of system {system!r} do not open") from exc
     except Exception as exc:  # the keyring's DecryptionError, KeyringError …
         raise CredentialError(f"the credentials of system {system!r} do not open") from exc
     return plain.decode("utf-8")
+
+
+def get_secret(session: Session, keyring: Keyring, system: str) -> str | None:
+    """The secret of ``system``, or None when none is stored."""
+    stored = stored_secret(session, system)
+    return None if stored is None else open_secret(keyring, stored)
 
 
 def remove_secret(session: Session, system: str) -> bool:

@@ -7,7 +7,11 @@ never following a redirect:
 * ``<url>access`` and ``<url>erasure`` — ``{"idempotency_key", "operation",
   "identifiers": {kind: [values]}}`` (the kinds the system declares);
 * ``<url>status`` — ``{"idempotency_key", "operation"}``: how an accepted
-  request stands (polling).
+  request stands (polling);
+* ``<url>withdraw`` — ``{"idempotency_key", "operation": "withdraw",
+  "identifiers", "purposes": [keys]}``: the subject withdrew consent to (or
+  objected to) those purposes; the system stops what they allowed (``done``:
+  :attr:`~.base.Outcome.WITHDRAWN`).
 
 The system answers (to these and in its signed callback) with JSON::
 
@@ -51,6 +55,8 @@ _STATUS = {
     "accepted": Outcome.PENDING,
     "retained": Outcome.RETAINED,
 }
+#: What ``done`` means for each operation.
+_DONE = {"access": Outcome.EXPORTED, "erasure": Outcome.ERASED, "withdraw": Outcome.WITHDRAWN}
 #: An evidence reference: an id, never free text.
 _REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}")
 _MAX_BODY = 8 * 1024 * 1024
@@ -77,7 +83,7 @@ def parse_answer(system: ConnectedSystem, operation: str, raw: bytes) -> Confirm
         raise ConnectorGarbage(f"system {system.key}: data names an undeclared element")
     outcome = _STATUS[answer["status"]]
     if outcome is None:
-        outcome = Outcome.EXPORTED if operation == "access" else Outcome.ERASED
+        outcome = _DONE.get(operation, Outcome.ERASED)
     if outcome is not Outcome.EXPORTED:
         data = {}
     return Confirmation(system.key, outcome, rows, data, evidence)
@@ -93,8 +99,29 @@ def tls_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
+def client_for(
+    system: ConnectedSystem, transport: httpx.BaseTransport | None = None
+) -> httpx.Client:
+    """An HTTP client for ``system``: its timeout, no redirect, no proxy, keep-alive.
+
+    Thread-safe; the connector pool (:mod:`.pool`) shares one per system and process,
+    so tasks after the first reuse an open connection.
+    """
+    return httpx.Client(
+        timeout=httpx.Timeout(system.timeout_seconds),
+        follow_redirects=False,
+        transport=transport,
+        trust_env=False,  # no proxy from the environment: the declared url only
+        verify=tls_context(),
+    )
+
+
 class HttpConnector:
-    """The connector of one ``kind: http`` system for one task (see the module docstring)."""
+    """The connector of one ``kind: http`` system for one task (see the module docstring).
+
+    ``client``: a shared client (:func:`client_for`) that :meth:`close` leaves open;
+    without one the connector makes its own and closes it.
+    """
 
     def __init__(
         self,
@@ -104,22 +131,19 @@ class HttpConnector:
         idempotency_key: str,
         now: Callable[[], int],
         transport: httpx.BaseTransport | None = None,
+        client: httpx.Client | None = None,
     ) -> None:
         self.system = system
         self._secret = secret
         self._key = idempotency_key
         self._now = now
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(system.timeout_seconds),
-            follow_redirects=False,
-            transport=transport,
-            trust_env=False,  # no proxy from the environment: the declared url only
-            verify=tls_context(),
-        )
+        self._owned = client is None
+        self._client = client if client is not None else client_for(system, transport)
 
     def close(self) -> None:
-        """Release the connections."""
-        self._client.close()
+        """Done with this task: release the connections unless the client is shared."""
+        if self._owned:
+            self._client.close()
 
     def _post(self, path: str, operation: str, body: Mapping[str, Any]) -> Confirmation:
         raw = json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8")
@@ -166,6 +190,21 @@ class HttpConnector:
     def erase(self, identifiers: Identifiers) -> Confirmation:
         """Ask the system to erase (idempotent under the task's key), or PENDING."""
         return self._ask("erasure", identifiers)
+
+    def withdraw(self, identifiers: Identifiers, purposes: tuple[str, ...]) -> Confirmation:
+        """Tell the system the subject withdrew consent to (or objected to) ``purposes``:
+        it stops what they allowed (the newsletter, its open tracking).  WITHDRAWN, or
+        NOT_FOUND; idempotent under the task's key."""
+        mine = identifiers.for_system(self.system)
+        if not mine:
+            return Confirmation(self.system.key, Outcome.NOT_FOUND)
+        body = {
+            "idempotency_key": self._key,
+            "operation": "withdraw",
+            "identifiers": mine.as_json(),
+            "purposes": list(purposes),
+        }
+        return self._post("withdraw", "withdraw", body)
 
     def status(self, operation: str) -> Confirmation:
         """How the task's accepted ``operation`` stands now (polling)."""

@@ -35,5 +35,9 @@ class ManualConnector:
         """Handed to the desk (PENDING)."""
         return self._handed(identifiers)
 
+    def withdraw(self, identifiers: Identifiers, purposes: tuple[str, ...]) -> Confirmation:
+        """Handed to the desk (PENDING): a person stops what the purposes allowed."""
+        return self._handed(identifiers)
+
     def close(self) -> None:
         """Nothing to release."""

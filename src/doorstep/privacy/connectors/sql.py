@@ -18,6 +18,10 @@ only; the password, when there is one, comes from the encrypted credentials
 Time: the connection and every statement are bounded by the system's
 ``timeout_seconds`` (PostgreSQL ``statement_timeout``, PyMySQL read and write
 timeouts); a timeout is :class:`~.base.ConnectorTimeout`.
+
+Connections: a ``pooled`` connector (the one :mod:`.pool` shares among a process's
+tasks) keeps a few open between operations, each checked before use; the
+statements of each table and set of identifier kinds are built once and reused.
 """
 
 from __future__ import annotations
@@ -43,6 +47,11 @@ from doorstep.privacy.datamap.systems import ConnectedSystem, EraseMode, Identif
 
 #: Identifiers whose key columns are personal: anonymisation clears them too.
 _PERSONAL_KEYS = frozenset({Identifier.EMAIL, Identifier.PHONE, Identifier.ACCOUNT_ID})
+#: Connections a pooled connector keeps open per process (the worker runs 4 jobs at once
+#: by default), how many more it opens under load, and after how long one is renewed.
+POOL_SIZE = 4
+POOL_OVERFLOW = 8
+POOL_RECYCLE_SECONDS = 300
 _DRIVERS = {
     "postgresql": "postgresql+psycopg",
     "mysql": "mysql+pymysql",
@@ -67,6 +76,9 @@ def _connect_args(system: ConnectedSystem, driver: str) -> dict[str, Any]:
         return {
             "connect_timeout": max(1, int(seconds)),
             "options": f"-c statement_timeout={millis} -c lock_timeout={millis}",
+            # no server-side prepared statements on a connection that lives long: an
+            # operator's ALTER TABLE must not leave a stale plan failing every task
+            "prepare_threshold": None,
         }
     return {
         "connect_timeout": max(1, int(seconds)),
@@ -100,19 +112,44 @@ def _is_timeout(exc: DBAPIError) -> bool:
     )
 
 
+def _engine(system: ConnectedSystem, url: URL, *, pooled: bool) -> Engine:
+    """An engine on ``url``: without a pool, or (``pooled``) with a small one that checks
+    a connection before handing it out, so a restarted system costs no failed attempt."""
+    connect_args = _connect_args(system, url.drivername)
+    if not pooled:
+        return sa.create_engine(url, poolclass=NullPool, connect_args=connect_args)
+    return sa.create_engine(
+        url,
+        connect_args=connect_args,
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
+        pool_timeout=system.timeout_seconds,
+        pool_pre_ping=True,
+        pool_recycle=POOL_RECYCLE_SECONDS,
+    )
+
+
 class SqlConnector:
-    """The connector of one ``kind: sql`` system (see the module docstring)."""
+    """The connector of one ``kind: sql`` system (see the module docstring).
+
+    ``pooled``: keep up to :data:`POOL_SIZE` connections open between operations
+    (the connector pool, :mod:`.pool`, shares one such connector among every task
+    of the system in a process); :meth:`close` then keeps them and :meth:`dispose`
+    releases them.  Otherwise no connection outlives an operation.
+    """
 
     def __init__(
-        self, system: ConnectedSystem, *, password: str | None = None, engine: Engine | None = None
+        self,
+        system: ConnectedSystem,
+        *,
+        password: str | None = None,
+        engine: Engine | None = None,
+        pooled: bool = False,
     ) -> None:
         self.system = system
         url = engine_url(system, password)
-        self._engine = engine or sa.create_engine(
-            url,
-            poolclass=NullPool,
-            connect_args=_connect_args(system, url.drivername),
-        )
+        self._engine = engine or _engine(system, url, pooled=pooled)
+        self._pooled = pooled
         self._tables = {
             table.name: sa.table(
                 table.name,
@@ -120,12 +157,22 @@ class SqlConnector:
             )
             for table in system.tables
         }
+        self._statements: dict[tuple[str, str, tuple[Identifier, ...]], sa.Executable] = {}
 
     def close(self) -> None:
-        """Release the connections (none are kept between operations)."""
-        self._engine.dispose()
+        """Done with this task: release the connections unless the connector is pooled."""
+        if not self._pooled:
+            self._engine.dispose()
+
+    def dispose(self, *, close: bool = True) -> None:
+        """Release every connection, pooled or not (the pool retiring this connector);
+        ``close=False`` in a forked child, whose copies of the parent's connections
+        must be dropped without telling the server."""
+        self._engine.dispose(close=close)
 
     def _where(self, table: SqlTable, identifiers: Identifiers) -> sa.ColumnElement[bool] | None:
+        """A one-off filter of ``table``'s rows of the subject (the calls below reuse
+        cached statements instead, :meth:`_statement`)."""
         mapped = self._tables[table.name]
         tests = [
             mapped.c[column].in_(list(identifiers.values[kind]))
@@ -133,6 +180,42 @@ class SqlConnector:
             if identifiers.values.get(kind)
         ]
         return sa.or_(*tests) if tests else None
+
+    def _statement(
+        self, operation: str, table: SqlTable, identifiers: Identifiers
+    ) -> tuple[sa.Executable, dict[str, list[str]]] | None:
+        """The statement of ``operation`` on ``table`` for the identifier kinds present
+        (built once per kinds and reused: one bound list per kind) and its parameters."""
+        kinds = tuple(kind for kind in table.keys if identifiers.values.get(kind))
+        if not kinds:
+            return None
+        params = {f"k_{kind.value}": list(identifiers.values[kind]) for kind in kinds}
+        cached = (operation, table.name, kinds)
+        made = self._statements.get(cached)
+        if made is None:
+            made = self._build(operation, table, kinds)
+            self._statements[cached] = made  # a race builds the same statement twice
+        return made, params
+
+    def _build(
+        self, operation: str, table: SqlTable, kinds: tuple[Identifier, ...]
+    ) -> sa.Executable:
+        mapped = self._tables[table.name]
+        where = sa.or_(
+            *(
+                mapped.c[table.keys[kind]].in_(sa.bindparam(f"k_{kind.value}", expanding=True))
+                for kind in kinds
+            )
+        )
+        if operation == "find":
+            return sa.select(sa.func.count()).select_from(mapped).where(where)
+        if operation == "export":
+            return sa.select(*(mapped.c[name] for name in table.columns)).where(where)
+        if table.erase is EraseMode.DELETE:
+            return sa.delete(mapped).where(where)
+        cleared = dict.fromkeys(table.columns)
+        cleared |= {column: None for kind, column in table.keys.items() if kind in _PERSONAL_KEYS}
+        return sa.update(mapped).where(where).values(cleared)
 
     def _guarded(self, work: Any) -> Any:
         """Run ``work(connection)`` in one transaction; map the driver's errors to reasons."""
@@ -159,14 +242,9 @@ class SqlConnector:
         def work(connection: sa.Connection) -> int:
             total = 0
             for table in self.system.tables:
-                where = self._where(table, mine)
-                if where is not None:
-                    query = (
-                        sa.select(sa.func.count())
-                        .select_from(self._tables[table.name])
-                        .where(where)
-                    )
-                    total += int(connection.execute(query).scalar_one())
+                found = self._statement("find", table, mine)
+                if found is not None:
+                    total += int(connection.execute(*found).scalar_one())
             return total
 
         rows = self._guarded(work) if mine else 0
@@ -180,12 +258,10 @@ class SqlConnector:
             data: dict[str, list[Any]] = {}
             rows = 0
             for table in self.system.tables:
-                where = self._where(table, mine)
-                if where is None:
+                found = self._statement("export", table, mine)
+                if found is None:
                     continue
-                mapped = self._tables[table.name]
-                query = sa.select(*(mapped.c[name] for name in table.columns)).where(where)
-                for row in connection.execute(query):
+                for row in connection.execute(*found):
                     rows += 1
                     for name, value in zip(table.columns, row, strict=True):
                         data.setdefault(f"{table.name}.{name}", []).append(_json(value))
@@ -203,20 +279,9 @@ class SqlConnector:
         def work(connection: sa.Connection) -> int:
             changed = 0
             for table in self.system.tables:
-                where = self._where(table, mine)
-                if where is None:
-                    continue
-                mapped = self._tables[table.name]
-                if table.erase is EraseMode.DELETE:
-                    changed += connection.execute(sa.delete(mapped).where(where)).rowcount
-                    continue
-                cleared = dict.fromkeys(table.columns)
-                cleared |= {
-                    column: None for kind, column in table.keys.items() if kind in _PERSONAL_KEYS
-                }
-                changed += connection.execute(
-                    sa.update(mapped).where(where).values(cleared)
-                ).rowcount
+                found = self._statement("erase", table, mine)
+                if found is not None:
+                    changed += connection.execute(*found).rowcount
             return changed
 
         rows = self._guarded(work) if mine else 0

@@ -7,6 +7,10 @@ models' metadata and the policy pack, so an auditor can run them from a checkout
 * ``ropa`` — the record of processing activities (GDPR Art. 30) as JSON, CSV or Markdown;
 * ``export --format fides`` — a fideslang dataset + system manifest (YAML);
 * ``notice --product P`` — the "what we collect and why" section for a product.
+* ``purposes`` — the policy's purposes (CORP-1.2), each with the pack purposes
+  that keep it and the data categories that follow from their elements;
+* ``collection-points`` — every way personal data is collected (CORP-1.1), with
+  kind, purposes, notice and where its records go.
 * ``scope SERVICE…`` — which policy of the pack applies to a service (CPE-0.1, CORP-0.2);
   the one command that writes: each answer is recorded in the audit trail, so it
   needs the database.
@@ -198,6 +202,41 @@ def notice(
     except ConfigurationError as exc:
         _fail(exc.detail, 2)
     _emit(text, output)
+
+
+@app.command()
+def purposes(pack: PackOption = None) -> None:
+    """The policy's purposes, each with the pack purposes and data categories that follow."""
+    from doorstep.privacy.datamap.ropa_registers import policy_purpose_categories
+
+    loaded = _pack(pack)
+    if loaded.policy_purposes is None:
+        _fail("the policy pack declares no 'policy_purposes:'", 2)
+    records = policy_purpose_categories(_metadata(loaded), loaded)
+    for item in records:
+        consent = "  (consent required)" if item.requires_consent else ""
+        typer.echo(f"{item.number:>2}. {item.key}: {item.quote}{consent}")
+        typer.echo(f"    kept by: {', '.join(item.maps_to)}")
+        categories = ", ".join(term.key for term in item.data_categories) or "none"
+        typer.echo(f"    data categories: {categories}")
+    mapped = {purpose for item in records for purpose in item.maps_to}
+    rest = sorted(set(loaded.purposes) - mapped)
+    typer.echo(f"{len(records)} policy purposes; pack purposes outside them: {', '.join(rest)}")
+
+
+@app.command("collection-points")
+def collection_points(pack: PackOption = None) -> None:
+    """Every registered way personal data is collected, with purpose and notice."""
+    loaded = _pack(pack)
+    if not loaded.collection_points:
+        _fail("the policy pack declares no 'collection_points:'", 2)
+    for point in loaded.collection_points.values():
+        where = ", ".join(point.records) or (f"system {point.system}" if point.system else "-")
+        typer.echo(
+            f"{point.key}  kind={point.kind.value}  purposes={','.join(point.purposes)}  "
+            f"records={where}  notice={point.notice}"
+        )
+    typer.echo(f"{len(loaded.collection_points)} collection points")
 
 
 @app.command()

@@ -22,8 +22,16 @@ and where it applies, for the generated record of processing and notices:
 * ``controls:`` — the controls register's intervals and claims (:mod:`.pack_controls`);
 * ``usp_paths:`` — per purpose, the TR-181 path prefixes the USP controller may
   name on a device (:mod:`.pack_usp_paths`);
+* ``bulk_parameters:`` — the non-personal parameters a fleet action may set on many
+  devices at once (:mod:`.pack_bulk_parameters`);
+* ``diagnostics:`` — which diagnostic results are stored, under which rule
+  (:mod:`.pack_diagnostics`);
 * a recipient's ``role:``, ``agreement:``, ``channel:`` and ``shares:`` — the
-  recipient registry the sharing gate enforces (:mod:`.pack_recipients`).
+  recipient registry the sharing gate enforces (:mod:`.pack_recipients`);
+* ``collection_points:`` — every way personal data is collected, with purpose
+  and notice (:mod:`.pack_collection`, CORP-1.1), and ``policy_purposes:`` — the
+  policy's own purpose list mapped to the pack's (:mod:`.pack_policy_purposes`,
+  CORP-1.2); each required only of a pack that adopts its clause.
 """
 
 from __future__ import annotations
@@ -37,8 +45,12 @@ from typing import Any
 from doorstep.core.errors import ConfigurationError
 from doorstep.privacy.datamap.clause_map import mapped_clause_ids
 from doorstep.privacy.datamap.incident_rules import IncidentRules, incident_rules
+from doorstep.privacy.datamap.pack_bulk_parameters import BulkParameters, read_bulk_parameters
+from doorstep.privacy.datamap.pack_collection import CLAUSE as POINTS_CLAUSE
+from doorstep.privacy.datamap.pack_collection import CollectionPoint, read_collection_points
 from doorstep.privacy.datamap.pack_controls import ControlsPolicy, read_controls
 from doorstep.privacy.datamap.pack_deidentify import read_deidentification
+from doorstep.privacy.datamap.pack_diagnostics import DiagnosticsPolicy, read_diagnostics
 from doorstep.privacy.datamap.pack_entries import (
     Contact,
     Controller,
@@ -54,6 +66,8 @@ from doorstep.privacy.datamap.pack_lines import contact as _contact
 from doorstep.privacy.datamap.pack_lines import entry as _entry
 from doorstep.privacy.datamap.pack_lines import strings as _strings
 from doorstep.privacy.datamap.pack_lines import text as _text
+from doorstep.privacy.datamap.pack_policy_purposes import CLAUSE as PURPOSES_CLAUSE
+from doorstep.privacy.datamap.pack_policy_purposes import PolicyPurposes, read_policy_purposes
 from doorstep.privacy.datamap.pack_recipients import RecipientPolicy, read_recipients
 from doorstep.privacy.datamap.pack_usp_paths import read_usp_paths
 from doorstep.privacy.datamap.systems import SYSTEMS_FILE, SystemsMap, read_systems
@@ -111,12 +125,20 @@ class PolicyPack:
     controls: ControlsPolicy = field(default_factory=ControlsPolicy)
     #: TR-181 path prefixes each purpose may reach on a device (:mod:`.pack_usp_paths`).
     usp_paths: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: What a bulk action may set on many devices (:mod:`.pack_bulk_parameters`).
+    bulk_parameters: BulkParameters = field(default_factory=BulkParameters)
+    #: Which diagnostic results are stored, under which rule (:mod:`.pack_diagnostics`).
+    diagnostics: DiagnosticsPolicy = field(default_factory=DiagnosticsPolicy)
     #: The recipient registry: role, agreement and minimal sets (:mod:`.pack_recipients`).
     sharing: Mapping[str, RecipientPolicy] = field(default_factory=dict)
     #: The operator's other systems holding personal data (``systems.yaml``, :mod:`.systems`).
     systems: SystemsMap = field(default_factory=SystemsMap)
     #: De-identification profiles per destination of logs (:mod:`.pack_deidentify`).
     deidentification: Mapping[str, Profile] = field(default_factory=dict)
+    #: Every way personal data is collected, with purpose and notice (:mod:`.pack_collection`).
+    collection_points: Mapping[str, CollectionPoint] = field(default_factory=dict)
+    #: The policy's purpose list mapped to the pack's (:mod:`.pack_policy_purposes`); None: none.
+    policy_purposes: PolicyPurposes | None = None
 
     @property
     def known_clause_ids(self) -> frozenset[str]:
@@ -269,6 +291,9 @@ def read_pack(path: Path) -> tuple[PolicyPack, list[str]]:
         measures = _strings(raw.get("security_measures"), "security_measures")
     incidents = incident_rules(raw)
     usp_paths = read_usp_paths(raw, purposes)
+    bulk_parameters = read_bulk_parameters(raw, purposes, usp_paths)
+    with at(DATAMAP_FILE, raw, "diagnostics"):
+        diagnostics = read_diagnostics(raw, retention)
     sharing = read_recipients(raw, purposes)
     deidentification = read_deidentification(raw)
     cited: list[tuple[str, str, dict[str, Purpose] | dict[str, RetentionRule]]]
@@ -285,6 +310,16 @@ def read_pack(path: Path) -> tuple[PolicyPack, list[str]]:
     controls, claims_cite = read_controls(raw, clause_ids | mapped if clause_ids else frozenset())
     unknown += claims_cite
     systems = read_systems(path, purposes, retention)
+    adopted = clause_ids | mapped
+    points = read_collection_points(raw, purposes, systems, required=POINTS_CLAUSE in adopted)
+    policy_purposes = read_policy_purposes(raw, path, purposes, required=PURPOSES_CLAUSE in adopted)
+    unknown += [
+        located(DATAMAP_FILE, line_of(raw["collection_points"][key], "clauses"))
+        + f"collection point {key!r} cites unknown clause {clause!r}"
+        for key, point in points.items()
+        for clause in point.clauses
+        if clause_ids and clause not in adopted
+    ]
     unknown += [
         f"{SYSTEMS_FILE}: system {system.key!r} element {item.key!r} "
         f"cites unknown clause {clause!r}"
@@ -308,9 +343,13 @@ def read_pack(path: Path) -> tuple[PolicyPack, list[str]]:
         controls=controls,
         incidents=incidents,
         usp_paths=usp_paths,
+        bulk_parameters=bulk_parameters,
+        diagnostics=diagnostics,
         sharing=sharing,
         systems=systems,
         deidentification=deidentification,
+        collection_points=points,
+        policy_purposes=policy_purposes,
     ), unknown
 
 

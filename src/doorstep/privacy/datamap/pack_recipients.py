@@ -9,7 +9,8 @@ carry, beside its description, country and contact::
         country: CN
         role: processor            # group_entity | processor | business_partner |
                                    # independent_controller | authority | public
-        channel: email             # it carries the outbox's e-mail (email | sms | push)
+        channel: email             # it carries the outbox's e-mail (email | sms | push);
+                                   # several may, at most one per country (decision 0035)
         agreement:                 # needed by every role but authority and public
           type: data_processing    # data_processing | confidentiality | intra_group | data_sharing
           reference: DPA-2026-014
@@ -22,6 +23,10 @@ carry, beside its description, country and contact::
             ground: minimal_necessary   # business partners only (decision 0020) …
             necessity: after_sales_maintenance   # … and only for these two needs
 
+Several processors may carry one channel, at most one per ``country`` (one
+without a country at most): the sharing gate hands a subject's message to the
+one in the subject's home country, else to the one in the pack's
+``transfers.home``, else to the first declared (decision 0035).
 An element is a data-map element (``table.column``) or, for a JSON column, one
 key of it (``outbox.params.code``); the sharing gate checks the names
 against the schema when it is built.  A recipient without ``role`` is only a
@@ -233,18 +238,20 @@ def read_recipients(
     if not isinstance(section, dict):
         return MappingProxyType({})  # the destinations reader reports the shape
     found: dict[str, RecipientPolicy] = {}
-    channels: dict[str, str] = {}
+    channels: dict[tuple[str, str], str] = {}
     for key, value in section.items():
         if not isinstance(value, dict) or value.get("role") is None:
             continue
         with at(SECTION_FILE, section, key):
             policy = _recipient(str(key), value, purposes)
             if policy.channel:
-                if policy.channel in channels:
+                carried = (policy.channel, policy.country)
+                if carried in channels:
+                    where = f"in {policy.country}" if policy.country else "without a country"
                     raise ConfigurationError(
-                        f"policy pack: recipients {channels[policy.channel]!r} and {key!r} "
-                        f"both carry channel {policy.channel!r}"
+                        f"policy pack: recipients {channels[carried]!r} and {key!r} "
+                        f"both carry channel {policy.channel!r} {where}"
                     )
-                channels[policy.channel] = str(key)
+                channels[carried] = str(key)
             found[str(key)] = policy
     return MappingProxyType(found)

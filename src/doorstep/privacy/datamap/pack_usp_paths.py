@@ -12,12 +12,14 @@ purpose to path prefixes; a path is allowed when one prefix starts it::
         - Device.Hosts.Host.
       device.product_functions:
         - Device.Reboot()             # a command
+      device.maintenance:
+        - Device.DeviceInfo.SoftwareVersion   # a parameter (and any name it starts)
 
 Prefixes are generic (no instance numbers): ``Device.WiFi.SSID.`` covers every
 SSID instance.  :func:`read_usp_paths` raises :class:`ConfigurationError` at the
 offending key's line (``datamap.yaml:42: …``): an undeclared purpose, a value
 that is not a list of paths, a path that is not ``Device.…`` with names,
-``.``, a final ``()`` or ``!``.  A pack without the section lets the controller
+``.``, a final ``()``, ``!`` or parameter name.  A pack without the section lets the controller
 reach no path at all.
 """
 
@@ -33,7 +35,7 @@ from doorstep.privacy.datamap.pack_lines import at
 
 SECTION = "usp_paths"
 SECTION_FILE = "datamap.yaml"
-_PATH = re.compile(r"^Device\.(?:[A-Za-z][A-Za-z0-9_-]*\.)*(?:[A-Za-z][A-Za-z0-9_-]*(?:\(\)|!))?$")
+_PATH = re.compile(r"^Device\.(?:[A-Za-z][A-Za-z0-9_-]*\.)*(?:[A-Za-z][A-Za-z0-9_-]*(?:\(\)|!)?)?$")
 
 
 def read_usp_paths(
@@ -59,7 +61,8 @@ def read_usp_paths(
                 if not _PATH.fullmatch(path):
                     raise ConfigurationError(
                         f"policy pack: {SECTION}.{purpose}: {path!r} is not a TR-181 path "
-                        "prefix (Device.Object. , Device.Command() or Device.Event!)"
+                        "prefix (Device.Object. , Device.Command(), Device.Event! or "
+                        "Device.Parameter)"
                     )
             found[str(purpose)] = tuple(paths)
     return MappingProxyType(found)

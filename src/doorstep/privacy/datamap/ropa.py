@@ -31,6 +31,10 @@ elements is an :class:`ElementRecord` whose ``system`` names the system
 (``table`` is then the system's table or the system key), flagged
 ``sensitive`` (CORP-1.20) or ``tokenised`` (CORP-1.21), and joins the
 activities of its purposes.
+
+Beside the activities the record carries the pack's collection points (CORP-1.1)
+and the policy's own purposes with the data categories that follow from their
+pack purposes' elements (CORP-1.2), :mod:`.ropa_registers`.
 """
 
 from __future__ import annotations
@@ -43,6 +47,14 @@ import sqlalchemy as sa
 from doorstep.core.errors import ConfigurationError
 from doorstep.privacy.datamap.pack import Controller, Destination, PolicyPack
 from doorstep.privacy.datamap.registry import collect, validate_datamap
+from doorstep.privacy.datamap.ropa_registers import (
+    CollectionPointRecord,
+    PolicyPurposeRecord,
+    Term,
+    categories_by_purpose,
+    collection_point_records,
+    policy_purpose_records,
+)
 from doorstep.privacy.datamap.systems import ConnectedSystem, SystemElement
 from doorstep.privacy.datamap.taxonomy import category_name, subject_name, use_name
 from doorstep.privacy.datamap.wording import iso_period, purpose_title, time_limit
@@ -56,14 +68,6 @@ ENCRYPTION_MEASURE = (
     "Encrypted at rest with the data subject's own data key; destroying the key "
     "makes every copy unreadable (crypto-shredding)"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Term:
-    """A taxonomy or pack key with its human-readable name."""
-
-    key: str
-    name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +150,10 @@ class Ropa:
     products: tuple[Term, ...]
     activities: tuple[Activity, ...]
     elements: tuple[ElementRecord, ...]
+    #: Every way personal data is collected, with purpose and notice (CORP-1.1).
+    collection_points: tuple[CollectionPointRecord, ...] = ()
+    #: The policy's purposes with the data categories that follow (CORP-1.2).
+    policy_purposes: tuple[PolicyPurposeRecord, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON document: ``format`` and ``version`` first, then the record."""
@@ -303,4 +311,9 @@ def build_ropa(metadata: sa.MetaData, pack: PolicyPack) -> Ropa:
             _activity(purpose, by_purpose[purpose], pack) for purpose in sorted(by_purpose)
         ),
         elements=elements,
+        collection_points=collection_point_records(pack),
+        policy_purposes=policy_purpose_records(
+            pack,
+            categories_by_purpose((item.purposes, item.data_category.key) for item in elements),
+        ),
     )

@@ -6,8 +6,10 @@
   spreadsheet filtered on ``purpose`` is the Art. 30 entry of that activity;
   controller, DPO and general measures repeat on every row so each row stands
   alone.  Several values in one cell are joined with ``"; "``.
-* Markdown — the controller, the general measures, one section per activity and
-  a table of every element.
+* Markdown — the controller, the general measures, one section per activity,
+  the collection points (CORP-1.1), the policy's purposes with their data
+  categories (CORP-1.2) and a table of every element.  (The JSON document holds
+  both registers too; the CSV, one row per activity and element, does not.)
 
 Each renderer returns text ending in a newline and never reads the database.
 """
@@ -20,7 +22,8 @@ import json
 from collections.abc import Iterable
 
 from doorstep.privacy.datamap.pack import Contact
-from doorstep.privacy.datamap.ropa import Activity, ElementRecord, Place, Ropa, Term
+from doorstep.privacy.datamap.ropa import Activity, ElementRecord, Place, Ropa
+from doorstep.privacy.datamap.ropa_registers import Term
 from doorstep.privacy.datamap.wording import LEGAL_BASIS_ARTICLE, md_table
 from doorstep.vocabulary.declarations import LegalBasis
 
@@ -148,6 +151,45 @@ def _activity_lines(activity: Activity) -> list[str]:
     ]
 
 
+def _register_lines(ropa: Ropa) -> list[str]:
+    """The collection points and the policy's purposes, when the pack declares them."""
+    lines: list[str] = []
+    if ropa.collection_points:
+        lines += ["## Collection points", ""]
+        lines += md_table(
+            ("Point", "Kind", "Purposes", "Notice", "Records"),
+            [
+                (
+                    f"`{point.key}` — {point.description}",
+                    point.kind,
+                    ", ".join(point.purposes),
+                    "; ".join(p for p in (point.notice_section, point.notice_path) if p),
+                    ", ".join(f"`{table}`" for table in point.records)
+                    or (f"system `{point.system}`" if point.system else "—"),
+                )
+                for point in ropa.collection_points
+            ],
+        )
+        lines.append("")
+    if ropa.policy_purposes:
+        lines += ["## The policy's purposes", ""]
+        lines += md_table(
+            ("#", "Purpose", "Kept by", "Consent", "Categories of personal data"),
+            [
+                (
+                    str(item.number),
+                    f"`{item.key}` — {item.quote}",
+                    ", ".join(item.maps_to),
+                    "required" if item.requires_consent else "—",
+                    _terms(item.data_categories),
+                )
+                for item in ropa.policy_purposes
+            ],
+        )
+        lines.append("")
+    return lines
+
+
 def to_markdown(ropa: Ropa) -> str:
     """The record as a Markdown document for people to read."""
     controller = ropa.controller
@@ -178,6 +220,7 @@ def to_markdown(ropa: Ropa) -> str:
     ]
     for activity in ropa.activities:
         lines.extend(_activity_lines(activity))
+    lines.extend(_register_lines(ropa))
     lines.extend(["## Elements", ""])
     lines.extend(
         md_table(

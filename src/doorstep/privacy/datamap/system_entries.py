@@ -125,6 +125,24 @@ class Source:
 
 
 @dataclass(frozen=True, slots=True)
+class CompletionSource:
+    """Where an SQL system's completion events come from by themselves (``source:``).
+
+    A row of ``table`` whose ``at`` column (a date or a timestamp) is set and not
+    after today is a closed record, its id in the ``key`` column (the table's key
+    column of the completion's identifier); ``subject``, when declared, is the
+    table's ``account_id`` key column, whose value names the Doorstep subject.
+    The periodic scan (``doorstep.privacy.connectors.completions.sources``) reads
+    these columns only.
+    """
+
+    table: str
+    key: str
+    at: str
+    subject: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Completion:
     """A kind of record of a system whose completion schedules its deletion (``completions:``).
 
@@ -140,6 +158,8 @@ class Completion:
     identifier: Identifier | None
     retention: str
     description: str = ""
+    #: Where the events come from by themselves (an SQL system's table), if declared.
+    source: CompletionSource | None = None
 
 
 @dataclass(frozen=True, slots=True)

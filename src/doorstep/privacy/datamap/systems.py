@@ -18,7 +18,9 @@ A pack may hold a ``systems.yaml`` beside its ``datamap.yaml``.  It declares
   one the subject must opt into says ``opt_in: true`` (CORP-1.18).  A system's
   ``completions:`` name the kinds of record (an order, a ticket, an application,
   a shop account) whose completion schedules their deletion under a retention
-  rule (CORP-5.4, CORP-5.5), and the identifier the record is found by.
+  rule (CORP-5.4, CORP-5.5), the identifier the record is found by and, for an
+  ``sql`` system, the ``source:`` its events come from by themselves
+  (:mod:`.system_completions`).
 * ``activities:`` — the processing activities whose fields the policy lists
   (CORP-1.13 order data, CORP-1.14 after-sales tickets, CORP-1.16 access logs):
   a purpose key with the exact ``fields`` an element of that purpose may be,
@@ -44,6 +46,7 @@ from doorstep.privacy.datamap.pack_lines import at, load_yaml
 from doorstep.privacy.datamap.pack_lines import entry as _entry
 from doorstep.privacy.datamap.pack_lines import strings as _strings
 from doorstep.privacy.datamap.pack_lines import text as _text
+from doorstep.privacy.datamap.system_completions import completions_of
 from doorstep.privacy.datamap.system_entries import (
     _NAME,
     _PAYMENT_BASES,
@@ -51,6 +54,7 @@ from doorstep.privacy.datamap.system_entries import (
     SENSITIVE_CATEGORIES,
     SYSTEMS_FILE,
     Completion,
+    CompletionSource,
     ConnectedSystem,
     EraseMode,
     Identifier,
@@ -74,6 +78,7 @@ __all__ = [
     "SENSITIVE_CATEGORIES",
     "SYSTEMS_FILE",
     "Completion",
+    "CompletionSource",
     "ConnectedSystem",
     "EraseMode",
     "Identifier",
@@ -204,39 +209,6 @@ def _tables(
     return tuple(tables), elements
 
 
-def _completions(
-    key: str,
-    spec: dict[str, Any],
-    kind: SystemKind,
-    identifiers: tuple[Identifier, ...],
-    retention: Mapping[str, object],
-) -> dict[str, Completion]:
-    """``completions: {kind: {identifier, retention, description}}`` of one system."""
-    found: dict[str, Completion] = {}
-    section = _entry(spec.get("completions"), f"system {key!r} completions")
-    for record, value in section.items():
-        where = f"system {key!r} completion {record!r}"
-        with at(SYSTEMS_FILE, section, record):
-            if not _NAME.match(str(record)):
-                raise _fail(f"{where}: a record kind is lower-case letters, digits and '_'")
-            item = _entry(value, where)
-            named = _text(item.get("identifier"), f"{where}.identifier")
-            ident: Identifier | None = None
-            if named:
-                (ident,) = _identifiers((named,), where)
-                if ident not in identifiers:
-                    raise _fail(f"{where} is found by {named!r}, not an identifier of the system")
-            elif kind is not SystemKind.MANUAL:
-                raise _fail(f"{where} names no identifier its record is found by")
-            rule = _text(item.get("retention"), f"{where}.retention")
-            if rule not in retention:
-                raise _fail(f"{where} names unknown retention rule {rule!r}")
-            found[str(record)] = Completion(
-                str(record), ident, rule, _text(item.get("description"), f"{where}.description")
-            )
-    return found
-
-
 def _system(
     key: str, value: Any, purposes: Mapping[str, object], retention: Mapping[str, object]
 ) -> ConnectedSystem:
@@ -289,7 +261,7 @@ def _system(
                     f"system {key!r} is opt-in: every element's legal basis must be consent"
                 )
     timeout, due = _limits(key, spec)
-    completions = _completions(key, spec, kind, identifiers, retention)
+    completions = completions_of(key, spec, kind, identifiers, retention, tables=tables)
     return ConnectedSystem(
         key=key,
         name=_text(spec.get("name"), f"system {key!r} name") or key,

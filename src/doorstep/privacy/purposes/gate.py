@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 
 from doorstep.audit.entries import USE_ACTION, AuditEntry, DetailValue
 from doorstep.core.errors import ConfigurationError, PurposeRefusedError
+from doorstep.core.metrics import PURPOSE_REFUSALS, UNDECLARED
 from doorstep.privacy.consent.models import ConsentAction
 from doorstep.privacy.consent.terms import ConsentTerms, load_terms
 from doorstep.privacy.datamap.pack import PolicyPack
@@ -281,4 +282,9 @@ class SubjectAccess:
             details={"reason": reason.value},
         )
         entry.write(self.session)
+        PURPOSE_REFUSALS.labels(
+            purpose if purpose in self.gate.purposes else UNDECLARED,
+            element if element in self.gate.declarations else UNDECLARED,
+            reason.value,
+        ).inc()
         raise GateRefusedError(entry, element=element, purpose=purpose, reason=reason.value)

@@ -151,8 +151,9 @@ def refuse(
     reviewer: Reviewer = "system:cli",
     evidence: Annotated[str | None, typer.Option(help="Reference of the evidence.")] = None,
 ) -> None:
-    """Refuse with a reason code; prints where the requester may complain."""
-    from doorstep.privacy.requests.services import refuse as run
+    """Refuse with a reason code (connected systems' open work is cancelled); prints where
+    the requester may complain."""
+    from doorstep.privacy.requests.systems.decisions import refuse as run
 
     def work(session: Session, ctx: RequestContext, runtime: Runtime) -> str:
         refusal = run(
@@ -172,8 +173,9 @@ def extend(
     ],
     reviewer: Reviewer = "system:cli",
 ) -> None:
-    """Extend the deadline (where the jurisdiction allows, inside the first period)."""
-    from doorstep.privacy.requests.services import extend as run
+    """Extend the deadline (where the jurisdiction allows, inside the first period); manual
+    systems' tasks move with it."""
+    from doorstep.privacy.requests.systems.decisions import extend as run
 
     def work(session: Session, ctx: RequestContext, runtime: Runtime) -> str:
         row = run(session, ctx, _id(request_id), months=months, reason=reason, actor=reviewer)

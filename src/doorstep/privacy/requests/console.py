@@ -3,6 +3,8 @@
 * ``GET /api/v1/console/requests`` — the queue, overdue first (``view_requests``);
 * ``GET /api/v1/console/requests/{id}`` — one request;
 * ``POST …/{id}/approve``, ``…/refuse``, ``…/extend`` — decisions (``decide_requests``);
+  a refusal cancels the connected systems' outstanding work, an extension moves
+  the manual tasks' due dates with the deadline (:mod:`.systems.decisions`);
 * ``GET /api/v1/console/requests-vocabulary`` — refusal codes and extension reasons.
 
 Staff sign in with a one-time link (:mod:`doorstep.staff.signin`).  Views hold
@@ -33,7 +35,8 @@ from doorstep.privacy.requests.codes import (
 from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.requests.department import owner_of
 from doorstep.privacy.requests.models import RequestStatus, SubjectRequest
-from doorstep.privacy.requests.services import AUDIT_PURPOSE, audit, extend, get, refuse
+from doorstep.privacy.requests.services import AUDIT_PURPOSE, audit, get
+from doorstep.privacy.requests.systems.decisions import extend, refuse
 from doorstep.privacy.requests.tracking import desk_queue, effective_due, is_overdue
 from doorstep.services import ServicesDep, SessionDep
 from doorstep.staff.auth import CurrentStaff

@@ -48,6 +48,7 @@ from sqlalchemy.orm import Session
 from doorstep.audit.services import record
 from doorstep.core.errors import ConflictError
 from doorstep.core.memo import by_identity
+from doorstep.devices.fleet.wipes import removal_outcome
 from doorstep.keys.services import KeyService
 from doorstep.privacy.datamap.pack import PolicyPack
 from doorstep.privacy.holds import services as holds
@@ -77,6 +78,8 @@ from doorstep.privacy.subjects.models import Subject
 
 Hook = Callable[[str], None]
 SUBJECT = "subject"
+ROUTERS_DONE = "request.completed_router"
+"""The confirmation of a subject who had their settings removed from routers (decision 0042)."""
 
 
 @by_identity
@@ -215,6 +218,9 @@ def erase_for_request(
     the requester (the last message queued for the subject; its outbox row goes
     with the outbox's own retention), and every recipient in the disclosure
     register is asked to erase too, or skipped with the reason (CPE-V.3.c).
+    A subject whose settings were (to be) removed from routers gets
+    ``request.completed_router`` instead, saying where those removals stand
+    (decision 0042; read before the erasure empties their link to the subject).
 
     A subject under a legal hold is erased but for the held part; the request
     is answered in part (refusal code ``LEGAL_HOLD``, the reason and where to
@@ -240,6 +246,7 @@ def erase_for_request(
     held = holds.held(session, row.subject_id)
     to = notices.reach(session, ctx.gate, row.subject_id, row.id)
     recipients = disclosed_recipients(session, row.subject_id)
+    routers = removal_outcome(session, row.subject_id)  # the erasure empties the links
     erase_subject(
         session,
         ctx,
@@ -277,7 +284,12 @@ def erase_for_request(
     if outstanding(session, row.id):
         audit(session, row, "own_part_erased", actor)
         return row
-    done = complete(session, ctx, row.id, actor=actor, reach=to)
+    if routers is None:
+        done = complete(session, ctx, row.id, actor=actor, reach=to)
+    else:  # the confirmation says where the removal of the settings from routers stands
+        done = complete(
+            session, ctx, row.id, actor=actor, reach=to, notice=ROUTERS_DONE, outcome=routers
+        )
     forget(session, row.id)
     return done
 

@@ -12,6 +12,8 @@
   the moment the request completes (same transaction); the data stays stored
   (CORP-4.3);
 * consent withdrawal — a withdrawal in the consent ledger (CPE-V.4.e);
+* for an objection and a withdrawal, the connected systems whose elements rest
+  on consent for the purpose are told (:mod:`doorstep.privacy.connectors.withdrawals`);
 * correction — the reviewed new value is written (:mod:`.corrections`);
 * deregistration — the accounts area's deregistration (CPE-V.5.b), refused
   while devices are bound (the request then stays open for the desk).
@@ -33,6 +35,8 @@ from sqlalchemy.orm import Session
 from doorstep.audit.entries import system_actor
 from doorstep.core.errors import ConflictError
 from doorstep.jobs.enqueue import enqueue
+from doorstep.privacy.connectors.withdrawals.fanout import tell_systems
+from doorstep.privacy.connectors.withdrawals.models import Cause
 from doorstep.privacy.consent.models import Channel
 from doorstep.privacy.consent.services import withdraw
 from doorstep.privacy.requests.context import RequestContext
@@ -86,7 +90,7 @@ def approve(
             if row.kind is RequestKind.OBJECTION
             else RestrictionReason.ACCURACY_CONTESTED
         )
-        restrict(
+        restricted = restrict(
             session,
             subject_id=row.subject_id,
             purpose=row.purpose,
@@ -95,9 +99,13 @@ def approve(
             actor=actor,
             pack=ctx.policy,
         )
+        if row.kind is RequestKind.OBJECTION:
+            _tell_systems(
+                session, ctx, row, cause=Cause.OBJECTION, origin_id=restricted.id, actor=actor
+            )
     elif row.kind is RequestKind.CONSENT_WITHDRAWAL:
         assert row.purpose is not None
-        withdraw(
+        withdrawn = withdraw(
             session,
             subject_id=row.subject_id,
             purpose=row.purpose,
@@ -106,6 +114,9 @@ def approve(
             actor=actor,
             terms=ctx.terms,
         )
+        _tell_systems(
+            session, ctx, row, cause=Cause.WITHDRAWAL, origin_id=withdrawn.id, actor=actor
+        )
     elif row.kind is RequestKind.CORRECTION:
         from doorstep.privacy.requests.corrections import apply
 
@@ -113,6 +124,30 @@ def approve(
     elif row.kind is RequestKind.DEREGISTRATION:
         return _deregister(session, ctx, row, actor=actor)
     return complete(session, ctx, row.id, actor=actor)
+
+
+def _tell_systems(
+    session: Session,
+    ctx: RequestContext,
+    row: SubjectRequest,
+    *,
+    cause: Cause,
+    origin_id: uuid.UUID,
+    actor: str,
+) -> None:
+    """The connected systems relying on the purpose are told, in this transaction."""
+    assert row.purpose is not None
+    tell_systems(
+        session,
+        pack=ctx.policy,
+        settings=ctx.settings,
+        clock=ctx.clock,
+        subject_id=row.subject_id,
+        purpose=row.purpose,
+        cause=cause,
+        origin_id=origin_id,
+        actor=actor,
+    )
 
 
 _WORKING = sa.text(

@@ -107,3 +107,22 @@ def desk_queue(
 def is_overdue(row: SubjectRequest, now: datetime) -> bool:
     """Whether the request's running clock is past its deadline."""
     return row.status in RUNNING and row.refusal_code != _HELD_BACK and row.due_at <= now
+
+
+def deadline_counts(session: Session, now: datetime, soon: datetime) -> dict[str, tuple[int, int]]:
+    """Per request kind: (due by ``soon`` but not yet overdue, overdue) of running clocks.
+
+    Counts only, for the metrics gauges (decision 0043): one grouped statement,
+    the same "clock runs" rule as :func:`overdue` and :func:`remind`.
+    """
+    due = SubjectRequest.due_at
+    rows = session.execute(
+        sa.select(
+            SubjectRequest.kind,
+            sa.func.count().filter(due > now, due <= soon),
+            sa.func.count().filter(due <= now),
+        )
+        .where(_clock_runs(), due <= soon)
+        .group_by(SubjectRequest.kind)
+    )
+    return {str(kind): (int(at_risk), int(late)) for kind, at_risk, late in rows}

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from doorstep.audit.exceptions import AuditChainBrokenError
 from doorstep.audit.services import prune, record
+from doorstep.core.metrics import RETENTION_SWEPT
 from doorstep.core.runtime import Runtime
 from doorstep.privacy.retention import _sql
 from doorstep.privacy.retention.binding import PruneAuditTrail
@@ -151,6 +152,7 @@ def sweep(
             log.error("retention sweep stopped", extra={"target": target.name, "reason": error})
             break
         if rows:
+            RETENTION_SWEPT.labels(target.rule.key, target.action_name).inc(rows)
             total += rows
             batches += 1
             if on_batch is not None:

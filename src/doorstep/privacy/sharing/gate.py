@@ -25,6 +25,10 @@ demand's scope) before it leaves (CORP-3.1); an element the caller marks
 in another country then passes the transfer gate (CORP-3.7, :mod:`.crossing`):
 refused there without a mechanism, or de-identified, noticed and registered.
 
+:meth:`SharingGate.carrier` names the processor that carries an outbox channel
+for a subject: several may carry one channel, one per country, and the one in
+the subject's home country is chosen first (decision 0035).
+
 :meth:`SharingGate.evaluate` is pure and fast (the bench measures it);
 :meth:`SharingGate.release` reads the ground (one query), evaluates, and writes
 the disclosure register (ids, elements and ground, never a value) and the
@@ -49,6 +53,7 @@ from sqlalchemy.orm import Session
 from doorstep.audit.entries import AuditEntry
 from doorstep.core.clock import Clock
 from doorstep.core.errors import ConfigurationError
+from doorstep.core.metrics import SHARING_REFUSALS, UNDECLARED
 from doorstep.privacy.datamap.pack import PolicyPack
 from doorstep.privacy.datamap.pack_recipients import (
     UNSIGNED_ROLES,
@@ -71,6 +76,7 @@ from doorstep.privacy.sharing.decisions import (
 from doorstep.privacy.sharing.grounds import DemandScope, consent_of, demand_scope
 from doorstep.privacy.sharing.models import Disclosure, DisclosureBasis, Ground
 from doorstep.privacy.transfers.gate import Flow, TransferGate
+from doorstep.privacy.transfers.policy import transfer_policy
 
 V = TypeVar("V")
 
@@ -83,9 +89,12 @@ class SharingGate:
     """The recipient registry in force, indexed once per process (:meth:`from_pack`)."""
 
     recipients: Mapping[str, RecipientPolicy]
-    channels: Mapping[str, str]
+    #: Per outbox channel, the processors that carry it, in the pack's order.
+    channels: Mapping[str, tuple[str, ...]]
     #: The transfer gate a flow to a recipient in another country passes (CORP-3.7).
     transfers: TransferGate | None = None
+    #: The pack's country of collection (``transfers.home``; empty when it names none).
+    home: str = ""
 
     @classmethod
     def from_pack(
@@ -107,14 +116,30 @@ class SharingGate:
         ]
         if problems:
             raise ConfigurationError("sharing gate: " + "; ".join(problems), problems=problems)
-        channels = {p.channel: key for key, p in pack.sharing.items() if p.channel}
+        channels: dict[str, tuple[str, ...]] = {}
+        for key, policy in pack.sharing.items():
+            if policy.channel:
+                channels[policy.channel] = (*channels.get(policy.channel, ()), key)
+        home = transfers.policy.home if transfers is not None else _pack_home(pack)
         if transfers is not None and transfers.notifier is not None:
             transfers = dataclasses.replace(transfers, notifier=standing_notice(transfers.notifier))
-        return cls(MappingProxyType(dict(pack.sharing)), MappingProxyType(channels), transfers)
+        return cls(
+            MappingProxyType(dict(pack.sharing)), MappingProxyType(channels), transfers, home
+        )
 
-    def carrier(self, channel: str) -> str | None:
-        """The processor that carries outbox ``channel``; None when the operator's own does."""
-        return self.channels.get(channel)
+    def carrier(self, channel: str, home: str | None = None) -> str | None:
+        """The processor that carries outbox ``channel`` for a subject whose home is ``home``.
+
+        The one in ``home``, else the one in the pack's home country (a carrier
+        without a country is counted there), else the first the pack declares
+        (decision 0035); None when the operator's own infrastructure carries it.
+        """
+        keys = self.channels.get(channel, ())
+        for country in (home, self.home):
+            for key in keys if country else ():
+                if (self.recipients[key].country.upper() or self.home) == country:
+                    return key
+        return keys[0] if keys else None
 
     def evaluate(
         self,
@@ -179,14 +204,11 @@ class SharingGate:
         actor: str,
         required: Collection[str] = (),
         demand_id: uuid.UUID | None = None,
-        cross_border: bool = True,
     ) -> Release:
         """Check one flow, cut its payload, write the register; raise :class:`SharingRefusedError`.
 
         Consent is read only when the role and share need it; ``demand_id`` names the
-        recorded legal demand the flow relies on.  ``cross_border=False`` skips the
-        transfer gate: only for a caller whose flows the composition root has not
-        yet put under it (the outbox, decision 0030).
+        recorded legal demand the flow relies on.
         """
         now = clock.now()
         policy = self.recipients.get(recipient)
@@ -230,7 +252,7 @@ class SharingGate:
                 reason=Refusal.ELEMENT_NOT_SHARED,
                 actor=actor,
             )
-        if cross_border and self.transfers is not None and policy is not None and policy.country:
+        if self.transfers is not None and policy is not None and policy.country:
             # The seam with privacy.transfers (decision 0031, CORP-3.7): one call; a
             # domestic flow passes untouched, a transfer is refused, de-identified or
             # registered there (.crossing).
@@ -278,8 +300,8 @@ class SharingGate:
             recipient, purpose, decision.ground, MappingProxyType(kept), withheld, disclosure_id
         )
 
-    @staticmethod
     def _refuse(
+        self,
         session: Session,
         *,
         subject_id: uuid.UUID,
@@ -297,7 +319,17 @@ class SharingGate:
             details={"recipient": recipient, "reason": reason.value},
         )
         entry.write(session)
+        label = recipient if recipient in self.recipients else UNDECLARED
+        SHARING_REFUSALS.labels(label, reason.value).inc()
         raise SharingRefusedError(entry, recipient=recipient, purpose=purpose, reason=reason.value)
+
+
+def _pack_home(pack: PolicyPack) -> str:
+    """The pack's ``transfers.home``; empty for a pack that names no country at all."""
+    try:
+        return transfer_policy(pack).home
+    except ConfigurationError:
+        return ""
 
 
 def _register(

@@ -4,15 +4,16 @@ The composition root installs :func:`outbox_release` as ``Adapters.release``.  A
 message's payload is its recipient column (``outbox.email``, ``.phone``
 or ``.device_token``, required) and each template parameter as
 ``outbox.params.<name>``; the processor the pack registers for the
-channel must hold an active agreement and a share for ``notification.delivery``.
+channel (for the subject's home country, :meth:`.SharingGate.carrier`) must hold
+an active agreement and a share for ``notification.delivery``.
 A parameter outside the share is withheld: the message goes out with
 :data:`WITHHELD` in its place, never the value (CORP-3.1).  A refusal ends the
 delivery as a permanent failure ``sharing_refused`` (the refusal is audited with
 its reason in the delivery's transaction).  A channel no processor carries is
 the operator's own infrastructure: nothing leaves to a recipient, nothing is
-registered.  With ``cross_border`` (the default; the composition root turns it
-off for now, decision 0030), a processor in another country than the subject's
-home is a transfer (CORP-3.7): without a mechanism the delivery fails ``transfer_refused``;
+registered.  A processor in another country than the subject's home is a
+transfer (CORP-3.7, decision 0035): without a mechanism (the subscriber's
+consent, asked at sign-up) the delivery fails ``transfer_refused``;
 where the pack asks for de-identification a parameter goes out as its
 pseudonym, and the address itself cannot, so the delivery fails
 ``sharing_refused`` (reason ``not_deidentifiable``).  The gate sees the values
@@ -32,6 +33,7 @@ from doorstep.notify.models import PURPOSE, RECIPIENT_COLUMN, OutboxMessage
 from doorstep.privacy.sharing.decisions import SharingRefusedError
 from doorstep.privacy.sharing.gate import SharingGate
 from doorstep.privacy.transfers.gate import TransferRefusedError
+from doorstep.privacy.transfers.mechanisms import home_of
 
 #: What a withheld parameter reads as in the message that leaves.
 WITHHELD = "—"
@@ -40,16 +42,13 @@ ACTOR = "system:doorstep.notify.deliver"
 TABLE = "outbox"
 
 
-def outbox_release(gate: SharingGate, *, cross_border: bool = True) -> ReleaseCheck:
-    """The release check of deliveries under ``gate`` (see the module docstring).
-
-    ``cross_border=False`` leaves the transfer gate out (decision 0030: what the
-    composition root installs until the operator's answer for subscribers abroad).
-    """
+def outbox_release(gate: SharingGate) -> ReleaseCheck:
+    """The release check of deliveries under ``gate`` (see the module docstring)."""
 
     def release(session: Session, message: OutboxMessage, clock: Clock) -> Mapping[str, str]:
         params = {key: str(value) for key, value in (message.params or {}).items()}
-        carrier = gate.carrier(message.channel.value)
+        home = home_of(session, message.subject_id, gate.home) if gate.home else None
+        carrier = gate.carrier(message.channel.value, home)
         if carrier is None:
             return params
         field = RECIPIENT_COLUMN[message.channel]
@@ -66,7 +65,6 @@ def outbox_release(gate: SharingGate, *, cross_border: bool = True) -> ReleaseCh
                 clock=clock,
                 actor=ACTOR,
                 required=(column,),
-                cross_border=cross_border,
             )
         except SharingRefusedError:
             raise DeliveryError("sharing_refused", permanent=True) from None

@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session
 from doorstep.audit.entries import AuditEntry
 from doorstep.core.clock import Clock
 from doorstep.core.errors import PermissionDeniedError
+from doorstep.core.metrics import TRANSFER_REFUSALS
 from doorstep.privacy.datamap.pack import PolicyPack
 from doorstep.privacy.deidentify import (
     PSEUDONYMISE_ALL,
@@ -344,4 +345,5 @@ class TransferGate:
     ) -> NoReturn:
         entry = self._entry(flow, destination, actor, "refused", reason=reason.value, **details)
         entry.write(session)
+        TRANSFER_REFUSALS.labels(reason.value).inc()
         raise TransferRefusedError(entry, destination=destination, missing=reason)

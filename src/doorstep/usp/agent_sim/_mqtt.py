@@ -27,8 +27,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from doorstep.usp._msg import Msg
+from doorstep.usp.agent_sim._outbound import SendMsg
 from doorstep.usp.agent_sim._reconnect import keep_connected
-from doorstep.usp.agent_sim.agent import SendMsg, SimAgent
+from doorstep.usp.agent_sim.agent import SimAgent
 from doorstep.usp.mtp._topics import CONTENT_TYPE, NO_DELAY, split_reply_to, with_reply_to
 from doorstep.usp.records import MqttVersion, encode_record, mqtt_connect
 

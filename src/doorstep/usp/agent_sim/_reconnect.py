@@ -2,8 +2,9 @@
 
 A session runs until it ends or fails with one of the transport's connection
 errors; then the agent waits a capped, jittered, doubling back-off (reset after a
-session that got as far as connecting) and tries again, or waits the reboot time
-after Reboot(), until ``stop`` is set.  Once it is set, a session gets a
+session that got as far as connecting) and tries again, or stays dark for its
+:meth:`~doorstep.usp.agent_sim.agent.SimAgent.downtime` after a reboot, until ``stop``
+is set.  Once it is set, a session gets a
 moment to say goodbye and is then cut, so a stop never waits on connect or
 disconnect timeouts.  A device switched off
 (:meth:`SimAgent.power_off`) waits for power before it connects again.
@@ -46,7 +47,7 @@ async def keep_connected(
         finally:
             agent.session_ended()
         if agent.reboot.is_set():
-            await asyncio.sleep(agent.timing.reboot)
+            await asyncio.sleep(agent.downtime())
             continue
         if agent.sessions != sessions:
             delay = reconnect_min

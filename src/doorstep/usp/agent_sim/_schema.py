@@ -1,8 +1,10 @@
 """The TR-181 subset the simulator implements: access, type and limits per parameter.
 
-Generic paths write instance numbers as ``{i}``.  Access follows TR181.md;
-``secured`` parameters (PPP Password, Wi-Fi passphrases) can be written and read
-back as "" (TR-181 *secured*, as an agent without SecuredRoles answers).
+Generic paths write instance numbers as ``{i}``.  Access follows TR181.md (the
+firmware images, the Request table and the diagnostics' ``…Supported`` flags follow
+TR-181 2.15 and later); ``secured`` parameters (PPP Password, Wi-Fi passphrases) can
+be written and read back as "" (TR-181 *secured*, as an agent without SecuredRoles
+answers).
 """
 
 from __future__ import annotations
@@ -101,6 +103,15 @@ SCHEMA: dict[str, Spec] = {
     "Device.DeviceInfo.SoftwareVersion": _RO,
     "Device.DeviceInfo.HardwareVersion": _RO,
     "Device.DeviceInfo.UpTime": Spec(kind=Kind.UNSIGNED),
+    "Device.DeviceInfo.FirmwareImageNumberOfEntries": Spec(kind=Kind.UNSIGNED),
+    "Device.DeviceInfo.ActiveFirmwareImage": _RO,
+    "Device.DeviceInfo.BootFirmwareImage": Spec(Access.READ_WRITE, max_len=256),
+    "Device.DeviceInfo.FirmwareImage.{i}.Alias": Spec(Access.READ_WRITE, max_len=64, min_len=1),
+    "Device.DeviceInfo.FirmwareImage.{i}.Name": _RO,
+    "Device.DeviceInfo.FirmwareImage.{i}.Version": _RO,
+    "Device.DeviceInfo.FirmwareImage.{i}.Available": _RW_BOOL,
+    "Device.DeviceInfo.FirmwareImage.{i}.Status": _RO,
+    "Device.DeviceInfo.FirmwareImage.{i}.BootFailureLog": _RO,
     "Device.LocalAgent.EndpointID": _RO,
     "Device.LocalAgent.SupportedProtocols": _RO,
     "Device.Ethernet.Interface.{i}.MACAddress": _RO,
@@ -110,6 +121,10 @@ SCHEMA: dict[str, Spec] = {
     ),
     "Device.IP.Interface.{i}.IPv4Address.{i}.AddressingType": _RO,
     "Device.IP.Interface.{i}.IPv4Address.{i}.Status": _RO,
+    "Device.IP.Diagnostics.IPv4PingSupported": Spec(kind=Kind.BOOLEAN),
+    "Device.IP.Diagnostics.IPv4TraceRouteSupported": Spec(kind=Kind.BOOLEAN),
+    "Device.IP.Diagnostics.IPv4DownloadDiagnosticsSupported": Spec(kind=Kind.BOOLEAN),
+    "Device.IP.Diagnostics.IPv4UploadDiagnosticsSupported": Spec(kind=Kind.BOOLEAN),
     "Device.PPP.Interface.{i}.Enable": _RW_BOOL,
     "Device.PPP.Interface.{i}.Status": _RO,
     "Device.PPP.Interface.{i}.ConnectionStatus": _RO,
@@ -140,6 +155,10 @@ SCHEMA: dict[str, Spec] = {
     "Device.LocalAgent.Controller.{i}.MTP.{i}.Protocol": _RO,
     "Device.LocalAgent.Controller.{i}.MTP.{i}.MQTT.Reference": _RO,
     "Device.LocalAgent.Controller.{i}.MTP.{i}.MQTT.Topic": _RO,
+    "Device.LocalAgent.Request.{i}.Command": _RO,
+    "Device.LocalAgent.Request.{i}.CommandKey": _RO,
+    "Device.LocalAgent.Request.{i}.Status": _RO,
+    "Device.LocalAgent.Request.{i}.Originator": _RO,
     "Device.LocalAgent.Subscription.{i}.Enable": _RW_BOOL,
     "Device.LocalAgent.Subscription.{i}.ID": Spec(Access.READ_WRITE, max_len=64, min_len=1),
     "Device.LocalAgent.Subscription.{i}.Recipient": _RO,

@@ -2,11 +2,15 @@
 
 A simulated device supports the objects of its schema and values (instance numbers
 written ``{i}``) except those its model omits (``Profile.omit``), their parameters,
-and the commands of the objects it has: ``Device.Reboot()`` and
-``Device.FactoryReset()`` always, and
-``Device.WiFi.NeighboringWiFiDiagnostic()`` while it has ``Device.WiFi.`` and does
-not omit the command (``Profile.omit``).  A requested object it lacks is a
-per-path error 7026 (invalid path), as the reference agent answers.
+and the commands (with their input and output argument names) and events of the
+objects it has: ``Device.Reboot()``, ``Device.FactoryReset()`` and ``Boot!`` always,
+``Periodic!`` and ``TransferComplete!`` on ``Device.LocalAgent.``,
+``Device.WiFi.NeighboringWiFiDiagnostic()`` while it has ``Device.WiFi.``, the
+firmware images' ``Download()`` and ``Activate()``, and the four IP diagnostics on
+``Device.IP.Diagnostics.``, each unless the model omits it (``Profile.omit``).  Every
+object is read-only (``OBJ_READ_ONLY``) but the tables of ``Profile.deletable``
+(``OBJ_DELETE_ONLY``).  A requested object it lacks is a per-path error 7026 (invalid
+path), as the reference agent answers.
 """
 
 from __future__ import annotations
@@ -20,17 +24,43 @@ from doorstep.usp._supported_dm import (
     GetSupportedDMResp,
     RequestedObjectResult,
     SupportedCommand,
+    SupportedEvent,
     SupportedObject,
     SupportedParam,
 )
 from doorstep.usp._types import CmdType, ObjAccessType, ParamAccessType
+from doorstep.usp.agent_sim import _diagnostics, _firmware
+from doorstep.usp.agent_sim._events import TRANSFER_COMPLETE_ARGS
 from doorstep.usp.agent_sim._schema import SCHEMA, spec_of
 from doorstep.usp.codes import ErrorCode
 
 _INSTANCE = re.compile(r"\.[0-9]+\.")
-_COMMANDS: Mapping[str, tuple[tuple[str, CmdType], ...]] = {
-    "Device.": (("Reboot()", CmdType.CMD_SYNC), ("FactoryReset()", CmdType.CMD_SYNC)),
-    "Device.WiFi.": (("NeighboringWiFiDiagnostic()", CmdType.CMD_ASYNC),),
+_SYNC, _ASYNC = CmdType.CMD_SYNC, CmdType.CMD_ASYNC
+_COMMANDS: Mapping[str, tuple[SupportedCommand, ...]] = {
+    "Device.": (
+        SupportedCommand("Reboot()", ("Cause", "Reason"), (), _SYNC),
+        SupportedCommand("FactoryReset()", ("Cause", "Reason"), (), _SYNC),
+    ),
+    "Device.WiFi.": (SupportedCommand("NeighboringWiFiDiagnostic()", command_type=_ASYNC),),
+    "Device.DeviceInfo.FirmwareImage.{i}.": (
+        SupportedCommand("Download()", _firmware.DOWNLOAD_ARGS, (), _ASYNC),
+        SupportedCommand("Activate()", _firmware.ACTIVATE_ARGS, (), _ASYNC),
+    ),
+    "Device.IP.Diagnostics.": tuple(
+        SupportedCommand(name, inputs, outputs, _ASYNC)
+        for name, (inputs, outputs) in _diagnostics.ARGUMENTS.items()
+    ),
+}
+_EVENTS: Mapping[str, tuple[SupportedEvent, ...]] = {
+    "Device.": (
+        SupportedEvent(
+            "Boot!", ("CommandKey", "Cause", "Reason", "FirmwareUpdated", "ParameterMap")
+        ),
+    ),
+    "Device.LocalAgent.": (
+        SupportedEvent("Periodic!"),
+        SupportedEvent("TransferComplete!", TRANSFER_COMPLETE_ARGS),
+    ),
 }
 
 
@@ -58,11 +88,13 @@ def _objects(values: Iterable[str], omit: tuple[str, ...]) -> dict[str, set[str]
     return found
 
 
-def _object(path: str, params: set[str], omit: tuple[str, ...]) -> SupportedObject:
+def _object(
+    path: str, params: set[str], omit: tuple[str, ...], deletable: tuple[str, ...] = ()
+) -> SupportedObject:
     commands = tuple(
-        SupportedCommand(name, command_type=kind)
-        for name, kind in _COMMANDS.get(path, ())
-        if not any((path + name).startswith(gone) for gone in omit)
+        command
+        for command in _COMMANDS.get(path, ())
+        if not any((path + command.command_name).startswith(gone) for gone in omit)
     )
     supported = tuple(
         SupportedParam(
@@ -73,17 +105,24 @@ def _object(path: str, params: set[str], omit: tuple[str, ...]) -> SupportedObje
         )
         for name in sorted(params)
     )
+    table = path.removesuffix("{i}.")
     return SupportedObject(
         path,
-        ObjAccessType.OBJ_READ_ONLY,
+        ObjAccessType.OBJ_DELETE_ONLY
+        if path.endswith("{i}.") and table in deletable
+        else ObjAccessType.OBJ_READ_ONLY,
         is_multi_instance=path.endswith("{i}."),
         supported_commands=commands,
+        supported_events=_EVENTS.get(path, ()),
         supported_params=supported,
     )
 
 
 def supported_dm(
-    values: Iterable[str], request: GetSupportedDM, omit: tuple[str, ...] = ()
+    values: Iterable[str],
+    request: GetSupportedDM,
+    omit: tuple[str, ...] = (),
+    deletable: tuple[str, ...] = (),
 ) -> GetSupportedDMResp:
     """The answer of a device with ``values`` (its parameter paths) to ``request``."""
     objects = _objects(values, omit)
@@ -106,7 +145,9 @@ def supported_dm(
         results.append(
             RequestedObjectResult(
                 requested,
-                supported_objs=tuple(_object(p, objects[p], omit) for p in sorted(chosen)),
+                supported_objs=tuple(
+                    _object(p, objects[p], omit, deletable) for p in sorted(chosen)
+                ),
             )
         )
     return GetSupportedDMResp(tuple(results))

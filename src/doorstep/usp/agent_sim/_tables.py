@@ -1,17 +1,20 @@
 """Add and Delete on a simulated device, and its ``Device.LocalAgent.Subscription.`` table.
 
-Only the subscription table accepts Add and Delete (as a Controller sees a real agent
-whose other tables are read-only to it): a new instance takes the next instance number,
-its ``Recipient`` is the controller that added it, and its ``ID`` must be unique for
-that recipient (7025 otherwise).  :func:`subscribers` answers the question every
-notification asks on a real agent: which enabled subscriptions of my controller name
-this notification type and this path?
+Only the subscription table accepts Add, and Delete besides it only the tables a model
+lists as ``Profile.deletable`` (as a Controller sees a real agent whose other tables are
+read-only to it; a Delete there keeps the table's ``…NumberOfEntries`` right).  A new
+subscription takes the next instance number, its ``Recipient`` is the controller that
+added it, and its ``ID`` must be unique for that recipient (7025 otherwise).
+:func:`subscribers` answers the question every notification asks on a real agent:
+which enabled subscriptions of my controller name this notification type and this path?
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from doorstep.usp._requests import Add, CreateObject, Delete, GetInstances, GetSupportedProtocol
 from doorstep.usp._responses import (
@@ -46,9 +49,19 @@ class Subscription:
     notif_retry: bool
 
     def covers(self, path: str) -> bool:
-        """Whether ``path`` (a parameter, event or command) is in the ReferenceList."""
-        return any(path == ref or (ref.endswith(".") and path.startswith(ref))
-                   for ref in self.references)  # fmt: skip
+        """Whether ``path`` (a parameter, event or command) is in the ReferenceList.
+
+        A reference names it, or an object above it (ends with ``.``); ``*`` stands
+        for any instance number (``Device.DeviceInfo.FirmwareImage.*.Download()``).
+        """
+        return any(_reference(ref).match(path) for ref in self.references)
+
+
+@lru_cache(maxsize=256)
+def _reference(ref: str) -> re.Pattern[str]:
+    """A ReferenceList entry as a pattern over the paths it covers."""
+    pattern = re.escape(ref).replace(r"\*", "[0-9]+")
+    return re.compile(pattern if ref.endswith(".") else pattern + r"\Z")
 
 
 def subscriptions(values: dict[str, str]) -> Iterator[Subscription]:
@@ -84,12 +97,16 @@ def _instances(values: dict[str, str], table: str) -> list[str]:
     return list(found)
 
 
-def answer(model: DataModel, body: Add | Delete | GetInstances | GetSupportedProtocol) -> object:
+def answer(
+    model: DataModel,
+    body: Add | Delete | GetInstances | GetSupportedProtocol,
+    deletable: tuple[str, ...] = (),
+) -> object:
     """The answer to a request on the device's tables (and GetSupportedProtocol)."""
     if isinstance(body, Add):
         return add(model.values, body)
     if isinstance(body, Delete):
-        return delete(model.values, body)
+        return delete(model.values, body, deletable)
     if isinstance(body, GetInstances):
         return model.instances(body)
     return GetSupportedProtocolResp(("1.3",))
@@ -155,22 +172,38 @@ def _next_instance(values: dict[str, str], pending: dict[str, str]) -> str:
     return f"{SUBSCRIPTION_TABLE}{max(used, default=0) + 1}."
 
 
-def delete(values: dict[str, str], request: Delete) -> DeleteResp | ErrorMsg:
-    """Delete subscription instances; a path that names none is a success with nothing."""
+def delete(
+    values: dict[str, str], request: Delete, deletable: tuple[str, ...] = ()
+) -> DeleteResp | ErrorMsg:
+    """Delete instances of the subscription table (and of ``deletable`` tables); a path
+    that names none is a success with nothing.  ``*`` stands for any instance number."""
     results = []
     doomed: list[str] = []
+    tables = (SUBSCRIPTION_TABLE, *deletable)
     for requested in request.obj_paths:
-        if not requested.startswith(SUBSCRIPTION_TABLE):
+        table = next((t for t in tables if requested.startswith(t)), None)
+        if table is None:
             failure = OperationFailure(ErrorCode.NOT_A_TABLE, "not deletable")
             if not request.allow_partial:
                 error = ParamError(requested, failure.err_code, failure.err_msg)
                 return ErrorMsg(failure.err_code, "Delete failed", (error,))
             results.append(DeletedObjectResult(requested, failure))
             continue
-        hit = [path for path in _instances(values, SUBSCRIPTION_TABLE) if path == requested]
+        wanted = _reference(requested)
+        hit = [path for path in _instances(values, table) if wanted.fullmatch(path)]
         doomed += hit
         results.append(DeletedObjectResult(requested, DeleteSuccess(tuple(hit))))
     for instance in doomed:
         for path in [p for p in values if p.startswith(instance)]:
             del values[path]
+    for table in deletable:
+        _count_entries(values, table)
     return DeleteResp(tuple(results))
+
+
+def _count_entries(values: dict[str, str], table: str) -> None:
+    """Set the table's ``<Table>NumberOfEntries`` (TR-181) to its instances, if it has one."""
+    parent, _, name = table.rstrip(".").rpartition(".")
+    counter = f"{parent}.{name}NumberOfEntries"
+    if counter in values:
+        values[counter] = str(len(_instances(values, table)))

@@ -21,8 +21,9 @@ from websockets.exceptions import WebSocketException
 from websockets.typing import Subprotocol
 
 from doorstep.usp._msg import Msg
+from doorstep.usp.agent_sim._outbound import SendMsg
 from doorstep.usp.agent_sim._reconnect import keep_connected
-from doorstep.usp.agent_sim.agent import SendMsg, SimAgent
+from doorstep.usp.agent_sim.agent import SimAgent
 from doorstep.usp.records import encode_record, websocket_connect
 
 SUBPROTOCOL = Subprotocol("v1.usp")

@@ -7,7 +7,8 @@ received Record to :meth:`SimAgent.handle_record`, sending back what it returns.
 Behaviour:
 
 * Ignores Records not addressed to it or not from its controller (as OB-USP-Agent).
-* Answers Get, Set, Add and Delete (the ``Device.LocalAgent.Subscription.`` table),
+* Answers Get, Set, Add and Delete (the ``Device.LocalAgent.Subscription.`` table, and
+  for Delete the tables of ``Profile.deletable``),
   Operate, GetInstances and GetSupportedProtocol; other requests get Error 7001; a
   Record that is not usable gets nothing (dropped, as the spec says).  A path the
   model lacks (``Profile.omit``) is a per-path error 7026 in a Get.
@@ -15,10 +16,14 @@ Behaviour:
   session it also sends OnBoardRequest and repeats it until a NotifyResp comes.
 * ``Device.Reboot()`` answers, then :attr:`reboot` is set: the MTP drops the session
   and reconnects, and the next session starts with ``Boot!`` Cause RemoteReboot and
-  the Operate's ``command_key``.  ``FactoryReset()`` also forgets what controllers set.
-  ``Device.WiFi.NeighboringWiFiDiagnostic()`` is asynchronous.  The commands live in
-  ``_commands``.
+  the Operate's ``command_key`` (``_restart``).  The commands, among them the
+  asynchronous site survey, firmware Download()/Activate() and IP diagnostics, live in
+  ``_commands`` and the modules it dispatches to.
 * ``Periodic!`` and ValueChange (:meth:`SimAgent.change`) go only to subscribers.
+* Work that outlives a session runs as a *job* (:meth:`SimAgent.job`): a broker outage
+  does not stop it, a reboot or a power cut does; what it reports while the device is
+  offline waits for the next session.  Delays: :class:`SimTiming` (scaled per device
+  by ``jitter``); clock, seed and failure rates: :class:`SimConditions`.
 
 **Strict mode** (``strict=True``, ``--strict``) is a real agent (OB-USP-Agent 11.0.4)
 where the default is lenient for the demo: Boot! and OperationComplete only to a
@@ -31,16 +36,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import logging
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from doorstep.usp import messages
 from doorstep.usp._msg import Msg
 from doorstep.usp._notify import (
     Event,
-    Notification,
     Notify,
     NotifyResp,
     OnBoardRequest,
@@ -57,9 +58,16 @@ from doorstep.usp._requests import (
     Set,
 )
 from doorstep.usp._responses import OperateResp
-from doorstep.usp.agent_sim import _tables
-from doorstep.usp.agent_sim._commands import operate, restart
-from doorstep.usp.agent_sim._events import boot_event
+from doorstep.usp.agent_sim import _restart, _tables
+from doorstep.usp.agent_sim._commands import operate
+from doorstep.usp.agent_sim._conditions import (
+    DEFAULT_CONDITIONS,
+    SimConditions,
+    SimTiming,
+    spread,
+)
+from doorstep.usp.agent_sim._events import POWER_ON, BootRecord, boot_event
+from doorstep.usp.agent_sim._outbound import Outbound, Pending, SendMsg
 from doorstep.usp.agent_sim._supported import supported_dm
 from doorstep.usp.agent_sim._will import MQTT_CLIENT, LastWill, last_will_of
 from doorstep.usp.agent_sim.datamodel import DataModel, Profile, build_values
@@ -73,30 +81,16 @@ from doorstep.usp.records import (
     wrap,
 )
 
-log = logging.getLogger("doorstep.usp.agent_sim")
-
-SendMsg = Callable[[Msg], Awaitable[None]]
-
 BOOT = "Device.Boot!"
 PERIODIC = "Device.LocalAgent.Periodic!"
 CONTROLLER = "Device.LocalAgent.Controller.1."
 
 
-@dataclass(frozen=True, slots=True)
-class SimTiming:
-    """Delays of the simulated device, in seconds."""
-
-    onboard_retry: float = 5.0
-    site_survey: float = 0.2
-    reboot: float = 0.2
-
-
-class SimAgent:
-    """The USP behaviour of one simulated device."""
+class SimAgent(Outbound):
+    """The USP behaviour of one simulated device (sending and background work: ``Outbound``)."""
 
     __slots__ = (
-        "_boot_cause",
-        "_boot_command_key",
+        "_boot",
         "_booted_at",
         "_ids",
         "_onboard_msg_id",
@@ -106,6 +100,7 @@ class SimAgent:
         "_ticker",
         "abrupt",
         "claim_code",
+        "conditions",
         "controller_id",
         "model",
         "onboarded",
@@ -127,6 +122,7 @@ class SimAgent:
         claim_code: str = "",
         timing: SimTiming | None = None,
         strict: bool = False,
+        conditions: SimConditions | None = None,
     ) -> None:
         self.profile = profile
         self.strict = strict
@@ -137,6 +133,8 @@ class SimAgent:
         self.claim_code = claim_code
         """The claim secret printed on the label (:mod:`doorstep.usp.claims`)."""
         self.timing = timing or SimTiming()
+        self.conditions = conditions or DEFAULT_CONDITIONS
+        """Clock, seed and failure rates (shared by a fleet)."""
         self.model = DataModel(build_values(profile, controller_id))
         self.onboarded = asyncio.Event()
         self.reboot = asyncio.Event()
@@ -150,12 +148,13 @@ class SimAgent:
         self._ticker: asyncio.Task[None] | None = None
         self.sessions = 0
         self._booted_at = time.monotonic()
-        self._boot_cause: str | None = "LocalReboot"
-        self._boot_command_key = ""
+        self._boot: BootRecord | None = POWER_ON
+        self._pending: list[Pending] | None = None
         self._onboard_msg_id: str | None = None
         self._ids = itertools.count(1)
         self._requests = itertools.count(1)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._jobs: set[asyncio.Task[None]] | None = None
 
     @property
     def endpoint_id(self) -> str:
@@ -186,10 +185,11 @@ class SimAgent:
         self.reboot.clear()
         self.abrupt = False
         self._send = send
-        if self._boot_cause is not None:
-            cause, key = self._boot_cause, self._boot_command_key
-            self._boot_cause, self._boot_command_key = None, ""
-            self.notify("Event", BOOT, boot_event(cause, key), "boot")
+        boot, self._boot = self._boot, None
+        if boot is not None:
+            body = boot_event(boot.cause, boot.command_key, boot.firmware_updated)
+            self.notify("Event", BOOT, body, "boot")
+        self.flush()
         if not self.onboarded.is_set() and not self.strict:
             self.spawn(self._onboard(send))
         self._restart_ticker()
@@ -206,19 +206,24 @@ class SimAgent:
 
     def power_off(self) -> None:
         """The device loses power: its connection drops without a goodbye; it stays away."""
+        self.cancel_jobs()
         self.powered.clear()
         self.abrupt = True
         self.reboot.set()
 
     def power_on(self) -> None:
-        """Power comes back: the device boots (``Boot!`` Cause LocalReboot) and reconnects."""
-        self.booted("LocalReboot", "")
+        """Power comes back: the device boots (``Boot!`` Cause LocalReboot) and reconnects.
+
+        It boots as a reboot does (``_restart.boot``: a changed BootFirmwareImage is
+        tried, commands cut off by the power loss fail), but never stays off again.
+        """
+        _restart.boot(self, "LocalReboot", "", may_stay_off=False)
         self.powered.set()
 
     def factory_reset(self) -> None:
         """Someone holds the reset button: the device forgets what any controller set,
         drops its connection and boots (``Boot!`` Cause LocalFactoryReset)."""
-        self.spawn(restart(self, "LocalFactoryReset", "", factory=True))
+        self.spawn(_restart.restart(self, "LocalFactoryReset", "", factory=True))
 
     def change(self, path: str, value: str) -> None:
         """The device itself changes ``path`` (a firmware upgrade, a new WAN address):
@@ -228,23 +233,22 @@ class SimAgent:
         if before != value:
             self._value_changed({path: value})
 
-    def booted(self, cause: str, command_key: str) -> None:
-        """The device booted: its next session starts with ``Boot!`` naming ``cause``."""
-        self._boot_cause, self._boot_command_key = cause, command_key
+    def booted(
+        self, cause: str, command_key: str, *, firmware_updated: bool = False, dark: float = 0.0
+    ) -> None:
+        """The device booted: its next session starts with ``Boot!`` naming ``cause``
+        (after ``dark`` seconds more than a reboot takes)."""
+        self._boot = BootRecord(cause, command_key, firmware_updated, dark)
         self._booted_at = time.monotonic()
 
-    def notify(self, notif_type: str, path: str, body: Notification, lenient_id: str) -> None:
-        """Send ``body`` to each matching subscription; lenient mode sends it regardless."""
-        send = self._send
-        if send is None:
-            return
-        found = _tables.subscribers(self.model.values, notif_type, path)
-        if not found and not self.strict and lenient_id:
-            msg = Msg(self._msg_id(notif_type), Notify(lenient_id, body, send_resp=False))
-            self.spawn(send(msg))
-        for subscription in found:
-            notify = Notify(subscription.id, body, send_resp=subscription.notif_retry)
-            self.spawn(send(Msg(self._msg_id(notif_type), notify)))
+    def downtime(self) -> float:
+        """How long the device stays dark after its session dropped for a reboot."""
+        extra = self._boot.dark if self._boot is not None else 0.0
+        return self.delay(self.timing.reboot) + extra
+
+    def delay(self, seconds: float) -> float:
+        """``seconds`` scaled by this device's own jitter factor (``SimTiming.jitter``)."""
+        return seconds * spread(self.conditions.seed, self.endpoint_id, self.timing.jitter)
 
     def _value_changed(self, changes: dict[str, str]) -> None:
         for path, value in changes.items():
@@ -306,9 +310,9 @@ class SimAgent:
         elif isinstance(body, Set):
             reply = self._set(body)
         elif isinstance(body, Add | Delete | GetInstances | GetSupportedProtocol):
-            reply = _tables.answer(self.model, body)
+            reply = _tables.answer(self.model, body, self.profile.deletable)
         elif isinstance(body, GetSupportedDM):
-            reply = supported_dm(self.model.values, body, self.profile.omit)
+            reply = supported_dm(self.model.values, body, self.profile.omit, self.profile.deletable)
         elif isinstance(body, Operate):
             reply = operate(self, body)
             if not body.send_resp and isinstance(reply, OperateResp):
@@ -329,30 +333,11 @@ class SimAgent:
         return reply
 
     async def _reconnect(self) -> None:
-        await asyncio.sleep(self.timing.reboot)
+        await asyncio.sleep(self.delay(self.timing.reboot))
         self.reboot.set()
 
     # -- helpers ----------------------------------------------------------------------
 
-    def _msg_id(self, kind: str) -> str:
-        return f"{kind}-{self.sessions}-{next(self._ids)}"
-
     def next_request(self) -> int:
         """The instance number of the next ``Device.LocalAgent.Request.{i}.``."""
         return next(self._requests)
-
-    def spawn(self, work: Awaitable[None]) -> asyncio.Task[None]:
-        """Run ``work`` in the background until the session ends (errors are logged)."""
-
-        async def guarded() -> None:
-            try:
-                await work
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the session went away while sending
-                log.debug("simulated agent task ended: %s", type(exc).__name__)
-
-        task = asyncio.get_running_loop().create_task(guarded())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task

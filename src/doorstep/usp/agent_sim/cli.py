@@ -7,6 +7,11 @@ controller and ``doorstep serve`` read (development default:
 codes and QR payloads are printed (bind them with ``POST /api/v1/devices/bindings``).
 ``--report`` prints one JSON line once every device has connected: how many, and the
 resident memory per device.
+
+Timing and conditions (``_conditions``): ``--reboot-seconds``, ``--download-seconds``,
+``--activation-seconds``, ``--diagnostics-seconds``, ``--jitter`` (per-device spread of
+every delay), ``--download-failure-rate``, ``--activation-failure-rate``,
+``--never-returns-rate`` (probabilities, 0 to 1) and ``--seed`` (one seed, one run).
 """
 
 from __future__ import annotations
@@ -60,9 +65,37 @@ def agent_sim(  # noqa: PLR0917 - Typer maps options to parameters
             "drop the connection on reboot (last will)."
         ),
     ] = False,
+    reboot_seconds: Annotated[
+        float, typer.Option(min=0, help="Before a reboot drops the session, and dark after.")
+    ] = 0.2,
+    download_seconds: Annotated[
+        float, typer.Option(min=0, help="A firmware Download() until the image is there.")
+    ] = 1.0,
+    activation_seconds: Annotated[
+        float, typer.Option(min=0, help="Extra dark time while switching firmware images.")
+    ] = 0.5,
+    diagnostics_seconds: Annotated[
+        float, typer.Option(min=0, help="IPPing, TraceRoute, speed tests until results.")
+    ] = 0.5,
+    jitter: Annotated[
+        float, typer.Option(min=0, max=1, help="Per-device spread of every delay (0-1).")
+    ] = 0.0,
+    download_failure_rate: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of firmware downloads that fail.")
+    ] = 0.0,
+    activation_failure_rate: Annotated[
+        float,
+        typer.Option(min=0, max=1, help="Share of activations that fall back to the old image."),
+    ] = 0.0,
+    never_returns_rate: Annotated[
+        float,
+        typer.Option(min=0, max=1, help="Share of activations after which a device stays off."),
+    ] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed of every draw (failures, jitter, figures).")] = 0,
 ) -> None:
     """Run ``count`` simulated devices against the controller."""
     from doorstep.core.errors import ConfigurationError
+    from doorstep.usp.agent_sim._conditions import SimConditions, SimTiming
     from doorstep.usp.agent_sim._mqtt import MqttOptions
     from doorstep.usp.agent_sim._websocket import WebSocketOptions
     from doorstep.usp.agent_sim.fleet import make_agents, write_credentials
@@ -88,8 +121,30 @@ def agent_sim(  # noqa: PLR0917 - Typer maps options to parameters
         options = WebSocketOptions(url or f"ws://{settings.host}:{settings.port}/usp")
     else:
         fail("--mtp must be mqtt or websocket", 2)
+    if activation_failure_rate + never_returns_rate > 1:
+        fail("--activation-failure-rate and --never-returns-rate add up to more than 1", 2)
+    timing = SimTiming(
+        reboot=reboot_seconds,
+        download=download_seconds,
+        activate=activation_seconds,
+        diagnostics=diagnostics_seconds,
+        jitter=jitter,
+    )
+    conditions = SimConditions(
+        seed=seed,
+        download_failure=download_failure_rate,
+        activation_failure=activation_failure_rate,
+        never_returns=never_returns_rate,
+    )
     rss_before = _rss()
-    agents = make_agents(count, controller_id=config.controller_id, hosts=hosts, strict=strict)
+    agents = make_agents(
+        count,
+        controller_id=config.controller_id,
+        hosts=hosts,
+        strict=strict,
+        timing=timing,
+        conditions=conditions,
+    )
     where = credentials_path(settings, config)
     if where is not None:
         write_credentials(agents, where)

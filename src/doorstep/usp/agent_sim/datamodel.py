@@ -4,7 +4,8 @@
 :class:`DataModel` answers Get (object paths, parameter paths, ``*`` instance
 wildcards; secured parameters read as ""), Set (all-or-nothing or ``allow_partial``,
 ``required`` parameters, errors 7010 unsupported / 7013 not writable / 7011 type /
-7012 value / 7016 no such object) and GetInstances.
+7012 value / 7014 conflict / 7016 no such object) and GetInstances.  The firmware
+image table and its Set rules come from ``_images``.
 
 Memory: paths are interned and shared by every simulated device, and most values are
 shared constants, so a device costs its dict and its few unique strings.
@@ -36,6 +37,7 @@ from doorstep.usp._responses import (
     UpdatedObjectResult,
 )
 from doorstep.usp._types import ParameterError
+from doorstep.usp.agent_sim import _images
 from doorstep.usp.agent_sim._schema import SECURITY_MODES, spec_of
 from doorstep.usp.codes import ErrorCode
 
@@ -70,6 +72,9 @@ class Profile:
     hosts: tuple[Host, ...] = field(default=())
     omit: tuple[str, ...] = ()
     """Objects this model lacks (e.g. ``Device.Hosts.``): absent from its data model."""
+    deletable: tuple[str, ...] = ()
+    """Tables besides the subscriptions whose instances a controller may Delete (e.g.
+    ``Device.Hosts.Host.``, which TR-181 makes read-only but some agents allow)."""
 
 
 _STATIC = {
@@ -85,6 +90,10 @@ _STATIC = {
     "Device.PPP.Interface.1.Status": "Up",
     "Device.PPP.Interface.1.ConnectionStatus": "Connected",
     "Device.PPP.Interface.1.Password": "",
+    "Device.IP.Diagnostics.IPv4PingSupported": "true",
+    "Device.IP.Diagnostics.IPv4TraceRouteSupported": "true",
+    "Device.IP.Diagnostics.IPv4DownloadDiagnosticsSupported": "true",
+    "Device.IP.Diagnostics.IPv4UploadDiagnosticsSupported": "true",
 }
 _MODES = ",".join(SECURITY_MODES)
 _UPTIME = "Device.DeviceInfo.UpTime"
@@ -119,6 +128,7 @@ def build_values(profile: Profile, controller_id: str = "") -> dict[str, str]:
             "Device.Hosts.HostNumberOfEntries": str(len(profile.hosts)),
         }
     )
+    values.update(_images.image_values(profile.software_version))
     for index, band in ((1, ""), (2, "-5G")):
         values[f"Device.WiFi.SSID.{index}.SSID"] = profile.ssid + band
         values[f"Device.WiFi.SSID.{index}.Enable"] = "true"
@@ -134,7 +144,7 @@ def build_values(profile: Profile, controller_id: str = "") -> dict[str, str]:
         values[prefix + "IPAddress"] = host.ip_address
         values[prefix + "Active"] = "true" if host.active else "false"
     return {
-        sys.intern(path): value
+        sys.intern(path): sys.intern(value) if path.endswith(".Name") else value
         for path, value in values.items()
         if not any(path.startswith(gone) for gone in profile.omit)
     }
@@ -241,8 +251,13 @@ class DataModel:
         return SetResp(tuple(UpdatedObjectResult(o.requested, o.result) for o in outcomes))
 
     def _plan(self, update: UpdateObject) -> _Planned:
-        """Validate one UpdateObject without changing anything."""
-        objects = sorted({_object_of(p) for p in self._matches(update.obj_path)})
+        """Validate one UpdateObject without changing anything.
+
+        The path names objects (``*`` for any instance), not the objects below them.
+        """
+        exact = _pattern(update.obj_path)
+        found = {_object_of(p) for p in self._matches(update.obj_path)}
+        objects = sorted(obj for obj in found if exact.fullmatch(obj))
         if not update.obj_path.endswith(".") or not objects:
             failure = SetFailure(ErrorCode.OBJECT_DOES_NOT_EXIST, "no such object")
             return _Planned(update.obj_path, failure, {})
@@ -252,7 +267,9 @@ class DataModel:
             required_errors, optional_errors, updated = [], [], {}
             for setting in update.param_settings:
                 path = obj + setting.param
-                error = _check(path, setting.value, known=path in self.values)
+                error = _check(path, setting.value, known=path in self.values) or (
+                    _images.conflict(self.values, path, setting.value)
+                )
                 if error is None:
                     changes[path] = setting.value
                     secured = (spec := spec_of(path)) is not None and spec.secured

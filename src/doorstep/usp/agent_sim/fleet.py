@@ -21,9 +21,10 @@ import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
+from doorstep.usp.agent_sim._conditions import SimConditions, SimTiming
 from doorstep.usp.agent_sim._mqtt import MqttOptions, run_mqtt_agent
 from doorstep.usp.agent_sim._websocket import WebSocketOptions, run_websocket_agent
-from doorstep.usp.agent_sim.agent import SimAgent, SimTiming
+from doorstep.usp.agent_sim.agent import SimAgent
 from doorstep.usp.agent_sim.datamodel import Host, Profile
 from doorstep.usp.claims import claim_digest, new_claim_code
 from doorstep.usp.credentials import hash_secret, new_device_secret, write_credentials_file
@@ -75,8 +76,12 @@ def make_agents(
     hosts: int = 3,
     timing: SimTiming | None = None,
     strict: bool = False,
+    conditions: SimConditions | None = None,
 ) -> list[SimAgent]:
-    """``count`` agents with their own secrets and claim codes (``strict``: like real ones)."""
+    """``count`` agents with their own secrets and claim codes (``strict``: like real ones).
+
+    ``timing`` and ``conditions`` (clock, seed, failure rates) are shared by all of them.
+    """
     batch = batch or secrets.token_hex(3).upper()
     return [
         SimAgent(
@@ -86,6 +91,7 @@ def make_agents(
             claim_code=new_claim_code(),
             timing=timing,
             strict=strict,
+            conditions=conditions,
         )
         for index in range(start, start + count)
     ]

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from fastapi import APIRouter, FastAPI, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
+from doorstep.core.metrics import track_agents
 from doorstep.usp.config import UspConfig, default_credentials, load_usp_config
 from doorstep.usp.controller import (
     WEBSOCKET,
@@ -233,6 +234,7 @@ def install(
         audit=audit or RuntimeAuditSink(runtime, repeat_seconds=config.audit_repeat_seconds),
         secret_key=key,
     )
+    track_agents(controller)  # doorstep_usp_agents_connected
     identity = CertificateIdentity.from_settings(runtime.settings, runtime.clock.now)
     hub = WebSocketHub(controller, credentials, identity)
     setattr(app.state, _STATE_KEY, hub)

@@ -4,7 +4,8 @@ Routes (all for the signed-in subscriber):
 
 * ``GET /privacy/consents`` — every optional function of the policy pack with
   its state, what it uses, how to do without it, and a button to give or
-  withdraw consent; the history of decisions, each with its receipt;
+  withdraw consent; the processors abroad that carry the subscriber's messages
+  (:mod:`.transfers`, decision 0035); the history of decisions, each with its receipt;
 * ``POST /privacy/consents/{purpose}`` — ``action=grant|withdraw``: a ledger
   event on channel ``web``.  A grant names the notice exactly as the page showed
   it (:func:`notice_of` builds both, in the reader's language, so its SHA-256 is
@@ -39,6 +40,7 @@ from doorstep.privacy.datamap.pack import PolicyPack
 from doorstep.web.center import wording as words
 from doorstep.web.center.home import text
 from doorstep.web.center.request_view import run
+from doorstep.web.center.transfers import transfer_rows
 from doorstep.web.csrf import checked_form
 from doorstep.web.i18n import _, translations
 from doorstep.web.session import PageSubscriber
@@ -148,6 +150,7 @@ def _page(request: Request, subject_id: uuid.UUID) -> dict[str, Any]:
     titles = {item.key: item.function for item in terms.purposes.values()}
     return {
         "functions": functions,
+        "transfers": transfer_rows(request, subject_id),
         "events": found["events"],
         "titles": titles,
         "words_decisions": words.DECISIONS,
@@ -185,7 +188,7 @@ def decide(request: Request, purpose: str, subscriber: PageSubscriber, form: For
                 clock=clock,
                 terms=services.terms,
             )
-        return consent.withdraw(
+        withdrawn = consent.withdraw(
             session,
             subject_id=subject_id,
             purpose=purpose,
@@ -193,6 +196,16 @@ def decide(request: Request, purpose: str, subscriber: PageSubscriber, form: For
             clock=clock,
             terms=services.terms,
         )
+        # the connected systems relying on the consent are told in this transaction
+        services.consent_withdrawn(
+            session,
+            subject_id,
+            purpose,
+            cause="withdrawal",
+            origin_id=withdrawn.id,
+            actor=subject_actor(subject_id),
+        )
+        return withdrawn
 
     outcome = attempt(request, work)
     if outcome.error is not None:

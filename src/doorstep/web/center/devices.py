@@ -20,8 +20,12 @@ them is a 404 page, like one that does not exist):
 * ``POST /devices/{id}/pppoe``, ``/wifi``, ``/reboot`` — sent to the device at
   once; success redirects (303) to the device page with ``?done=…``, a refusal
   re-renders it with the message, field by field, and the error's status.
+* ``POST /devices/{id}/diagnostics`` — test the device's connection (decision 0041): the
+  page shows the device's answer (not a redirect: :mod:`.device_diagnostics`).
 * ``GET /devices/{id}/unbind`` (a confirmation, saying the PPPoE credentials are
-  deleted) and ``POST /devices/{id}/unbind`` → ``/devices?done=unbound``.
+  deleted, with the choice, ticked by default, to remove the subscriber's settings from
+  the device itself, decision 0042) and ``POST /devices/{id}/unbind`` →
+  ``/devices?done=unbound`` (``unbound_wiped``); "My devices" lists those removals.
 
 Every use of personal data goes through the devices services (purpose gate,
 audit); each change runs in its own transaction (:mod:`doorstep.web.work`).
@@ -44,7 +48,11 @@ from doorstep.accounts.auth import Subscriber
 from doorstep.core.errors import DoorstepError
 from doorstep.devices import binding, live, pppoe, wifi
 from doorstep.devices.exceptions import DeviceNotFoundError
+from doorstep.devices.fleet import wipes
+from doorstep.devices.fleet.diagnostics_views import RunView
 from doorstep.devices.mount import device_link
+from doorstep.web.center import device_wipes as wipe_labels
+from doorstep.web.center.device_diagnostics import diagnostics_section, run_from_form
 from doorstep.web.center.device_forms import bind_claim, raw, required
 from doorstep.web.center.device_view import (
     SOMETHING,
@@ -57,6 +65,7 @@ from doorstep.web.center.device_view import (
     load_live,
     problem_of,
 )
+from doorstep.web.center.device_wipes import load_wipes
 from doorstep.web.csrf import checked_form
 from doorstep.web.i18n import _
 from doorstep.web.session import PageSubscriber
@@ -71,6 +80,11 @@ DONE.update(
         "already_bound": _("This device was already bound to your account."),
         "unbound": _(
             "The device was removed from your account, and its PPPoE credentials were deleted."
+        ),
+        "unbound_wiped": _(
+            "The device was removed from your account, and its PPPoE credentials were deleted. "
+            "Your settings are removed from the device itself now, or the next time it "
+            "connects; the list below shows how it goes."
         ),
         "pppoe_set": _("The device accepted the Internet access settings."),
         "wifi_set": _("The device accepted the new Wi-Fi name and password."),
@@ -98,6 +112,8 @@ def _list_page(
         status_code=problem.status if problem is not None else 200,
         devices=found.devices,
         camera=found.camera,
+        wipes=load_wipes(request, subscriber.subject_id),
+        wipe_labels=wipe_labels,
         problem=problem,
         form=form,
     )
@@ -133,6 +149,7 @@ def _device_page(
     problem: Problem | None = None,
     section: str | None = None,
     values: dict[str, str] | None = None,
+    latest: RunView | None = None,
 ) -> HTMLResponse:
     """The device page (``problem`` shown in ``section``, with its status code)."""
     view = view or load_device(request, subscriber.subject_id, device_id)
@@ -147,6 +164,7 @@ def _device_page(
         problem=problem,
         section=section,
         values=values or {},
+        diagnostics=diagnostics_section(request, subscriber.subject_id, device_id, latest),
     )
 
 
@@ -285,6 +303,23 @@ async def reboot(
     return await _answer(request, subscriber, device, "reboot", outcome, done="rebooting")
 
 
+@router.post("/devices/{device_id}/diagnostics", response_class=HTMLResponse)
+async def run_diagnostic(
+    request: Request, subscriber: PageSubscriber, form: Form, device_id: str
+) -> Response:
+    """Run a test of the device's connection and show its result (decision 0041)."""
+    device = device_uuid(device_id)
+    answer = await run_from_form(request, subscriber.subject_id, device, form)
+    if isinstance(answer, Problem):
+        values = {"host": raw(form, "host").strip(), "kind": raw(form, "kind")}
+        return await run_in_threadpool(
+            lambda: _device_page(
+                request, subscriber, device, problem=answer, section="diagnostics", values=values
+            )
+        )
+    return await run_in_threadpool(lambda: _device_page(request, subscriber, device, latest=answer))
+
+
 # -- removing a device ------------------------------------------------------------------
 
 
@@ -293,27 +328,47 @@ def unbind_page(request: Request, subscriber: PageSubscriber, device_id: str) ->
     """Ask for confirmation, saying what removing the device means."""
     view = load_device(request, subscriber.subject_id, device_uuid(device_id))
     return render(
-        request, "center/devices_unbind.html", view=view, device=view.device, problem=None
+        request,
+        "center/devices_unbind.html",
+        view=view,
+        device=view.device,
+        problem=None,
+        wipe_checked=True,
+        wipe_days=services_of(request).runtime.settings.wipe_deadline_days,
     )
 
 
 @router.post("/devices/{device_id}/unbind", response_class=HTMLResponse)
 def unbind(request: Request, subscriber: PageSubscriber, form: Form, device_id: str) -> Response:
-    """End the binding; the PPPoE credentials stored for it are deleted with it."""
+    """End the binding (its PPPoE credentials go with it); with ``wipe_settings`` ticked,
+    remove the subscriber's settings from the device too (decision 0042)."""
     device = device_uuid(device_id)
     services = services_of(request)
-    outcome = attempt(
+    runtime, wipe = services.runtime, raw(form, "wipe_settings") == "1"
+    outcome: Outcome[object] = attempt(
         request,
-        lambda session: binding.unbind(
-            session,
-            services.gate,
-            subject_id=subscriber.subject_id,
-            device_id=device,
-            now=services.runtime.clock.now(),
+        lambda session: (
+            wipes.unbind_and_wipe(
+                session,
+                services.gate,
+                subject_id=subscriber.subject_id,
+                device_id=device,
+                settings=runtime.settings,
+                clock=runtime.clock,
+            )
+            if wipe
+            else binding.unbind(
+                session,
+                services.gate,
+                subject_id=subscriber.subject_id,
+                device_id=device,
+                now=runtime.clock.now(),
+            )
         ),
     )
     if outcome.ok:
-        return RedirectResponse("/devices?done=unbound", status_code=303)
+        done = "unbound_wiped" if wipe else "unbound"
+        return RedirectResponse(f"/devices?done={done}", status_code=303)
     if isinstance(outcome.error, DeviceNotFoundError):
         raise outcome.error
     view = load_device(request, subscriber.subject_id, device)
@@ -325,4 +380,6 @@ def unbind(request: Request, subscriber: PageSubscriber, form: Form, device_id: 
         view=view,
         device=view.device,
         problem=problem,
+        wipe_checked=wipe,
+        wipe_days=runtime.settings.wipe_deadline_days,
     )

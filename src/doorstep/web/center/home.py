@@ -21,10 +21,16 @@ from doorstep.accounts.context import AccountContext
 from doorstep.accounts.signin import flows
 from doorstep.accounts.signin.ratelimit import count_address
 from doorstep.accounts.signup import registration
+from doorstep.accounts.transfer_consents import (
+    TransferConsentRequiredError,
+    TransferImpossibleError,
+)
+from doorstep.core.errors import DoorstepError
 from doorstep.core.proxies import client_address
 from doorstep.privacy.policies import answers
 from doorstep.privacy.policies.answers import Policy
 from doorstep.web import cookies
+from doorstep.web.center.transfers import carried_by
 from doorstep.web.csrf import checked_form
 from doorstep.web.i18n import _
 from doorstep.web.numbers import whole_number
@@ -146,23 +152,66 @@ def sign_up_page(request: Request) -> HTMLResponse:
         error=None,
         min_length=_min(request),
         policy_version=_policy_shown(request),
+        transfer=[],
     )
 
 
 def _sign_up_refused(
-    request: Request, status: int, values: dict[str, str], errors: dict[str, str]
+    request: Request,
+    status: int,
+    values: dict[str, str],
+    errors: dict[str, str],
+    *,
+    error: str = _("Please correct what is marked below."),
+    transfer: list[dict[str, str]] | None = None,
 ) -> HTMLResponse:
-    """The sign-up form again, with what was typed and what is wrong, field by field."""
+    """The sign-up form again, with what was typed and what is wrong, field by field.
+
+    ``transfer``: the processors abroad the codes would go through, by country
+    (decision 0035): the form then asks for the subscriber's agreement.
+    """
     return render(
         request,
         "center/signup.html",
         status_code=status,
         values=values,
         errors=errors,
-        error=_("Please correct what is marked below."),
+        error=error,
         min_length=_min(request),
         policy_version=_policy_shown(request),
+        transfer=transfer or [],
     )
+
+
+def _transfer_refused(
+    request: Request, error: DoorstepError, values: dict[str, str]
+) -> HTMLResponse | None:
+    """The form again when the codes cannot go abroad as asked (decision 0035); else None."""
+    destinations = error.fields.get("destinations") or []
+    if isinstance(error, TransferConsentRequiredError):
+        return _sign_up_refused(
+            request,
+            error.status,
+            values,
+            {},
+            error=_(
+                "Our messages to you would be carried abroad: read below where, tick the box if "
+                "you agree, and enter your password again."
+            ),
+            transfer=carried_by(destinations, language_of(request)),
+        )
+    if isinstance(error, TransferImpossibleError):
+        return _sign_up_refused(
+            request,
+            error.status,
+            values,
+            {},
+            error=_(
+                "We cannot send messages to your country at the moment, so you cannot create "
+                "an account here yet. Please contact us."
+            ),
+        )
+    return None
 
 
 @router.post("/signup", response_class=HTMLResponse)
@@ -182,6 +231,7 @@ def sign_up(request: Request, form: Form) -> HTMLResponse:
         language=language_of(request),
         policy_version=text(form, "policy_version") or None,
         channel="web",
+        transfer_consent=text(form, "transfer_consent") == "yes",
     )
 
     def work(session: object) -> None:
@@ -190,6 +240,9 @@ def sign_up(request: Request, form: Form) -> HTMLResponse:
 
     outcome = attempt(request, work, keep_attempts=True)
     if not outcome.ok:
+        abroad = _transfer_refused(request, outcome.error, values) if outcome.error else None
+        if abroad is not None:
+            return abroad
         status = outcome.error.status if outcome.error else 422
         if "date_of_birth" in outcome.fields:  # the form asks for the age instead
             outcome.fields["age"] = outcome.fields.pop("date_of_birth")

@@ -5,7 +5,8 @@ rights in a few words.  The sections live in modules of their own, whose routers
 this one includes (``mount.PAGE_MODULES`` names this module only):
 
 * :mod:`.consents` — ``/privacy/consents…``: optional functions,
-  consent decisions and their signed receipts;
+  consent decisions and their signed receipts; its section on messages carried
+  abroad posts to :mod:`.transfers` (``/privacy/transfers/…``);
 * :mod:`.my_data` — ``/privacy/data…``: download my data (access,
   portability);
 * :mod:`.my_requests` — ``/privacy/requests…``: my requests; correction,
@@ -24,7 +25,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from doorstep.web.center import consents, my_data, my_requests, public_requests
+from doorstep.web.center import consents, my_data, my_requests, public_requests, transfers
 from doorstep.web.session import PageSubscriber
 from doorstep.web.templating import render
 
@@ -38,6 +39,7 @@ def overview(request: Request, subscriber: PageSubscriber) -> HTMLResponse:
 
 
 router.include_router(consents.router)
+router.include_router(transfers.router)
 router.include_router(my_data.router)
 router.include_router(my_requests.router)
 router.include_router(public_requests.router)

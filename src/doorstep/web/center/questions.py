@@ -41,6 +41,7 @@ from doorstep.accounts.context import AccountContext
 from doorstep.accounts.signin.ratelimit import count_address
 from doorstep.core.proxies import client_address
 from doorstep.privacy.requests.inquiries import intake, mine
+from doorstep.privacy.requests.inquiries.models import QUESTION_FORM
 from doorstep.web.center.home import text
 from doorstep.web.center.request_view import context_of, run
 from doorstep.web.csrf import checked_form
@@ -161,6 +162,7 @@ def ask(request: Request, subscriber: PageSubscriber, form: Form) -> Response:
                     subject_id=subscriber.subject_id,
                     title=values["title"] or None,
                     body=values["body"],
+                    source=QUESTION_FORM,
                 ).id
             ),
         )

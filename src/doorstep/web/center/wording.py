@@ -102,6 +102,21 @@ PURPOSES: dict[str, str] = {
     "device.status_query": _(
         "Show you, when you ask, which devices are connected to your router or gateway."
     ),
+    "device.maintenance": _(
+        "Keep your router or gateway working: install firmware updates, restart it, and set "
+        "its settings that say nothing about you."
+    ),
+    "device.diagnostics": _(
+        "Test the connection of your router or gateway when you or our support ask."
+    ),
+    "device.diagnostics_by_staff": _(
+        "Let our support test the connection of your router or gateway (ping, trace route, "
+        "speed test) without a support ticket."
+    ),
+    "device.settings_removal": _(
+        "Remove your settings (Internet access account and password, Wi-Fi name and password, "
+        "the list of connected devices) from your router or gateway when it leaves you."
+    ),
     "privacy.rights": _("Answer your privacy requests and keep the proof the law asks for."),
     "security.audit": _("Keep a tamper-evident record of every use of your personal data."),
     "security.key_management": _(
@@ -147,12 +162,14 @@ PURPOSES: dict[str, str] = {
 CATEGORIES: dict[str, str] = {
     "user.account.username": _("your nickname"),
     "user.childrens": _("a child's data"),
+    "user.behavior": _("whether you open our e-mails"),
     "user.contact.email": _("your e-mail address"),
     "user.contact.phone_number": _("your mobile number"),
     "user.content.self_image": _("your profile picture"),
     "user.demographic.date_of_birth": _("your date of birth"),
     "user.device.device_id": _("your router's identifier"),
     "user.location.precise": _("your phone's precise location"),
+    "user.telemetry": _("the results of tests of your connection"),
 }
 
 DECISIONS: dict[str, str] = {

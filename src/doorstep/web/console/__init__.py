@@ -17,6 +17,13 @@ Page modules (each has a ``router``; :data:`doorstep.web.mount.PAGE_MODULES` nam
   ``PAGE_MODULES`` itself).
 * :mod:`.drift` — schema drift: what devices and apps sent that no purpose
   declares, counted with no values (named in ``PAGE_MODULES`` itself).
+* :mod:`.fleet` — the fleet list with filters and keyset pages, tags and device
+  groups; :mod:`.bulk` — bulk actions and their per-device results (both named in
+  ``PAGE_MODULES`` itself); :mod:`.rollouts` — firmware rollouts, followed live, with
+  their pause, resume and abort (named in ``PAGE_MODULES`` itself).
+* :mod:`.completions` and :mod:`.withdrawals` — the connected systems' completion
+  events (list, sources, record one) and the systems told of withdrawn consents
+  (named in ``PAGE_MODULES`` itself).
 
 Shared by the console pages: :mod:`.staff_work` (the checked form, a staff
 action in a transaction of its own, field messages) and :mod:`.wording` (the

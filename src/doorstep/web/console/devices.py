@@ -17,6 +17,14 @@ apply their choices to the reads, and is not shown.  A device bound to nobody
 has no subject whose choices could be checked, so nothing of its record is
 read.  PPPoE credentials are never read: no element of ``device_pppoe`` is
 asked for.
+
+The unit's tags (operators' labels, not personal) are listed with it.  A staff
+member who may run fleet operations (``manage_fleet``) also sees the
+device's latest operations and the form that queues its firmware update
+(:mod:`.firmware`), and the removals of owners' settings from it with the form that
+marks it returned or resold (:mod:`.wipes`, decision 0042).  One who may run
+diagnostics (``run_diagnostics``) sees the device's diagnostics and the form that runs
+one on a ticket or with the owner's consent (:mod:`.diagnostics`, decision 0041).
 """
 
 from __future__ import annotations
@@ -32,12 +40,16 @@ from sqlalchemy.orm import Session
 
 from doorstep.core.errors import PurposeRefusedError
 from doorstep.devices.access import owner_of
+from doorstep.devices.fleet.tags import tags_of
 from doorstep.devices.models import Device, DeviceRegistration
 from doorstep.privacy.purposes.gate import PurposeGate
 from doorstep.staff._reader import Reader
 from doorstep.staff.exceptions import StaffPermissionDeniedError
 from doorstep.staff.services import staff_read
+from doorstep.web.console.diagnostics import device_diagnostics
+from doorstep.web.console.firmware import device_fleet
 from doorstep.web.console.staff_work import must
+from doorstep.web.console.wipes import device_section
 from doorstep.web.i18n import _
 from doorstep.web.session import PageStaff
 from doorstep.web.templating import render
@@ -202,4 +214,23 @@ def device_page(request: Request, device_id: uuid.UUID, staff: PageStaff) -> HTM
             device_id=str(device_id),
             error=_("No device of the inventory has this id."),
         )
-    return render(request, "console/device.html", device=found, not_shown=NOT_SHOWN)
+    fleet = must(attempt(request, lambda session: device_fleet(session, staff, device_id)))
+    refused = request.query_params.get("diagnostic_refused", "")
+    diagnostics = must(
+        attempt(
+            request,
+            lambda session: device_diagnostics(session, staff, device_id, gate, refused),
+        )
+    )
+    tags = must(attempt(request, lambda session: tags_of(session, [device_id])[device_id]))
+    wipes = must(attempt(request, lambda session: device_section(session, staff, device_id)))
+    return render(
+        request,
+        "console/device.html",
+        device=found,
+        not_shown=NOT_SHOWN,
+        fleet=fleet,
+        tags=tags,
+        wipes=wipes,
+        diagnostics=diagnostics,
+    )

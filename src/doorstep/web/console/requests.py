@@ -18,8 +18,10 @@
   can be re-run (``POST …/systems/rerun``);
 * ``POST /console/requests/{id}/approve|refuse|extend`` — ``decide_requests``:
   :func:`~doorstep.privacy.requests.fulfil.approve`,
-  :func:`~doorstep.privacy.requests.services.refuse` and
-  :func:`~doorstep.privacy.requests.services.extend`, each in a transaction of
+  :func:`~doorstep.privacy.requests.systems.decisions.refuse` (the connected
+  systems' outstanding work is cancelled) and
+  :func:`~doorstep.privacy.requests.systems.decisions.extend` (manual tasks' due
+  dates move with the deadline), each in a transaction of
   its own; success goes back to the request with ``?done=``, a refusal of the
   input re-renders the request with a message per field (nothing changed).
 
@@ -50,8 +52,9 @@ from doorstep.privacy.requests.console import DeskRequest, queue_view, view
 from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.requests.deadlines import rule_for
 from doorstep.privacy.requests.models import RequestStatus
-from doorstep.privacy.requests.services import OPEN, audit, extend, get, refuse
+from doorstep.privacy.requests.services import OPEN, audit, get
 from doorstep.privacy.requests.systems import desk as systems_desk
+from doorstep.privacy.requests.systems.decisions import extend, refuse
 from doorstep.privacy.requests.systems.desk import TaskView
 from doorstep.staff.permissions import StaffAction, may
 from doorstep.staff.services import Staff

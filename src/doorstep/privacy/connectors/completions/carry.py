@@ -120,7 +120,7 @@ def _begin(
         if row.state != CompletionState.HELD.value:
             row.state, row.reason = CompletionState.HELD.value, "legal_hold"
             bases = sorted({hold.basis for hold in holds.standing(session, row.subject_id)})  # type: ignore[arg-type]
-            _audit(session, row, "completion.held", bases=",".join(bases))
+            _audit(session, row, "completion.held", bases=":".join(bases))
         return row.state
     if row.state == CompletionState.HELD.value:
         row.state, row.reason = CompletionState.SCHEDULED.value, None

@@ -5,7 +5,9 @@
   system or kind, a bad id or instant exits 2 with nothing stored; a record
   recorded already exits 1;
 * ``list SYSTEM [--state held]`` — the system's events and where each stands;
-* ``run`` — carry out the due events now (what the periodic job does).
+* ``run`` — carry out the due events now (what the periodic job does);
+* ``scan`` — record the events the live systems' declared sources say
+  happened (what the other periodic job does); exits 1 when a source failed.
 
 Output names ids, kinds, rules, states and instants; the record's id is shown
 only by ``list``, to the operator who recorded it.
@@ -113,3 +115,21 @@ def run_cmd() -> None:
     for state, count in sorted(result.states.items()):
         typer.echo(f"{state}: {count}")
     typer.echo(f"completion events handled: {result.total}")
+
+
+@app.command("scan")
+def scan_cmd() -> None:
+    """Record the events the declared sources say happened; prints what it recorded."""
+    from doorstep.privacy.connectors.completions.sources import scan_sources
+    from doorstep.services import services_for
+
+    with _open() as runtime:
+        result = scan_sources(services_for(runtime), runtime.sessions)
+    for source, reason in sorted(result.failed.items()):
+        typer.echo(f"{source}: failed ({reason})")
+    typer.echo(
+        f"sources scanned: {result.sources}; events recorded: {result.recorded}; "
+        f"refused: {result.refused}"
+    )
+    if result.failed:
+        raise typer.Exit(1)

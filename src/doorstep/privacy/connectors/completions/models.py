@@ -1,4 +1,4 @@
-"""The table of completion events (``completion_events``, migration 0030).
+"""The tables of completion events (``completion_events``, migration 0030) and their sources.
 
 One row per closed record of a connected system: the system, the kind of
 record (as the pack's ``completions:`` names it), the record's id in that
@@ -12,6 +12,12 @@ it to a person.  The subject's own erasure keeps these rows (their rule's
 trigger is ``request_closed``): the deletion they schedule must still happen.
 The clauses (CORP-5.4, CPE-IV.1.b) are the rule's, in the pack, so that a pack
 of other clause ids (example-isp) declares the same columns.
+
+``completion_sources`` (migration 0032) keeps, per system and kind of record
+whose ``source:`` the pack declares, the watermark of the periodic scan (the
+latest closing date recorded), when it last ran, how many events it recorded
+and the reason of its last failure.  Nothing there is personal: a date, counts
+and codes.
 """
 
 from __future__ import annotations
@@ -132,4 +138,37 @@ class CompletionEvent(Base):
         info=not_personal(
             "when the deletion was carried out (or the desk confirmed it)", export=True
         )
+    )
+
+
+class CompletionSourceState(Base):
+    """Where the periodic scan of one completion ``source:`` stands (its watermark)."""
+
+    __tablename__ = "completion_sources"
+
+    system: Mapped[str] = mapped_column(
+        sa.Text,
+        primary_key=True,
+        info=not_personal("key of a connected system of the pack"),
+    )
+    kind: Mapped[str] = mapped_column(
+        sa.Text,
+        primary_key=True,
+        info=not_personal("kind of record (order …) as the pack names it"),
+    )
+    watermark: Mapped[datetime | None] = mapped_column(
+        info=not_personal("the latest closing instant recorded: the next scan starts there")
+    )
+    scanned_at: Mapped[datetime | None] = mapped_column(
+        info=not_personal("when the scan last finished or failed")
+    )
+    recorded: Mapped[int] = mapped_column(
+        default=0, info=not_personal("events the scan has recorded so far")
+    )
+    refused: Mapped[int] = mapped_column(
+        default=0,
+        info=not_personal("rows the scan could not record (a key that is no reference)"),
+    )
+    reason: Mapped[str | None] = mapped_column(
+        sa.Text, info=not_personal("why the last scan failed (a short code), if it did")
     )

@@ -1,12 +1,15 @@
-"""``doorstep requests inquiries list|show|answer``: the privacy desk's inquiries.
+"""``doorstep requests inquiries list|show|answer|record``: the privacy desk's inquiries.
 
 ``list`` names ids, channels, queues and instants only; ``show`` prints the
 question itself, read through the purpose gate (audited with ``--reviewer`` as
 the actor); ``answer`` sends the answer by e-mail through the outbox, with
 ``--assessment`` carrying a published security impact assessment report
-(CPE-IV.5).  Bad input (an id that is no UUID, ``--version`` without
-``--assessment``, an empty answer) is exit 2; a refusal (answered already, a
-draft version, unknown ids) exit 1; nothing changes either way.
+(CPE-IV.5); ``record`` enters a question staff took down — a call to the
+hotline, a question at a brand activity — under the collection point ``--source``
+names (CORP-1.1, decision 0036), answered at ``--email``.  Bad input (an id that
+is no UUID, ``--version`` without ``--assessment``, an empty answer, no source or
+one the pack does not register for inquiries taken by staff) is exit 2; a refusal
+(answered already, a draft version, unknown ids) exit 1; nothing changes either way.
 """
 
 from __future__ import annotations
@@ -104,6 +107,7 @@ def show(
         return [
             f"id: {row.id}",
             f"channel: {row.channel.value}",
+            f"source: {row.source}",
             f"queue: {row.queue} ({owner_of(ctx.policy, row.queue)})",
             f"received_at: {row.received_at.isoformat()}",
             f"due_at: {row.due_at.isoformat()}",
@@ -146,3 +150,27 @@ def answer(
         return f"answered {row.answered_at.isoformat()}"
 
     typer.echo(f"inquiry {inquiry_id}: {_in_transaction(work)}")
+
+
+@app.command()
+def record(
+    source: Annotated[
+        str,
+        typer.Option(help="The collection point it was taken at: hotline, brand_activity …"),
+    ],
+    email: Annotated[str, typer.Option(help="The address the answer goes to.")],
+    text: Annotated[str, typer.Option("--text", help="The question, as the person put it.")],
+    title: Annotated[str | None, typer.Option(help="A subject line.")] = None,
+    reviewer: Reviewer = "system:cli",
+) -> None:
+    """Record a question staff took down (a call to the hotline …); its clock starts now."""
+    from doorstep.privacy.requests.inquiries.intake import submit_recorded
+
+    def work(session: Session, ctx: RequestContext, runtime: Runtime) -> tuple[str, str]:
+        row = submit_recorded(
+            session, ctx, source=source, email=email, title=title, body=text, actor=reviewer
+        )
+        return str(row.id), row.due_at.isoformat()
+
+    reference, due = _in_transaction(work)
+    typer.echo(f"inquiry {reference}: recorded from {source}, due {due}")

@@ -1,4 +1,4 @@
-"""Where questions come in: the signed-in app, the public form and the privacy mailbox.
+"""Where questions come in: the app, the public form, the privacy mailbox and the desk.
 
 :func:`open_inquiry` is the one way in.  It finds the subject the question
 belongs to (the signed-in account; an account holding the sender's address;
@@ -10,6 +10,13 @@ to use the app or the privacy center rather than send personal data by e-mail,
 CPE-IV.4.b), all in the caller's transaction.  It never asks for identity
 documents: a question needs none, and a rights request is proven by signing in
 or by a code sent to the account's address.
+
+Every inquiry names its collection point (``source``, CORP-1.1, decision 0036):
+the one its channel implies (``privacy_question_app``, ``privacy_question_form``,
+``privacy_inbox``), or, for a question staff took down — a call to the hotline, a
+question at a brand activity (:func:`submit_recorded`) — the point the desk names,
+which must be registered for inquiries and of a kind staff record.  A missing or
+unregistered point is refused before anything is written.
 """
 
 from __future__ import annotations
@@ -29,10 +36,20 @@ from doorstep.core.clock import require_aware
 from doorstep.core.errors import InvalidInputError, PurposeRefusedError
 from doorstep.locale import SOURCE
 from doorstep.notify.services import queue_email
+from doorstep.privacy.datamap.pack_collection import STAFF_KINDS
+from doorstep.privacy.datamap.record_sources import checked_source
 from doorstep.privacy.requests import notices
 from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.requests.department import department_of
-from doorstep.privacy.requests.inquiries.models import PURPOSE, Inquiry, InquiryChannel
+from doorstep.privacy.requests.inquiries.models import (
+    BRAND_ACTIVITY,
+    CHANNEL_SOURCES,
+    HOTLINE,
+    PURPOSE,
+    QUESTION_APP,
+    Inquiry,
+    InquiryChannel,
+)
 from doorstep.privacy.subjects.models import Subject, SubjectKind
 
 RECEIVED = "inquiry.received"
@@ -106,10 +123,13 @@ def open_inquiry(
     body: str,
     actor: str,
     received_at: datetime | None = None,
+    source: str | None = None,
 ) -> Inquiry:
     """Record the question (sealed), assign it to the department's queue, start its
     clock and queue the auto-reply; the caller commits.  ``title``/``body`` are checked
-    (:func:`check_text`) by the caller."""
+    (:func:`check_text`) by the caller.  ``source`` is the collection point (default:
+    the channel's); none, or one not registered for inquiries, raises InvalidInputError."""
+    source = checked_source(Inquiry.__table__, source or CHANNEL_SOURCES.get(channel), ctx.policy)
     keys = ctx.require_services().keys
     now = ctx.clock.now()
     received = require_aware(received_at) if received_at is not None else now
@@ -120,6 +140,7 @@ def open_inquiry(
         queue=department_of(ctx.policy).queue,
         received_at=received,
         due_at=received + timedelta(days=ctx.settings.inquiries_reply_days),
+        source=source,
     )
     row.reply_to = (
         keys.encrypt(session, asker.subject_id, asker.address, context=REPLY_TO)
@@ -138,7 +159,12 @@ def open_inquiry(
         actor=actor,
         subject_id=asker.subject_id,
         purpose=PURPOSE,
-        details={"inquiry": str(row.id), "channel": channel.value, "queue": row.queue},
+        details={
+            "inquiry": str(row.id),
+            "channel": channel.value,
+            "queue": row.queue,
+            "source": source,
+        },
     )
     reply(
         session,
@@ -193,9 +219,17 @@ def reply(
 
 
 def submit_signed_in(
-    session: Session, ctx: RequestContext, *, subject_id: uuid.UUID, title: str | None, body: str
+    session: Session,
+    ctx: RequestContext,
+    *,
+    subject_id: uuid.UUID,
+    title: str | None,
+    body: str,
+    source: str = QUESTION_APP,
 ) -> Inquiry:
-    """A question from the signed-in subscriber; answered at the account's own address."""
+    """A question from the signed-in subscriber; answered at the account's own address.
+
+    ``source``: the app's question form, or the privacy center's (``privacy_question_form``)."""
     line, text = check_text(title, body)
     language = session.scalar(sa.select(Account.language).where(Account.id == subject_id))
     return open_inquiry(
@@ -206,6 +240,7 @@ def submit_signed_in(
         title=line,
         body=text,
         actor=subject_actor(subject_id),
+        source=source,
     )
 
 
@@ -225,4 +260,55 @@ def submit_public(
         title=line,
         body=text,
         actor=FORM_ACTOR,
+    )
+
+
+def staff_source(ctx: RequestContext, source: str | None) -> str:
+    """``source`` when staff may record an inquiry collected there, else InvalidInputError.
+
+    A point registered for inquiries (:func:`checked_source`) whose kind staff
+    record (a hotline, a brand activity); without the pack's registry, ``hotline``
+    or ``brand_activity``.
+    """
+    checked = checked_source(Inquiry.__table__, source, ctx.policy)
+    point = ctx.policy.collection_points.get(checked)
+    staff = point.kind in STAFF_KINDS if point is not None else checked in (HOTLINE, BRAND_ACTIVITY)
+    if not staff:
+        raise InvalidInputError.of(
+            "source",
+            "staff_collection_point",
+            f"{checked!r} is not a collection point staff record (a hotline, a brand activity)",
+        )
+    return checked
+
+
+def submit_recorded(
+    session: Session,
+    ctx: RequestContext,
+    *,
+    source: str | None,
+    email: str,
+    title: str | None,
+    body: str,
+    actor: str,
+) -> Inquiry:
+    """A question staff took down at ``source`` (the hotline …), answered at ``email``.
+
+    Checked before anything is written: the point (:func:`staff_source`), the text
+    and the address; the inquiry's channel is ``staff`` and its clock starts now.
+    """
+    checked = staff_source(ctx, source)
+    line, text = check_text(title, body)
+    address = normalise_email(email).value
+    if address is None:
+        raise InvalidInputError.of("email", "email_format", "the e-mail address is not valid")
+    return open_inquiry(
+        session,
+        ctx,
+        asker=asker_for_address(session, address),
+        channel=InquiryChannel.STAFF,
+        title=line,
+        body=text,
+        actor=actor,
+        source=checked,
     )

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from doorstep.core.models import Base, enum_type
+from doorstep.privacy.datamap.record_sources import source_column_info
 from doorstep.privacy.retention.binding import DELETE, Binding, retention_info
 from doorstep.vocabulary import LegalBasis, not_personal, personal
 
@@ -35,6 +36,22 @@ class InquiryChannel(StrEnum):
     APP = "app"
     WEB_FORM = "web_form"
     EMAIL = "email"
+    #: Recorded by the privacy desk: a call to the hotline, a question at a brand activity.
+    STAFF = "staff"
+
+
+#: The collection points an inquiry is collected at (CORP-1.1), and those each channel
+#: implies; a question staff record names its point (hotline, brand activity).
+QUESTION_APP = "privacy_question_app"
+QUESTION_FORM = "privacy_question_form"
+INBOX = "privacy_inbox"
+HOTLINE = "hotline"
+BRAND_ACTIVITY = "brand_activity"
+CHANNEL_SOURCES = {
+    InquiryChannel.APP: QUESTION_APP,
+    InquiryChannel.WEB_FORM: QUESTION_FORM,
+    InquiryChannel.EMAIL: INBOX,
+}
 
 
 def _inq(category: str, description: str, *, secret: bool = False) -> dict[str, object]:
@@ -110,4 +127,8 @@ class Inquiry(Base):
     answered_at: Mapped[datetime | None] = mapped_column(info=_when("When the answer was sent."))
     answered_by: Mapped[str | None] = mapped_column(
         sa.Text, info=_inq("user.unique_id.pseudonymous", "The staff actor who answered.")
+    )
+    source: Mapped[str] = mapped_column(
+        sa.Text,
+        info=source_column_info(QUESTION_APP, QUESTION_FORM, INBOX, HOTLINE, BRAND_ACTIVITY),
     )

@@ -51,7 +51,7 @@ class SystemTask(BaseModel):
     kind: str = Field(description="sql, http or manual.")
     operation: str = Field(description="access or erasure.")
     state: str = Field(
-        description="pending, running, waiting, done, not_found, excepted or failed."
+        description="pending, running, waiting, done, not_found, excepted, failed or cancelled."
     )
     attempts: int
     reason: str | None = Field(description="Why the last attempt failed (timeout, garbage …).")

@@ -167,5 +167,5 @@ def rerun(
     again = requeue(session, row.id, states=(SystemState.FAILED,))
     if not again:
         raise ConflictError("no system of the request has failed", reason="none_failed")
-    audit(session, row, "systems_rerun", actor, systems=",".join(t.system for t in again))
+    audit(session, row, "systems_rerun", actor, systems=":".join(t.system for t in again))
     return [_view(ctx, ctx.policy, task) for task in tasks_of(session, row.id)]

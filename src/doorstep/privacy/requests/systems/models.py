@@ -33,7 +33,8 @@ class SystemState(StrEnum):
 
     ``done``, ``not_found`` and ``excepted`` settle it; ``failed`` waits for a
     re-run (or a recorded exception); ``waiting`` is a manual task on the desk or
-    an HTTP system that accepted and answers later.
+    an HTTP system that accepted and answers later; ``cancelled``: the request was
+    refused before the system's part was settled (``reason``: the refusal code).
     """
 
     PENDING = "pending"
@@ -43,9 +44,12 @@ class SystemState(StrEnum):
     NOT_FOUND = "not_found"
     EXCEPTED = "excepted"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
-SETTLED = frozenset({SystemState.DONE, SystemState.NOT_FOUND, SystemState.EXCEPTED})
+SETTLED = frozenset(
+    {SystemState.DONE, SystemState.NOT_FOUND, SystemState.EXCEPTED, SystemState.CANCELLED}
+)
 
 
 class Operation(StrEnum):

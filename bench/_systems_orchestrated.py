@@ -1,0 +1,85 @@
+"""Erasures through the real orchestration of ``bench_systems``: the jobs' bodies, no queue.
+
+:func:`orchestrated_rate` first opens, verifies and approves one deletion request per
+subject (untimed: approving fans out, creating each system's ``request_systems``
+task with its sealed identifiers and queueing the jobs nobody runs here), then
+times, per subject, what the workers would run: the ``requests.erase`` job's body
+(Doorstep's own erasure, one transaction) and one attempt per system task
+(:func:`doorstep.privacy.requests.systems.run.attempt`: lock and mark the task,
+open its sealed identifiers, get the pooled connector, call the system outside any
+transaction, record the outcome, audit, and complete the request when the last
+part settles).  Only the job queue's own cost (fetching, marking jobs done) is
+left out.  This is the figure a deployment's workers pay per subject.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import sqlalchemy as sa
+
+from doorstep.core.database import transaction
+from doorstep.core.errors import DoorstepError
+from doorstep.privacy.requests import services as requests
+from doorstep.privacy.requests.context import RequestContext
+from doorstep.privacy.requests.erasure import erase_for_request
+from doorstep.privacy.requests.fulfil import approve
+from doorstep.privacy.requests.systems.models import RequestSystem
+from doorstep.privacy.requests.systems.run import attempt
+from doorstep.wiring import Services
+
+ACTOR = "system:bench"
+GROUND = "NO_PERMISSION"
+
+
+def _approved(services: Services, subjects: list[uuid.UUID]) -> list[uuid.UUID]:
+    """One approved deletion request per subject (a subject that cannot have one is left
+    out); their ids."""
+    ctx = RequestContext.of(services)
+    made = []
+    for subject in subjects:
+        try:
+            with transaction(services.runtime.sessions) as session:
+                row = requests.open_request(
+                    session,
+                    ctx,
+                    subject_id=subject,
+                    kind="deletion",
+                    channel="app",
+                    actor=ACTOR,
+                    ground=GROUND,
+                )
+                requests.verify(session, ctx, row.id, method="session", actor=ACTOR)
+                approve(session, ctx, row.id, actor=ACTOR)
+                made.append(row.id)
+        except DoorstepError:  # an open request, a fee, a refusal: not this subject
+            continue
+    return made
+
+
+def _carry_out(services: Services, request_id: uuid.UUID) -> list[str]:
+    runtime = services.runtime
+    ctx = RequestContext.of(services)
+    with transaction(runtime.sessions) as session:
+        erase_for_request(session, ctx, services.keys, request_id, actor=ACTOR)
+        tasks = list(
+            session.scalars(
+                sa.select(RequestSystem.id).where(RequestSystem.request_id == request_id)
+            )
+        )
+    return [attempt(ctx, runtime.sessions, task) for task in tasks]
+
+
+def orchestrated_rate(
+    services: Services, subjects: list[uuid.UUID], threads: int
+) -> tuple[float, int, int]:
+    """Erasures per second through the orchestration on ``threads`` threads; how many
+    requests were carried out and how many of their system tasks ended ``done``."""
+    request_ids = _approved(services, subjects)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        states = list(pool.map(lambda r: _carry_out(services, r), request_ids))
+    rate = len(request_ids) / (time.perf_counter() - started)
+    return rate, len(request_ids), sum(state == "done" for found in states for state in found)
