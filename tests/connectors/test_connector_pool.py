@@ -2,9 +2,10 @@
 
 A real PostgreSQL shop and the loopback HTTP service: tasks of one system reuse one
 pooled connection (SQL) or one client (HTTP) while each keeps its own idempotency
-key; a credential set again, removed, or opened by another keyring, and a changed
-declaration, reach the very next task; a connection the system dropped is replaced
-before use; the secret never shows.
+key; a credential set again, removed, or asked for by a keyring that cannot open it,
+and a changed declaration, reach the very next task without breaking calls in
+flight; another keyring that opens it shares the entry; a connection the system
+dropped is replaced before use; the secret never shows.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from doorstep.core.clock import FakeClock
 from doorstep.core.database import drop_databases, recreate_database
-from doorstep.keys.keyring import MemoryKeyring
+from doorstep.keys.keyring import FileKeyring, MemoryKeyring
 from doorstep.privacy.connectors.base import ConnectorError, Identifiers, Outcome
 from doorstep.privacy.connectors.build import connector_for
 from doorstep.privacy.connectors.credentials import remove_secret, set_secret
@@ -133,6 +134,31 @@ def test_a_credential_set_again_removed_or_opened_by_another_keyring_governs_the
         pool.connector(db, keyring, news, task_key="t4", now=_now)
     assert removed.value.reason == "credentials"
     assert "rotated" not in str(removed.value)
+
+
+def test_another_keyring_that_opens_the_credential_shares_the_entry_and_calls_in_flight_end(
+    db: Session,
+    clock: FakeClock,
+    tmp_path: Path,
+    systems: dict[str, ConnectedSystem],
+    newsletter: Service,
+    pool: ConnectorPool,
+) -> None:
+    # each Services of a process has its keyring object: the first jobs of a worker,
+    # started at once, may hold different ones over the same keyring file
+    first, second = FileKeyring(tmp_path / "keyring.json"), FileKeyring(tmp_path / "keyring.json")
+    news = systems["newsletter"]
+    set_secret(db, first, clock, "newsletter", SECRET)
+    one = pool.connector(db, first, news, task_key="t1", now=_now)
+    two = pool.connector(db, second, news, task_key="t2", now=_now)
+    assert one._client is two._client  # type: ignore[union-attr]
+    # the declaration changes while both tasks are still to call: a new entry, and the
+    # old client is not closed under them
+    three = pool.connector(db, first, replace(news, timeout_seconds=2), task_key="t3", now=_now)
+    assert three._client is not one._client  # type: ignore[union-attr]
+    assert one.erase(ADA).outcome is Outcome.ERASED
+    assert two.erase(BOB).outcome is Outcome.ERASED
+    assert newsletter.state.calls == [("erasure", "t1"), ("erasure", "t2")]
 
 
 def test_a_changed_declaration_reaches_its_new_address_and_releases_the_old_connections(

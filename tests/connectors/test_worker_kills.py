@@ -124,7 +124,7 @@ def test_workers_killed_during_a_fan_out_leave_every_system_done_exactly_once(
         "DOORSTEP_DATABASE_URL": database_url_of(settings),
         "DOORSTEP_DATA_DIR": str(settings.data_dir),
         "DOORSTEP_POLICY_PACK": str(pack),
-        "DOORSTEP_REQUESTS_SYSTEMS": json.dumps(["*"]),
+        "DOORSTEP_REQUESTS_SYSTEMS": json.dumps(list(TEST_SYSTEMS)),
         "DOORSTEP_WORKER_HEARTBEAT_SECONDS": "0.2",
         "DOORSTEP_WORKER_STALLED_AFTER_SECONDS": "0.5",
     }

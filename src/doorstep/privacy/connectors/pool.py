@@ -12,16 +12,21 @@ every later task of that system in every thread:
   own light :class:`~.http.HttpConnector` carrying the task's idempotency key;
 * ``manual`` — nothing to keep.
 
-An entry is used only while all three of these are unchanged; otherwise a new one
-is built and the old one's connections are released:
+An entry is used only while both of these are unchanged; otherwise a new one is
+built and the old one's connections are released (an HTTP client only after a
+call that may still be using it has timed out):
 
 * the system's declaration (the pack, with ``DOORSTEP_SYSTEM_URLS`` applied):
   url, timeout, tables, elements;
 * its stored credential (:class:`~.credentials.StoredSecret`), read on every call
   with one indexed select in the caller's transaction, so a secret set or removed
   with ``doorstep connectors credentials`` governs the very next task.  The secret
-  is unsealed only when an entry is built: once per process and credential version;
-* the keyring that opened it.
+  is unsealed only when an entry is built: once per process and credential version.
+
+And it serves only a keyring known to open that credential: another keyring object
+(a process may build several services, each with its own) must open it to the
+same secret first, and one that cannot gets the ``credentials`` failure, never the
+secret another keyring opened.
 
 Exactly-once is untouched: a pooled connection changes where a statement runs,
 not what it does, and each task keeps its own idempotency key.  We accept that a
@@ -34,10 +39,11 @@ across processes).
 
 from __future__ import annotations
 
+import hmac
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from sqlalchemy.orm import Session
@@ -60,27 +66,48 @@ Built = SqlConnector | HttpConnector | ManualConnector
 
 @dataclass(slots=True, repr=False)
 class _Entry:
-    """What one process keeps for one system, and what it was built from."""
+    """What one process keeps for one system, and what it was built from.
+
+    ``keyrings`` are the keyring objects known to open ``stored`` to ``secret``
+    (a process may hold several: each :class:`~doorstep.wiring.Services` has its own).
+    """
 
     system: ConnectedSystem
     stored: StoredSecret | None
-    keyring: Keyring
     secret: str | None
+    keyrings: list[Keyring] = field(default_factory=list)
     sql: SqlConnector | None = None
     client: httpx.Client | None = None
 
-    def fits(self, system: ConnectedSystem, stored: StoredSecret | None, keyring: Keyring) -> bool:
-        return (
-            self.keyring is keyring
-            and self.stored == stored
-            and (self.system is system or self.system == system)
-        )
+    def built_from(self, system: ConnectedSystem, stored: StoredSecret | None) -> bool:
+        return self.stored == stored and (self.system is system or self.system == system)
 
-    def release(self) -> None:
+    def opens_for(self, keyring: Keyring) -> bool:
+        """Whether ``keyring`` is one this entry's secret was opened with, or opens it to
+        the same secret now (then remembered); a keyring that cannot open it raises."""
+        if self.stored is None or any(known is keyring for known in self.keyrings):
+            return True
+        if not hmac.compare_digest(
+            (_opened(keyring, self.system, self.stored) or "").encode(),
+            (self.secret or "").encode(),
+        ):
+            return False
+        self.keyrings.append(keyring)
+        return True
+
+    def release(self, *, later: bool = False) -> None:
+        """Close the connections; ``later``: the HTTP client only once a call that may
+        still be using it has timed out (a pooled SQL connection still checked out is
+        closed when it is returned)."""
         if self.sql is not None:
             self.sql.dispose()
         if self.client is not None:
-            self.client.close()
+            if later:
+                timer = threading.Timer(2 * self.system.timeout_seconds + 1, self.client.close)
+                timer.daemon = True
+                timer.start()
+            else:
+                self.client.close()
 
     def __repr__(self) -> str:  # never the secret
         return f"_Entry(system={self.system.key!r})"
@@ -131,17 +158,16 @@ class ConnectorPool:
     ) -> _Entry:
         with self._lock:
             found = self._entries.get(system.key)
-            if found is not None and found.fits(system, stored, keyring):
+            if found is not None and found.built_from(system, stored) and found.opens_for(keyring):
                 return found
-            secret = _opened(keyring, system, stored)
-            made = _Entry(system, stored, keyring, secret)
+            made = _Entry(system, stored, _opened(keyring, system, stored), [keyring])
             if system.kind is SystemKind.SQL:
-                made.sql = SqlConnector(system, password=secret, pooled=True)
+                made.sql = SqlConnector(system, password=made.secret, pooled=True)
             else:
                 made.client = client_for(system)
             self._entries[system.key] = made
         if found is not None:
-            found.release()  # a task still using it finishes on its checked-out connection
+            found.release(later=True)  # a task still using it finishes on it
         return made
 
     def clear(self) -> None:
