@@ -12,9 +12,7 @@
   waiter here took, Boot! (after its registration read) and ValueChange go to the
   process's :class:`~doorstep.devices.fleet.executor.FleetExecutor` (``fleet``), which
   resumes the device's waiting operation; a Connect Record makes that operation due
-  for a check.  The executor resumes in a task of its own, so a request it sends the
-  device (``Activate()``) is answered while the NotifyResp goes out; an event lost
-  with a dying process is found by the operation's periodic check.
+  for a check.  The NotifyResp follows only once the executor recorded the outcome.
 * **Traffic** (``on_agent_traffic``, at most once per device per
   ``traffic_hook_interval``): ``last_seen`` and online again.
 * **Disconnect** (a WebSocket session ends, a DisconnectRecord): offline from now.

@@ -104,7 +104,6 @@ class FleetExecutor:
         self.reach: Callable[[], Reach] = lambda: Reach(mqtt=False)
         self._key = installation_key(settings)
         self._running: dict[uuid.UUID, asyncio.Task[None]] = {}
-        self._settling: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._renewed = 0.0
         handlers.load()
@@ -200,18 +199,16 @@ class FleetExecutor:
     # -- notifications ------------------------------------------------------------------
 
     async def on_event(self, endpoint_id: str, event: Notification) -> None:
-        """Resume the device's waiting operation with ``event``, in a task of its own.
+        """Resume the device's waiting operation with ``event`` (see the module docstring).
 
-        Not awaited: resuming may send the device its next request (``Activate()``
-        after ``TransferComplete!``), whose answer the controller reads only once this
-        notification's hook has returned.  A process that dies before the turn is
-        recorded loses nothing: the periodic check asks the device how it stands.
+        Awaited inside the notification's hook, so the NotifyResp follows the recorded
+        outcome.  Known cost: a request the resume sends the same device (``Activate()``
+        after ``TransferComplete!``) is answered only after the hook returns, so it waits
+        out the request timeout and the Boot! settles it (docs/devices.md).
         """
         if self.controller is None or not settles(event):
             return
-        task = asyncio.get_running_loop().create_task(self._settle(endpoint_id, event))
-        self._settling.add(task)
-        task.add_done_callback(self._settling.discard)
+        await self._settle(endpoint_id, event)
 
     async def _settle(self, endpoint_id: str, event: Notification) -> None:
         device_id = await asyncio.to_thread(self._device_id, endpoint_id)
