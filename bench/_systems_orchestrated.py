@@ -9,7 +9,11 @@ times, per subject, what the workers would run: the ``requests.erase`` job's bod
 open its sealed identifiers, get the pooled connector, call the system outside any
 transaction, record the outcome, audit, and complete the request when the last
 part settles).  Only the job queue's own cost (fetching, marking jobs done) is
-left out.  This is the figure a deployment's workers pay per subject.
+left out.  This is the figure a deployment's workers pay per subject.  Since
+decision 0048 an attempt carries up to ``requests_systems_batch`` fresh tasks of its
+system along, so most subjects' attempts find their part already settled.
+
+:func:`alone_rate` is its baseline: the same lifecycle with no system reached.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import sqlalchemy as sa
 
@@ -28,7 +33,7 @@ from doorstep.privacy.requests.erasure import erase_for_request
 from doorstep.privacy.requests.fulfil import approve
 from doorstep.privacy.requests.systems.models import RequestSystem
 from doorstep.privacy.requests.systems.run import attempt
-from doorstep.wiring import Services
+from doorstep.wiring import Services, build_services
 
 ACTOR = "system:bench"
 GROUND = "NO_PERMISSION"
@@ -83,3 +88,22 @@ def orchestrated_rate(
         states = list(pool.map(lambda r: _carry_out(services, r), request_ids))
     rate = len(request_ids) / (time.perf_counter() - started)
     return rate, len(request_ids), sum(state == "done" for found in states for state in found)
+
+
+def _own_part(services: Services, request_id: uuid.UUID) -> None:
+    ctx = RequestContext.of(services)
+    with transaction(services.runtime.sessions) as session:
+        erase_for_request(session, ctx, services.keys, request_id, actor=ACTOR)
+
+
+def alone_rate(services: Services, subjects: list[uuid.UUID], threads: int) -> float:
+    """The baseline: erasures per second through the same request lifecycle (approved
+    requests, the ``requests.erase`` job's body) with no connected system reached."""
+    runtime = services.runtime
+    settings = runtime.settings.model_copy(update={"requests_systems": ()})
+    alone = build_services(replace(runtime, settings=settings))
+    request_ids = _approved(alone, subjects)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda r: _own_part(alone, r), request_ids))
+    return len(request_ids) / (time.perf_counter() - started)

@@ -1,8 +1,9 @@
 """Audit-trail throughput: events recorded and committed, sealed, and verified per second.
 
 * record + commit: ``record()`` called 100 times per transaction, then COMMIT
-  (the events are written in one statement at commit), by 1 and by 4 writer
-  threads; baseline: the same events written one INSERT per event.
+  (the events are written with one COPY at commit), by 1 and by 4 writer
+  threads; baselines: the same events written one INSERT per event, and one
+  multi-row INSERT (100 VALUES rows) per transaction.
 * seal: a backlog of committed events chained by ``seal()``.
 * verify: the whole chain re-walked by ``verify()``.
 
@@ -45,6 +46,33 @@ def _transactions(sessions: sessionmaker[Session], count: int, subjects: list[uu
                     element="subjects.id",
                     details={"request_id": number, "index": index},
                 )
+
+
+_MANY_ROWS = sa.text(
+    "INSERT INTO audit_events (at, actor, action, purpose, element, subject_id, outcome, details) "
+    "VALUES "
+    + ", ".join(
+        f"(now(), :actor, :action, :purpose, :element, :subject_{n}, 'ok', "
+        f"CAST(:details_{n} AS jsonb))"
+        for n in range(PER_TRANSACTION)
+    )
+)
+
+
+def _multi_row(sessions: sessionmaker[Session], count: int, subjects: list[uuid.UUID]) -> None:
+    for number in range(count):
+        values: dict[str, object] = {
+            "actor": "system:bench",
+            "action": "datamap.read",
+            "purpose": "security.audit",
+            "element": "subjects.id",
+        }
+        for index in range(PER_TRANSACTION):
+            subject = subjects[(number * PER_TRANSACTION + index) % len(subjects)]
+            values[f"subject_{index}"] = subject
+            values[f"details_{index}"] = f'{{"request_id": {number}, "index": {index}}}'
+        with sessions.begin() as session:
+            session.execute(_MANY_ROWS, values)
 
 
 def _row_at_a_time(sessions: sessionmaker[Session], count: int, subjects: list[uuid.UUID]) -> None:
@@ -104,6 +132,10 @@ def run(ctx: BenchContext) -> list[Figure]:
     one_by_one = (transactions // 4) * PER_TRANSACTION / (time.perf_counter() - started)
 
     started = time.perf_counter()
+    _multi_row(sessions, transactions, subjects)
+    multi_row = transactions * PER_TRANSACTION / (time.perf_counter() - started)
+
+    started = time.perf_counter()
     _transactions(sessions, transactions, subjects)
     single = transactions * PER_TRANSACTION / (time.perf_counter() - started)
     four = _threaded(sessions, 4, transactions // 4, subjects)
@@ -125,6 +157,15 @@ def run(ctx: BenchContext) -> list[Figure]:
             TARGET,
             baseline=one_by_one,
             baseline_name="one INSERT per event",
+            note=note,
+        ),
+        Figure(
+            "events recorded + committed, 1 writer (COPY at commit)",
+            single,
+            "events/s",
+            TARGET,
+            baseline=multi_row,
+            baseline_name="one multi-row INSERT per transaction",
             note=note,
         ),
         Figure("events recorded + committed, 4 writers", four, "events/s", TARGET, note=note),

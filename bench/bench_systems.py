@@ -46,8 +46,9 @@ from typing import Any
 import psycopg
 from psycopg import sql as psql
 
+from bench._systems_batched import BATCH, batched_rate
 from bench._systems_newsletter import newsletter_process
-from bench._systems_orchestrated import orchestrated_rate
+from bench._systems_orchestrated import alone_rate, orchestrated_rate
 from bench.bench_requests import _erase, _erasure_rate, _export_times
 from bench.harness import BenchContext, Figure, percentile, server_url
 from doorstep.audit.entries import audited_transaction
@@ -240,15 +241,14 @@ def run(ctx: BenchContext) -> list[Figure]:
     fleet = ctx.fleet
     assert fleet is not None, "bench_systems needs the fleet (FLEET = True)"
     exports = 50 if ctx.quick else 400
-    per_rate = 150 if ctx.quick else 300  # five sets of subjects within the fleet's sample
+    per_rate = 150 if ctx.quick else 220  # seven sets of subjects within the fleet's sample
     sample = list(fleet.sample)
     warm, export_set = sample[:20], sample[20 : 20 + exports]
     rest = sample[20 + exports :]
-    alone_1, with_1 = rest[:per_rate], rest[per_rate : 2 * per_rate]
-    alone_4, with_4 = rest[2 * per_rate : 3 * per_rate], rest[3 * per_rate : 4 * per_rate]
-    through = rest[4 * per_rate : 5 * per_rate]
-    assert len(through) == per_rate, "bench_systems: the fleet's sample is too small"
-    connected = warm + export_set + with_1 + with_4 + through
+    sets = [rest[n * per_rate : (n + 1) * per_rate] for n in range(7)]
+    alone_1, with_1, alone_4, with_4, batched, through, through_alone = sets
+    assert len(through_alone) == per_rate, "bench_systems: the fleet's sample is too small"
+    connected = warm + export_set + with_1 + with_4 + batched + through
     people = _identifiers(build_services(ctx.runtime), connected)
     with _connected(ctx, people, filler=fleet.accounts) as (services, systems):
         _export_times(services, warm)
@@ -259,7 +259,9 @@ def run(ctx: BenchContext) -> list[Figure]:
         one_sys, rows_1 = _rate_with_systems(services, systems, with_1, 1)
         four = _erasure_rate(services, alone_4, 4)
         four_sys, rows_4 = _rate_with_systems(services, systems, with_4, 4)
+        four_batched, rows_b = batched_rate(services, systems, batched, 4)
         jobs_4, carried, done = orchestrated_rate(services, through, 4)
+        jobs_alone = alone_rate(services, through_alone, 4)
     parts = f"{found} of {2 * len(export_set)} system parts held data"
     return [
         Figure(
@@ -297,12 +299,20 @@ def run(ctx: BenchContext) -> list[Figure]:
             note=f"{len(with_4)} subjects; {rows_4} system rows changed",
         ),
         Figure(
-            "erasures + two systems through the orchestration, 4 threads",
-            jobs_4,
+            f"erasures + two systems, 4 threads, batches of {BATCH}",
+            four_batched,
             "erasures/s",
             target=">= 200/s",
             baseline=four,
             baseline_name="Doorstep alone",
+            note=f"{len(batched)} subjects; {rows_b} system rows changed",
+        ),
+        Figure(
+            "erasures + two systems through the orchestration, 4 threads",
+            jobs_4,
+            "erasures/s",
+            baseline=jobs_alone,
+            baseline_name="Doorstep alone, same lifecycle",
             note=f"{carried} requests; {done} system tasks done",
         ),
     ]

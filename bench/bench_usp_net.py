@@ -1,4 +1,9 @@
-"""USP over MQTT: Get round trips per second through one controller, memory per agent.
+"""USP over MQTT: Get round trips per second of the whole system, memory per agent.
+
+A whole-system figure: the controller (this process), the simulated agents and the
+broker share the machine's cores, so the rate says what the three do together, not
+what the controller costs; ``bench_usp_cpu`` charges each process its own CPU time
+and compares the controller with plain paho-mqtt and aiomqtt requesters.
 
 * A Mosquitto of our own on a free loopback port, configured as ADR 0009 advises for
   production (``set_tcp_nodelay true``; anonymous here: credentials are not the figure).
@@ -7,7 +12,8 @@
   connected agent.
 * This process runs one controller (MQTT 5, shared subscription) and keeps 64 Gets of
   ``Device.DeviceInfo.`` in flight, round-robin over the agents, for a bounded count
-  and time.  The controller's resident-memory growth per known agent is measured too.
+  and time.  The controller's resident-memory growth per known agent is measured too
+  (noisy: allocator arenas; ``bench_usp_cpu`` counts the controller's tables instead).
 
 Everything is loopback and stops by itself.  The database the harness provides is
 not used (no refusal is expected, so nothing is audited).
@@ -132,7 +138,12 @@ async def _measure(scratch: Path, mosquitto: str, count: int, requests: int) -> 
                     process.kill()
     note = f"{report['connected']}/{count} agents, {IN_FLIGHT} in flight, {done} Gets"
     return [
-        Figure("Get round trips through one controller (MQTT 5)", rate, "Gets/s", note=note),
+        Figure(
+            "Get round trips, whole system: controller, agents, broker on one machine (MQTT 5)",
+            rate,
+            "Gets/s",
+            note=note,
+        ),
         Figure("Get latency, one at a time, p50", percentile(latencies, 50) * 1e3, "ms"),
         Figure("Get latency, one at a time, p99", percentile(latencies, 99) * 1e3, "ms"),
         Figure(
@@ -142,7 +153,7 @@ async def _measure(scratch: Path, mosquitto: str, count: int, requests: int) -> 
             note="RSS delta / agents, agent process",
         ),
         Figure(
-            "controller memory per known agent",
+            "controller RSS growth per known agent",
             controller_per_agent / 1024,
             "KiB",
             note=f"RSS delta / agents; controller at start {rss_start / 2**20:.0f} MiB",

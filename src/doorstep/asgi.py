@@ -36,6 +36,7 @@ AREA_ROUTERS = (
     "doorstep.devices.api",
     "doorstep.devices.fleet.wipe_api",
     "doorstep.devices.fleet.download",
+    "doorstep.fleet_api.api",
     "doorstep.devices.broker.emqx",
     "doorstep.devices.broker.events",
     "doorstep.privacy.requests.api",

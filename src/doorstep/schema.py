@@ -24,6 +24,7 @@ from doorstep.devices.fleet import image_models as _fleet_images  # noqa: F401
 from doorstep.devices.fleet import operations as _fleet_operations  # noqa: F401
 from doorstep.devices.fleet import rollout_models as _fleet_rollouts  # noqa: F401
 from doorstep.devices.fleet import tags as _fleet_tags  # noqa: F401
+from doorstep.devices.fleet import time_zones as _fleet_time_zones  # noqa: F401
 from doorstep.devices.fleet import wipe_models as _fleet_wipes  # noqa: F401
 from doorstep.keys import models as _keys  # noqa: F401
 from doorstep.notify import models as _notify  # noqa: F401

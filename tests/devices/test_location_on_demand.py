@@ -77,12 +77,18 @@ def test_location_is_collected_only_on_request_and_never_kept() -> None:
         assert not _imports(module.__name__) & {"doorstep.devices.wifi", "doorstep.devices.api"}
     # No history: no column may hold a precise location, and the scan's rule is "never
     # stored". Country-level facts (a subject's home country, an incident's jurisdiction)
-    # are declared imprecise and never come from the scan.
+    # and the time zone staff set for a device's maintenance windows (one value a device,
+    # replaced, never read from the device: decision 0045) are declared imprecise and
+    # never come from the scan.
     located = [
         (e, d.category)
         for e, d in personal_elements(metadata)
         if d.category.startswith("user.location")
     ]
     assert [e for e, category in located if category != "user.location.imprecise"] == []
-    assert {e for e, _ in located} <= {"incident_subjects.jurisdiction", "subject_regions.country"}
+    assert {e for e, _ in located} <= {
+        "incident_subjects.jurisdiction",
+        "subject_regions.country",
+        "device_time_zones.time_zone",
+    }
     assert default_pack().retention["wifi_scan"].trigger is Trigger.NOT_STORED

@@ -4,7 +4,8 @@ controller``, real Mosquitto and a simulated router (decision 0038).
 Download() then Activate(); confirmed only when the device comes back on the new version.
 A checksum the device rejects, an image that does not boot, a device that never returns:
 each ends the operation with the device's own word (or its silence), and nothing is sent
-twice.
+twice.  The Activate() goes after the NotifyResp of the TransferComplete!, never from
+inside its hook.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -19,6 +22,7 @@ from doorstep.core.runtime import Runtime
 from doorstep.devices.fleet.operations import OperationState, Reason
 from doorstep.devices.fleet.single import request_update
 from doorstep.devices.fleet.sweep import fleet_sweep
+from doorstep.usp import NotifyResp
 from doorstep.usp.agent_sim import SimAgent, SimConditions, SimTiming, make_agents
 from doorstep.usp.config import UspConfig
 from tests.devices.conftest import device_id_of, provision
@@ -183,3 +187,75 @@ def test_an_image_for_another_model_is_not_applicable(
             assert agent.commands == []
 
     run(scenario(), timeout=60)
+
+
+class _Listening(CountingAgent):
+    """A device that notes, in order, the commands it is asked to run and its NotifyResps."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.heard: list[str] = []
+
+    def answer(self, msg: Any, send: Any) -> Any:
+        if isinstance(msg.body, NotifyResp):
+            self.heard.append(f"NotifyResp {msg.body.subscription_id}")
+        command = getattr(msg.body, "command", None)
+        if isinstance(command, str):
+            self.heard.append(command.rsplit(".", 1)[-1])
+        return super().answer(msg, send)
+
+
+def _subscribed(agent: SimAgent, subscription_id: str) -> bool:
+    return subscription_id in agent.model.values.values()
+
+
+@needs_mosquitto
+def test_activate_goes_after_the_notify_resp_of_transfer_complete_not_inside_its_hook(
+    committed: Runtime, broker: int
+) -> None:
+    """The resume of TransferComplete! records ``downloaded``; a check turn sends Activate().
+
+    From inside the notification's hook, Activate() reached the device before the
+    NotifyResp, and an agent that answers only once it has its NotifyResp made the
+    update wait out the request timeout (60 s here); it now ends in a few seconds.
+    """
+    timeout = 60.0
+    runtime = wall_clock(
+        committed,
+        fleet_check_seconds=600.0,  # no periodic check: only the Proceed makes one due
+        device_request_timeout_seconds=timeout,
+        device_last_will=False,  # no reconnect to apply a will after the set-up
+    )
+    config = net_config(broker)
+    timing = SimTiming(onboard_retry=1.0, reboot=0.1, download=1.0, activate=0.1)
+    sim = make_agents(1, controller_id=config.controller_id, timing=timing, strict=True)[0]
+    agent = _Listening(
+        sim.profile,
+        controller_id=sim.controller_id,
+        secret=sim.secret,
+        claim_code=sim.claim_code,
+        timing=sim.timing,
+        strict=True,
+        conditions=sim.conditions,
+    )
+    with runtime.sessions.begin() as session:
+        provision(session, runtime, [agent])
+    image = add_image(runtime, "2.0.0", [ROUTER_MODEL])
+
+    async def scenario() -> None:
+        options = mqtt_options(config, broker)
+        async with controller(runtime, config), fleet([agent], options, onboard=False):
+            await until(lambda: online(runtime, agent), timeout=30)
+            await until(lambda: _subscribed(agent, "doorstep-transfer-complete"), timeout=30)
+            await asyncio.sleep(0.5)  # the connect's set-up and its check nudge are over
+            op = await settled(runtime, _update(runtime, agent, image.id), timeout=timeout / 2)
+            assert (op.state, op.reason) == (OperationState.SUCCEEDED, None)
+            assert op.started_at is not None and op.finished_at is not None
+            assert op.finished_at - op.started_at < timedelta(seconds=timeout / 2)
+            assert agent.commands == ["Download()", "Activate()"]
+            heard = agent.heard
+            assert heard.index("NotifyResp doorstep-transfer-complete") < heard.index(
+                "Activate()"
+            ), heard
+
+    run(scenario(), timeout=120)

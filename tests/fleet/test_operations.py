@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from doorstep.core.clock import FakeClock
 from doorstep.core.runtime import Runtime
 from doorstep.devices.fleet import operations
-from doorstep.devices.fleet.handlers.base import Wait, failed, succeeded
+from doorstep.devices.fleet.handlers.base import Proceed, Wait, failed, succeeded
 from doorstep.devices.fleet.operations import (
     DeviceOperation,
     OperationKind,
@@ -34,6 +34,7 @@ from doorstep.devices.fleet.records import (
     claim_due,
     mark_sending,
     record_outcome,
+    take_waiting,
 )
 from doorstep.devices.fleet.sweep import fleet_sweep
 from doorstep.devices.models import REGISTRATION_SOURCE, Device, DeviceRegistration
@@ -260,3 +261,24 @@ def test_a_waiting_operation_is_checked_when_its_time_comes(db: Session, clock: 
         now=clock.now(), check_seconds=30,
     )  # fmt: skip
     assert done is not None and done.usp_code == 7002 and len(done.fault or "") == 500
+
+
+def test_a_step_the_device_reported_is_due_for_a_check_at_once(
+    db: Session, clock: FakeClock
+) -> None:
+    """``Proceed``: the step reached is recorded and the next check (which sends) is due now."""
+    device = _device(db, clock.now())
+    _queue(db, clock, [device])
+    op = _claim(db, clock)[0].op
+    assert mark_sending(db, op.id, owner="a", step="download", result={}, now=clock.now())
+    record_outcome(db, op.id, Wait("download"), owner="a", now=clock.now(), check_seconds=600)
+    assert claim_checks(db, owner="b", now=clock.now(), lease=LEASE, limit=5, reach=MQTT) == []
+    held = take_waiting(db, device, "os::x", owner="a", now=clock.now(), lease=LEASE)
+    assert not isinstance(held, bool) and held.op.id == op.id  # a notification's resume
+    row = record_outcome(
+        db, op.id, Proceed("downloaded", {"n": 1}), owner="a", now=clock.now(), check_seconds=600
+    )
+    assert row is not None and row.state is OperationState.WAITING and row.lease_owner is None
+    assert (row.step, row.check_at, row.result["n"]) == ("downloaded", clock.now(), 1)
+    check = claim_checks(db, owner="b", now=clock.now(), lease=LEASE, limit=5, reach=MQTT)
+    assert [c.op.id for c in check] == [op.id] and check[0].op.step == "downloaded"

@@ -66,6 +66,7 @@ def test_the_plan_keeps_only_evidence() -> None:
     assert {name for name, action in steps.items() if action == "keep"} == KEPT | {
         "account_deregistration_requests",
         "device_registrations",
+        "device_time_zones",  # kept with the registration record (decision 0045)
     }
     assert steps["outbox"] == "delete"
     assert steps["accounts"] == "cascade"

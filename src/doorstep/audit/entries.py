@@ -8,6 +8,10 @@ fresh transaction, after the rollback.  We accept that a caller who catches the
 refusal *and* commits in another session gets no second copy: the record is in
 the session that saw the refusal.
 
+:func:`commit_entry` writes an entry at once, in a transaction of its own: for an
+action about to leave the database (a command to a device), so that a process killed
+before the caller's transaction commits still leaves it on record.
+
 Actors are written ``kind:id``: ``subject:<uuid>``, ``staff:<uuid>``, ``system:<name>``;
 actions ``area.verb``; details hold ids and names only (the trail validates them).
 """
@@ -22,6 +26,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from doorstep.core.database import CLOCK_KEY
 from doorstep.core.errors import DoorstepError
 
 #: The audit action of every attempted use of personal data; ``outcome`` says
@@ -103,3 +108,16 @@ def audited_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
             with factory() as session, session.begin():
                 entry.write(session)
         raise
+
+
+def commit_entry(session: Session, entry: AuditEntry) -> None:
+    """Write ``entry`` in a transaction of its own, committed before this returns.
+
+    The transaction runs on a connection of ``session``'s own bind (the engine; in a test
+    bound to one connection, that one, where the caller's transaction holds it) and
+    dates the entry by the clock ``session`` carries.  ``session``'s own transaction
+    and what it holds (locks included) are untouched.
+    """
+    clock = {CLOCK_KEY: session.info[CLOCK_KEY]} if CLOCK_KEY in session.info else {}
+    with Session(bind=session.get_bind(), info=clock) as own, own.begin():
+        entry.write(own)  # not session's info: it holds the caller's events, not ours

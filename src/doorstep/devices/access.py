@@ -8,6 +8,11 @@
   data model offers it; otherwise a problem, audited as a refusal.
 * :func:`use` — the purpose gate for one use by a subscriber of their own device:
   every element checked, the use audited once, by id.
+* :func:`sending` — a change is about to leave for the device: its action goes on
+  record at once (outcome ``sent``, committed in a transaction of its own), so a
+  process killed before the request's transaction commits (the device may have
+  applied the change) never leaves the change off the audit trail.  The request's
+  own record (``ok``, or ``failed`` with the device's error) follows as before.
 * :func:`require_consent` — an optional function with nothing stored (the Wi-Fi
   scan): the consent ledger decides, refusals are audited as the gate's are.
 * :func:`system_use` — the same for Doorstep acting on its own (registration from a
@@ -24,7 +29,13 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from doorstep.audit.entries import USE_ACTION, AuditEntry, subject_actor, system_actor
+from doorstep.audit.entries import (
+    USE_ACTION,
+    AuditEntry,
+    commit_entry,
+    subject_actor,
+    system_actor,
+)
 from doorstep.audit.services import record
 from doorstep.core.errors import PurposeRefusedError
 from doorstep.devices.exceptions import (
@@ -187,6 +198,35 @@ def use(
         elements=elements,
         details=details,
     )
+
+
+def sending(
+    session: Session,
+    *,
+    action: str,
+    subject_id: uuid.UUID,
+    purpose: str,
+    device_id: uuid.UUID,
+) -> None:
+    """Put ``action`` on record as ``sent`` now, before its change leaves for the device.
+
+    Committed in a transaction of its own (:func:`~doorstep.audit.entries.commit_entry`):
+    the trail then holds every change a device may have applied, also when the process
+    dies before the request's transaction commits.  Never a success: only the
+    request's own record says that, once the device answered.  It takes a second
+    pooled connection for a moment; we accept that (at an exhausted pool it waits as
+    any request does) because committing the request's own transaction early would
+    give up the lock that keeps a PPPoE change and its stored copy in step.
+    """
+    entry = AuditEntry(
+        action=action,
+        actor=subject_actor(subject_id),
+        subject_id=subject_id,
+        purpose=purpose,
+        outcome="sent",
+        details={"device": str(device_id)},
+    )
+    commit_entry(session, entry)
 
 
 def system_use(

@@ -6,8 +6,9 @@
   simulated units (random secrets and claim codes), for trying the flow end to end.
 * ``doorstep devices sweep`` — run the presence sweep once (what the worker does
   every minute).
-* ``doorstep devices list|tag|untag`` — the fleet list and operators' tags
-  (:mod:`doorstep.devices.fleet.list_cli`).
+* ``doorstep devices list|tag|untag`` — the fleet list and operators' tags, and
+  ``doorstep devices zone|clear-zone|zones`` — devices' own time zones for rollouts'
+  maintenance windows (:mod:`doorstep.devices.fleet.list_cli`).
 * ``doorstep devices mark-returned|mark-resold DEVICE`` and ``doorstep devices wipes`` —
   a device leaves its owner, and the removal of their settings from it
   (:mod:`doorstep.devices.fleet.wipe_cli`, decision 0042).
@@ -92,6 +93,9 @@ def sweep() -> None:
 app.command("list")(list_cli.list_devices)
 app.command()(list_cli.tag)
 app.command()(list_cli.untag)
+app.command()(list_cli.zone)
+app.command("clear-zone")(list_cli.clear_zone)
+app.command()(list_cli.zones)
 app.command("mark-returned")(wipe_cli.mark_returned)
 app.command("mark-resold")(wipe_cli.mark_resold)
 app.command("wipes")(wipe_cli.list_wipes)

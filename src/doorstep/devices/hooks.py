@@ -2,7 +2,11 @@
 
 * **Connect Record** (``on_agent_connected``): the device is online; its record is
   created or its contact refreshed (address, ``last_seen``; ``offline_since``
-  cleared), then its registration is read (:meth:`DeviceHooks.refresh`).
+  cleared), then its registration is read (:meth:`DeviceHooks.refresh`) and its
+  set-up kept.  A read or set-up that finds no answer in time (a storm of
+  reconnections after a broker restart keeps a controller busy) is tried again, up to
+  :data:`FIRST_CONTACT_ATTEMPTS` times, so every device that came back is registered
+  again; a device that refuses, or left, is not.
 * **Boot! and OnBoardRequest** (``on_event``): the registration is read again.  The
   hook returns only once it is stored, so the NotifyResp that ends an OnBoardRequest's
   retries is sent only then (a failed read makes the device ask again).
@@ -12,7 +16,9 @@
   waiter here took, Boot! (after its registration read) and ValueChange go to the
   process's :class:`~doorstep.devices.fleet.executor.FleetExecutor` (``fleet``), which
   resumes the device's waiting operation; a Connect Record makes that operation due
-  for a check.  The NotifyResp follows only once the executor recorded the outcome.
+  for a check.  The NotifyResp follows once the executor recorded the outcome, or
+  handed the notification to a turn of this process already running for the device
+  (:mod:`~doorstep.devices.fleet.handover`).
 * **Traffic** (``on_agent_traffic``, at most once per device per
   ``traffic_hook_interval``): ``last_seen`` and online again.
 * **Disconnect** (a WebSocket session ends, a DisconnectRecord): offline from now.
@@ -34,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 
 from doorstep.audit.entries import audited_transaction
@@ -61,13 +68,21 @@ from doorstep.usp import (
     OperationComplete,
     ValueChange,
 )
-from doorstep.usp.controller import AgentAddress, Controller, endpoint_ref
+from doorstep.usp.controller import (
+    AgentAddress,
+    Controller,
+    DeviceTimeoutError,
+    MtpUnavailableError,
+    endpoint_ref,
+)
 from doorstep.usp.paths import UspPathPolicy
 
 log = logging.getLogger("doorstep.devices.hooks")
 
 COALESCE_SECONDS = 5.0
 """A registration read within this many seconds is not repeated (connect + Boot! + onboard)."""
+FIRST_CONTACT_ATTEMPTS = 3
+"""Tries of a new session's registration read and set-up when they find no answer in time."""
 _MAX_TRACKED = 100_000
 
 
@@ -108,13 +123,35 @@ class DeviceHooks:
     # -- hooks --------------------------------------------------------------------------
 
     async def on_agent_connected(self, endpoint_id: str, mtp: AgentAddress) -> None:
-        """Online now; then read the registration (a failure is logged, not raised)."""
+        """Online now; then read the registration and keep the set-up (failures logged).
+
+        Each is tried again after a timeout (module docstring), a second or two
+        (jittered) later, a little more each time.
+        """
         if await asyncio.to_thread(self._contact, endpoint_id, mtp):
-            await self.refresh(endpoint_id, quiet=True, force=True)
-            if self.controller is not None:  # the subscriptions, Periodic!, last will
-                await self.upkeep.ensure(self.controller, endpoint_id, mtp)
+            await self._read_new_session(endpoint_id)
+            await self._keep_setup(endpoint_id, mtp)
             if self.fleet is not None:
                 await self.fleet.on_contact(endpoint_id)
+
+    async def _read_new_session(self, endpoint_id: str) -> None:
+        for attempt in range(1, FIRST_CONTACT_ATTEMPTS + 1):
+            try:
+                await self.refresh(endpoint_id, force=True)
+                return
+            except (DeviceTimeoutError, MtpUnavailableError):  # busy: try again
+                await _pause(attempt)
+            except Exception:  # logged by refresh; a refusal or a departure is final
+                return
+
+    async def _keep_setup(self, endpoint_id: str, mtp: AgentAddress) -> None:
+        """The subscriptions, Periodic! and last will (:class:`AgentUpkeep`)."""
+        for attempt in range(1, FIRST_CONTACT_ATTEMPTS + 1):
+            if self.controller is None:
+                return
+            if await self.upkeep.ensure(self.controller, endpoint_id, mtp) is not None:
+                return
+            await _pause(attempt)
 
     async def on_agent_disconnected(self, endpoint_id: str, mtp: AgentAddress) -> None:
         """Offline from now."""
@@ -257,3 +294,9 @@ class DeviceHooks:
                 endpoint_id=endpoint_id,
                 now=self._runtime.clock.now(),
             )
+
+
+async def _pause(attempt: int) -> None:
+    """Before the try after ``attempt``: a second or two more each time; none after the last."""
+    if attempt < FIRST_CONTACT_ATTEMPTS:
+        await asyncio.sleep(attempt * random.uniform(1.0, 2.0))  # noqa: S311 - jitter

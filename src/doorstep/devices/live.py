@@ -11,7 +11,8 @@
   :class:`~doorstep.devices.exceptions.FunctionUnsupportedError` ("this device
   doesn't report its connected devices"), audited as a refusal, never an empty
   list; another per-path error is the device's refusal (``DeviceRefusedError``).
-* :func:`reboot` — ``Device.Reboot()``; the device drops its connection, comes back
+* :func:`reboot` — ``Device.Reboot()`` (on record as ``sent`` before it leaves,
+  :func:`.access.sending`); the device drops its connection, comes back
   and reports ``Boot!`` (which re-reads its registration).
 """
 
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from doorstep.core.errors import DoorstepError
-from doorstep.devices.access import owned_device, require_function, use
+from doorstep.devices.access import owned_device, require_function, sending, use
 from doorstep.devices.exceptions import DeviceRefusedError, FunctionUnsupportedError
 from doorstep.devices.pppoe import with_audit
 from doorstep.devices.remote import DeviceLink
@@ -119,6 +120,8 @@ async def reboot(
     require_function(owned, "reboot", action=action, purpose=FUNCTION_PURPOSE)
     use(session, gate, subject_id, [ELEMENT], FUNCTION_PURPOSE, action=action,
         details={"device": str(device_id)})  # fmt: skip
+    sending(session, action=action, subject_id=subject_id, purpose=FUNCTION_PURPOSE,
+            device_id=device_id)  # fmt: skip
     try:
         await link.operate(
             owned.endpoint(),

@@ -12,6 +12,8 @@
 * ``device_bindings`` (:mod:`._binding_models`): the append-only bind/unbind ledger
   whose open row is the current owner; ``device_pppoe``: the owner's encrypted PPPoE
   credentials; ``device_claim_limits``: failed claims per subscriber.
+* ``device_relay_replicas`` and ``device_session_holders`` (:mod:`._holder_models`):
+  which ``serve`` replica holds each device's WebSocket session (decision 0047).
 
 Live status (connected hosts) and Wi-Fi scans have no table at all: they are
 relayed from the device to the app and never stored (CPE-I.iii.R4, R6).
@@ -42,6 +44,7 @@ from doorstep.devices._declare import (
     REGISTRATION_RULE,
     registration,
 )
+from doorstep.devices._holder_models import RelayReplica, SessionHolder
 from doorstep.privacy.datamap.record_sources import source_column_info
 from doorstep.privacy.retention.binding import Anonymise, Binding, Coarsen, retention_info
 from doorstep.vocabulary import not_personal
@@ -60,6 +63,8 @@ __all__ = [
     "DevicePppoe",
     "DeviceRegistration",
     "ProductType",
+    "RelayReplica",
+    "SessionHolder",
 ]
 
 

@@ -15,6 +15,9 @@ While the app runs, :func:`lifespan` also
 * with ``device_serve_mqtt``, joins the MQTT broker with the same controller, so the
   API reaches MQTT devices too (answers come back to this process's own response
   topic; see decision 0009 and 0013);
+* with ``device_relay`` (the default), runs the relay between ``serve`` replicas
+  (:class:`~doorstep.devices.relay.ReplicaRelay`, decision 0047): it listens before
+  the app serves, so every replica reaches the WebSocket devices connected to any;
 * runs the fleet executor (:func:`start_fleet`, decision 0038) on the same controller:
   it claims the operations of the WebSocket devices holding a session here, and of
   MQTT devices with ``device_serve_mqtt``.  ``doorstep controller`` starts one too.
@@ -36,6 +39,7 @@ from doorstep.devices import presence
 from doorstep.devices.credentials import DatabaseCredentialStore
 from doorstep.devices.fleet.records import Reach
 from doorstep.devices.hooks import DeviceHooks
+from doorstep.devices.relay import ReplicaRelay
 from doorstep.devices.remote import Completions, DeviceLink
 from doorstep.privacy.purposes import PurposeGate
 from doorstep.usp.config import UspConfig, credentials_path, load_usp_config
@@ -45,6 +49,7 @@ from doorstep.usp.mtp import websocket as usp_ws
 log = logging.getLogger("doorstep.devices")
 
 _HUB_KEY = "usp_websocket"  # where doorstep.usp.mtp.websocket keeps its hub on app.state
+_RELAY_START_SECONDS = 10.0
 
 
 @dataclass
@@ -54,6 +59,7 @@ class DevicesState:
     link: DeviceLink
     hub: usp_ws.WebSocketHub
     hooks: DeviceHooks | None
+    relay: ReplicaRelay | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -113,7 +119,10 @@ def install(app: FastAPI, *, config: UspConfig | None = None) -> DevicesState:
         timeout=settings.device_request_timeout_seconds,
         async_timeout=settings.device_scan_timeout_seconds,
     )
-    state = DevicesState(link, hub, hooks)
+    relay = None
+    if settings.device_relay and hub.transport.relay is None:
+        relay = ReplicaRelay(runtime, hub, completions)
+    state = DevicesState(link, hub, hooks, relay)
     app.state.devices = state
     return state
 
@@ -134,6 +143,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Install, run the heartbeat (and MQTT, when configured), stop them at shutdown."""
     state = state_of(app)
     state.tasks.append(asyncio.create_task(_heartbeat(app, state), name="devices-heartbeat"))
+    if state.relay is not None:
+        state.tasks.append(asyncio.create_task(state.relay.run(), name="devices-relay"))
+        try:  # listen before the first session opens, so the others reach it at once
+            await asyncio.wait_for(state.relay.listening.wait(), _RELAY_START_SECONDS)
+        except TimeoutError:
+            log.warning("device relay not listening yet; serving without waiting")
     if app.state.runtime.settings.device_serve_mqtt:
         from doorstep.usp.mtp.mqtt import MqttTransport
 

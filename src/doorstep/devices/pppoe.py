@@ -8,7 +8,10 @@ request's transaction with its audit event.  A device that refuses the Set raise
 :class:`~doorstep.devices.exceptions.DeviceRefusedError` with its USP code; the
 transaction rolls back, so nothing is stored as if it had succeeded, and the failed
 attempt is still audited (it carries its :class:`AuditEntry`, which
-``audited_transaction`` writes after the rollback).
+``audited_transaction`` writes after the rollback).  Before the Set leaves, the change
+is on record as ``sent`` in a transaction of its own (:func:`.access.sending`): should
+the process die before the request commits, the trail shows the change the device may
+hold while the stored copy keeps what the device last confirmed.
 
 The credentials live under the binding they were set in and are deleted when it
 ends (:func:`doorstep.devices.binding.end_binding`).  The password is never given
@@ -29,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from doorstep.audit.entries import AuditEntry, subject_actor
 from doorstep.core.errors import DoorstepError, InvalidInputError
-from doorstep.devices.access import owned_device, require_function, use
+from doorstep.devices.access import owned_device, require_function, sending, use
 from doorstep.devices.fleet.wipe_guard import refuse_while_clearing
 from doorstep.devices.models import DevicePppoe
 from doorstep.devices.remote import DeviceLink
@@ -119,6 +122,7 @@ async def set_pppoe(
     use(session, gate, subject_id, ELEMENTS, PURPOSE, action=action,
         details={"device": str(device_id), "interface": interface})  # fmt: skip
     prefix = f"Device.PPP.Interface.{interface}."
+    sending(session, action=action, subject_id=subject_id, purpose=PURPOSE, device_id=device_id)
     try:
         await link.set(
             owned.endpoint(),

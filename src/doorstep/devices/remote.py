@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from doorstep.devices.exceptions import DevicePartlyAppliedError, DeviceRefusedError
@@ -44,12 +45,21 @@ from doorstep.usp import (
 )
 from doorstep.usp.controller import Controller, DeviceTimeoutError
 
+Deliver = Callable[[OperationComplete], None]
+_PRUNE_AT = 256
+"""Forwards kept before the lapsed ones are dropped."""
+
 
 class Completions:
-    """Waiters for asynchronous commands, keyed by (endpoint id, command key)."""
+    """Waiters for asynchronous commands, keyed by (endpoint id, command key).
+
+    A command relayed from another ``serve`` replica has its waiter there: :meth:`forward`
+    hands its OperationComplete to the relay instead (decision 0047).
+    """
 
     def __init__(self) -> None:
         self._waiting: dict[tuple[str, str], asyncio.Future[OperationComplete]] = {}
+        self._forwards: dict[tuple[str, str], tuple[Deliver, float]] = {}
 
     def expect(self, endpoint_id: str, command_key: str) -> asyncio.Future[OperationComplete]:
         """A future resolved by :meth:`resolve` for this endpoint and command key."""
@@ -61,11 +71,32 @@ class Completions:
         """Stop waiting (timeout, error or done)."""
         self._waiting.pop((endpoint_id, command_key), None)
 
+    def forward(
+        self,
+        endpoint_id: str,
+        command_key: str,
+        deliver: Deliver,
+        *,
+        ttl: float,
+    ) -> None:
+        """Hand the OperationComplete of this command to ``deliver`` within ``ttl`` seconds."""
+        now = time.monotonic()
+        if len(self._forwards) >= _PRUNE_AT:
+            for key, (_deliver, until) in list(self._forwards.items()):
+                if until < now:
+                    del self._forwards[key]
+        self._forwards[(endpoint_id, command_key)] = (deliver, now + ttl)
+
     def resolve(self, endpoint_id: str, done: OperationComplete) -> bool:
         """Hand an OperationComplete to its waiter; False when nobody waits for it."""
-        future = self._waiting.pop((endpoint_id, done.command_key), None)
+        key = (endpoint_id, done.command_key)
+        future = self._waiting.pop(key, None)
         if future is None or future.done():
-            return False
+            forward = self._forwards.pop(key, None)
+            if forward is None or forward[1] < time.monotonic():
+                return False
+            forward[0](done)
+            return True
         future.set_result(done)
         return True
 

@@ -20,9 +20,10 @@
   registry stored at the device's last Connect Record, and whether it is online.  A
   controller process that has not heard from the device since it started (a restart,
   or another process took its traffic) thus addresses a 3.1.1 agent with its own
-  ``/reply-to=`` topic, so the answer returns to the process that asked; and a request
-  to a device the registry knows is offline fails at once (503) instead of waiting
-  for a timeout.
+  ``/reply-to=`` topic, so the answer returns to the process that asked; a WebSocket
+  device is addressed by its MTP alone, which reaches its session wherever it is held
+  (the relay between ``serve`` replicas, decision 0047); and a request to a device the
+  registry knows is offline fails at once (503) instead of waiting for a timeout.
 
 One set-up runs per agent at a time; a contact that arrives while it runs (the
 agent reconnecting after a factory reset) makes exactly one more run follow it,
@@ -51,7 +52,7 @@ from doorstep.usp.agent_setup import (
     ensure_agent_setup,
     will_topic,
 )
-from doorstep.usp.controller import MQTT, AgentAddress, Controller, Located
+from doorstep.usp.controller import MQTT, WEBSOCKET, AgentAddress, Controller, Located
 
 log = logging.getLogger("doorstep.devices.upkeep")
 
@@ -184,7 +185,7 @@ class AgentUpkeep:
     # -- the directory (AgentDirectory) -------------------------------------------------
 
     async def locate(self, endpoint_id: str) -> Located | None:
-        """The stored address (MQTT only) and online state of ``endpoint_id``."""
+        """The stored address and online state of ``endpoint_id`` (WebSocket: the MTP only)."""
         return await asyncio.to_thread(self._locate, endpoint_id)
 
     def _locate(self, endpoint_id: str) -> Located | None:
@@ -200,4 +201,6 @@ class AgentUpkeep:
         address = None
         if mtp == MQTT and topic:
             address = AgentAddress(MQTT, topic, v5 is not False)
+        elif mtp == WEBSOCKET:  # its session, here or in the replica holding it (0047)
+            address = AgentAddress(WEBSOCKET)
         return Located(address, bool(online))

@@ -6,7 +6,8 @@
   the two objects are independent on a device, so one the device refuses is
   reported with what it did apply (``DevicePartlyAppliedError``: ``applied`` and
   ``not_applied`` names, decision 0028).  Nothing is stored: the device page reads
-  the network name back from the device (CPE-V.1.b, X-11).
+  the network name back from the device (CPE-V.1.b, X-11).  The change is on record
+  as ``sent`` before it leaves (:func:`.access.sending`).
 * :func:`scan_wifi` — the optional function: the device's
   ``NeighboringWiFiDiagnostic()`` site survey, allowed only while the subscriber's
   consent ``wifi.location_scan`` is live (nearby networks reveal where the home is);
@@ -26,7 +27,13 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from doorstep.core.errors import DoorstepError, InvalidInputError
-from doorstep.devices.access import owned_device, require_consent, require_function, use
+from doorstep.devices.access import (
+    owned_device,
+    require_consent,
+    require_function,
+    sending,
+    use,
+)
 from doorstep.devices.fleet.wipe_guard import refuse_while_clearing
 from doorstep.devices.pppoe import with_audit
 from doorstep.devices.remote import DeviceLink
@@ -87,6 +94,8 @@ async def set_wifi(
         f"Device.WiFi.SSID.{index}.SSID": ssid,
         f"Device.WiFi.AccessPoint.{index}.Security.KeyPassphrase": passphrase,
     }
+    sending(session, action=action, subject_id=subject_id, purpose=CONFIG_PURPOSE,
+            device_id=device_id)  # fmt: skip
     try:
         await link.set(owned.endpoint(), updates, purpose=CONFIG_PURPOSE, allow_partial=True)
     except DoorstepError as exc:

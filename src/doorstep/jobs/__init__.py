@@ -2,7 +2,8 @@
 
 * :mod:`.registry` — declare a task with :func:`job` or :func:`periodic`;
 * :mod:`.enqueue` — :func:`enqueue` a job inside the caller's transaction;
-* :mod:`.worker` — build the Procrastinate app and run workers.
+* :mod:`.worker` — build the Procrastinate app and run workers;
+* :mod:`.claim` — do a waiting job's work in the caller's own transaction.
 """
 
 from doorstep.jobs.enqueue import enqueue

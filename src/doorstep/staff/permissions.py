@@ -11,7 +11,8 @@ data map declares, it only narrows it.
 role               purpose                may read
 =================  =====================  =========================================
 support            customer.support       customers' device, contact, account data
-support            device.maintenance     customers' device data (the fleet list)
+support            device.maintenance     customers' device data (the fleet list) and
+                                          their devices' time zones (decision 0045)
 support            device.diagnostics     results of the diagnostics support ran
 privacy_officer    privacy.rights         every customer category (requests)
 privacy_officer    consent.management     customers' consent ledger
@@ -92,8 +93,9 @@ READS: Mapping[StaffRole, tuple[ReadGrant, ...]] = MappingProxyType(
                 "customer.support",
                 ("user.device", "user.contact", "user.account", "user.unique_id.pseudonymous"),
             ),
-            # the fleet list's model and firmware version (decision 0040)
-            ReadGrant("device.maintenance", ("user.device",)),
+            # the fleet list's model and firmware version (decision 0040), and the time
+            # zone staff set for a device's maintenance windows (decision 0045)
+            ReadGrant("device.maintenance", ("user.device", "user.location.imprecise")),
             # the results of the diagnostics support ran (decision 0041)
             ReadGrant("device.diagnostics", ("user.telemetry", "user.behavior")),
         ),

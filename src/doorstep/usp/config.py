@@ -81,7 +81,7 @@ class UspConfig:
     reconnect_max: float = 15.0
     """Longest wait between broker reconnection attempts, seconds."""
     max_concurrent_tasks: int = 256
-    """Hook calls and answers running at once; more wait (back-pressure on the MTP)."""
+    """Hook calls and answers running at once; more wait in memory (never the MTP's read)."""
     traffic_hook_interval: float = 30.0
     """``on_agent_traffic`` is called at most once per agent per this many seconds."""
     audit_repeat_seconds: float = 60.0

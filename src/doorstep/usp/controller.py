@@ -27,14 +27,19 @@
   sent (:class:`~doorstep.usp.paths.PathRefusedError`, 403) and audited as
   ``usp.path_refused`` with the purpose and the path's shape.  Without it (a bare
   controller in the USP layer's own tests and tools) nothing is checked.
+* Another process may carry a request: :meth:`Controller.awaiting` waits for the answer
+  to a request relayed to this process, and :meth:`Controller.resolve` settles one of
+  this process's requests with the answer (or error) another process relayed back
+  (WebSocket sessions held by another ``serve`` replica, decision 0047).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar, overload
 
 from doorstep.core.errors import ConflictError, InvalidInputError
@@ -202,30 +207,62 @@ class Controller(ControllerCore):
         if kind is None:
             raise InvalidInputError(f"{type(body).__name__} is not a request a controller sends")
         await self.reachable(endpoint_id)
-        key = (endpoint_id, msg.msg_id)
-        if key in self._pending:
-            raise ConflictError("this msg_id is already in flight to the device")
         wait = self.config.request_timeout if timeout is None else timeout
-        future: asyncio.Future[Msg] = asyncio.get_running_loop().create_future()
-        self._pending[key] = future
-        self.counters["requests"] += 1
-        started = time.monotonic()
-        try:
-            async with asyncio.timeout(wait):
-                await self.send_msg(endpoint_id, msg, response=False)
-                reply = await future
-        except TimeoutError:
-            self.counters["requests_timed_out"] += 1
-            USP_TIMEOUTS.labels(msg.msg_type.name).inc()
-            raise DeviceTimeoutError(
-                f"no answer to {msg.msg_type.name} within {wait:g} s",
-                msg_type=msg.msg_type.name,
-                timeout_seconds=wait,
-            ) from None
-        finally:
-            self._pending.pop(key, None)
+        with self.awaiting(endpoint_id, msg.msg_id) as future:
+            self.counters["requests"] += 1
+            started = time.monotonic()
+            try:
+                async with asyncio.timeout(wait):
+                    await self.send_msg(endpoint_id, msg, response=False)
+                    reply = await future
+            except TimeoutError:
+                self.counters["requests_timed_out"] += 1
+                USP_TIMEOUTS.labels(msg.msg_type.name).inc()
+                raise DeviceTimeoutError(
+                    f"no answer to {msg.msg_type.name} within {wait:g} s",
+                    msg_type=msg.msg_type.name,
+                    timeout_seconds=wait,
+                ) from None
         USP_ROUND_TRIP.labels(msg.msg_type.name).observe(time.monotonic() - started)
         return messages.expect(reply, kind, msg_id=msg.msg_id)
+
+    @contextlib.contextmanager
+    def awaiting(self, endpoint_id: str, msg_id: str) -> Iterator[asyncio.Future[Msg]]:
+        """A future for the answer to ``msg_id`` from ``endpoint_id``, pending in the block.
+
+        Raises ConflictError when that msg_id is already in flight to the device.  Besides
+        :meth:`request`, the replica holding an agent's WebSocket session waits here for
+        the answers to requests another replica relays to it (decision 0047).
+        """
+        key = (endpoint_id, msg_id)
+        if key in self._pending:
+            raise ConflictError("this msg_id is already in flight to the device")
+        future: asyncio.Future[Msg] = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
+        try:
+            yield future
+        finally:
+            if self._pending.get(key) is future:
+                del self._pending[key]
+
+    def resolve(self, endpoint_id: str, msg_id: str, outcome: Msg | Exception) -> bool:
+        """Settle the pending request ``msg_id`` with an answer or error another process got.
+
+        The replica holding the agent's session relays its answer (or that the session
+        is gone) back to the one that asked (decision 0047).  Only a response or an Error
+        Msg answers; False when nothing waits for it.
+        """
+        future = self._pending.get((endpoint_id, msg_id))
+        if future is None or future.done():
+            self.counters["answers_unmatched"] += 1
+            return False
+        if isinstance(outcome, Exception):
+            future.set_exception(outcome)
+        elif outcome.is_response or outcome.is_error:
+            future.set_result(outcome)
+        else:
+            return False
+        return True
 
     async def send(self, endpoint_id: str, msg: Msg, *, purpose: str | None = None) -> None:
         """Send ``msg`` without waiting for an answer (an Operate without send_resp)."""

@@ -127,6 +127,13 @@ class Settings(
         default=None, description="json or console; default: json in production, else console."
     )
     worker_concurrency: int = Field(default=4, ge=1, le=256, description="Jobs run at once.")
+    worker_poll_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="How often an idle worker looks for jobs it was not told of; new jobs wake "
+        "it at once (LISTEN/NOTIFY), so this only bounds a missed notification.",
+    )
     worker_heartbeat_seconds: float = Field(
         default=10.0, gt=0, le=300, description="How often a worker says it is alive."
     )

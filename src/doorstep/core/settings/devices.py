@@ -44,3 +44,14 @@ class DeviceSettings(BaseModel):
     device_serve_mqtt: bool = Field(
         default=False, description="serve also joins the MQTT broker, to reach MQTT devices."
     )
+    device_relay: bool = Field(
+        default=True,
+        description="Every serve replica reaches the WebSocket devices connected to the others "
+        "through PostgreSQL LISTEN/NOTIFY (decision 0047); off: only its own (503 otherwise).",
+    )
+    device_relay_lease_seconds: float = Field(
+        default=30.0,
+        ge=3,
+        description="A replica's claim on the WebSocket sessions it holds, renewed every third "
+        "of it; a replica gone this long (twice, for the registry) drops its devices.",
+    )

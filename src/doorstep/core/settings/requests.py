@@ -63,6 +63,14 @@ class RequestSettings(BaseModel):
         description="Attempts at a connected system (timeouts, garbage, errors), retried with "
         "exponential back-off, before its part is marked failed with the reason.",
     )
+    requests_systems_batch: int = Field(
+        default=20,
+        ge=1,
+        le=200,
+        description="Most tasks of one connected system one attempt carries out together: the "
+        "task its job names and fresh ones of other requests (decision 0048); an SQL system "
+        "does them in one transaction with a savepoint each.  1: one task per attempt.",
+    )
     requests_systems_poll_seconds: int = Field(
         default=60,
         ge=1,
@@ -80,4 +88,12 @@ class RequestSettings(BaseModel):
         ge=1,
         description="Days a prepared export can be downloaded (at most the pack's "
         "export_download rule).",
+    )
+    requests_inline_ms: int = Field(
+        default=250,
+        ge=0,
+        le=10_000,
+        description="Milliseconds each statement may take when an automatic export or "
+        "erasure is carried out before the filing request is answered (decision 0046); past "
+        "it, or on any error, a worker does it.  0: always a worker.",
     )

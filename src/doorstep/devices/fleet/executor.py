@@ -14,8 +14,19 @@
 * **Notifications** (:meth:`FleetExecutor.on_event`, from the controller hooks):
   TransferComplete!, OperationComplete, Boot! and the ValueChange of
   ``SoftwareVersion`` resume the device's waiting operation at once, in whichever
-  process hears them; one that arrives while the operation is busy waits for it (at
-  most ``device_request_timeout_seconds``), else the next check settles it.
+  process hears them, inside the notification's hook (its NotifyResp follows the
+  recorded outcome).  A resume may read the device but sends no command: an event
+  after which the next step's message is due (``Activate()`` after
+  ``TransferComplete!``) is recorded as a :class:`~.handlers.base.Proceed` — the
+  step reached, the operation ``waiting`` and due for a check now — and the claim
+  loop, woken, sends the message in a check turn with its lease, after the
+  NotifyResp went.  Events that end an operation are recorded in the hook.
+  One that arrives while a start or check turn of this process holds the operation
+  is handed to that turn (:mod:`.handover`; a check that only reads is cut short: a
+  rebooting device lost its request) and the hook returns; the turn resumes the
+  operation with it once its own outcome is recorded.  One that arrives while the
+  operation is busy elsewhere waits for it (at most
+  ``device_request_timeout_seconds``), else the next check settles it.
   A device that connects makes its waiting operation due for a check
   (:meth:`FleetExecutor.on_contact`).
 * **Failures** (:meth:`FleetExecutor.turn`): a USP Error Msg ends the operation
@@ -24,8 +35,8 @@
   queue and leaves one with something sent waiting (its checks and deadline settle
   it); any other error ends it ``internal_error`` (the error's type only).
 
-Database work runs on worker threads, one short transaction each
-(:mod:`.records`).  A process that stops leaves its leases to lapse; the sweep
+Database work runs on worker threads, one short transaction each (:mod:`.ledger` over
+:mod:`.records`).  A process that stops leaves its leases to lapse; the sweep
 (:mod:`.sweep`) queues those operations again or leaves them to the device's word.
 """
 
@@ -33,13 +44,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
-import secrets
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import timedelta
 from typing import Any, Literal
 
 import psycopg
@@ -47,21 +55,11 @@ import psycopg
 from doorstep.core.errors import PurposeRefusedError
 from doorstep.core.runtime import Runtime
 from doorstep.devices.fleet import handlers
-from doorstep.devices.fleet.handlers.base import Outcome, Run, Wait, failed
+from doorstep.devices.fleet.handlers.base import Outcome, Proceed, Run, Wait, failed
+from doorstep.devices.fleet.handover import Handover
+from doorstep.devices.fleet.ledger import Ledger
 from doorstep.devices.fleet.operations import CHANNEL, Reason, load_origins
-from doorstep.devices.fleet.records import (
-    Claimed,
-    Reach,
-    claim_checks,
-    claim_due,
-    mark_sending,
-    nudge,
-    record_outcome,
-    renew,
-    requeue,
-    take_waiting,
-)
-from doorstep.devices.inventory import find_device_id, installation_key
+from doorstep.devices.fleet.records import Claimed, Reach, claim_checks, claim_due
 from doorstep.usp import Event, Notification, OperationComplete, UspErrorResponse, ValueChange
 from doorstep.usp.controller import Controller, DeviceCommunicationError
 
@@ -75,6 +73,10 @@ Mode = Literal["start", "resume", "check"]
 
 class LeaseLostError(Exception):
     """Another executor holds the operation now (this one's lease lapsed)."""
+
+
+class SendInResumeError(Exception):
+    """A handler's ``resume`` tried to send a command; it must answer ``Proceed`` instead."""
 
 
 def settles(event: Notification) -> bool:
@@ -92,18 +94,18 @@ class FleetExecutor:
     def __init__(self, runtime: Runtime) -> None:
         settings = runtime.settings
         self.runtime = runtime
-        self.owner = secrets.token_hex(8)
-        """This executor's lease owner id (random, per process)."""
+        self.ledger = Ledger(runtime)
+        """Its transactions, under its random lease owner id."""
         self.concurrency = settings.fleet_executor_concurrency
-        self.lease = timedelta(seconds=settings.fleet_lease_seconds)
         self.poll = settings.fleet_poll_seconds
-        self.check_seconds = settings.fleet_check_seconds
         self.listen = settings.fleet_listen
         self.timeout = settings.device_request_timeout_seconds
         self.controller: Controller | None = None
         self.reach: Callable[[], Reach] = lambda: Reach(mqtt=False)
-        self._key = installation_key(settings)
-        self._running: dict[uuid.UUID, asyncio.Task[None]] = {}
+        self._running: dict[asyncio.Task[None], uuid.UUID] = {}
+        """The turns claimed here and their operations (a turn may outlive its record)."""
+        self._turns: dict[uuid.UUID, Handover] = {}
+        """The start and check turns running here, by device: notifications go to them."""
         self._wake = asyncio.Event()
         self._renewed = 0.0
         handlers.load()
@@ -129,9 +131,9 @@ class FleetExecutor:
         finally:
             if listener is not None:
                 listener.cancel()
-            for task in list(self._running.values()):
+            for task in list(self._running):
                 task.cancel()
-            await asyncio.gather(*self._running.values(), return_exceptions=True)
+            await asyncio.gather(*self._running, return_exceptions=True)
 
     def wake(self) -> None:
         """Look for work now."""
@@ -144,9 +146,9 @@ class FleetExecutor:
         the executor touches no database at all.
         """
         now = time.monotonic()
-        if self._running and now - self._renewed > self.lease.total_seconds() / 3:
+        if self._running and now - self._renewed > self.ledger.lease.total_seconds() / 3:
             self._renewed = now
-            await asyncio.to_thread(self._renew, list(self._running))
+            await asyncio.to_thread(self.ledger.renew, list(set(self._running.values())))
         reach = self.reach()
         if not reach.mqtt and not reach.websocket:
             return -1
@@ -156,7 +158,7 @@ class FleetExecutor:
             if free < 1:
                 break
             claim = claim_due if mode == "start" else claim_checks
-            for claimed in await asyncio.to_thread(self._claim, claim, free, reach):
+            for claimed in await asyncio.to_thread(self.ledger.claim, claim, free, reach):
                 log.debug(
                     "fleet operation claimed",
                     extra={
@@ -166,19 +168,19 @@ class FleetExecutor:
                     },
                 )
                 task = asyncio.create_task(self.turn(claimed, mode))
-                self._running[claimed.op.id] = task
-                task.add_done_callback(functools.partial(self._finished, claimed.op.id))
+                self._running[task] = claimed.op.id
+                task.add_done_callback(self._finished)
                 started += 1
         return started
 
-    def _finished(self, op_id: uuid.UUID, _task: asyncio.Task[None]) -> None:
-        self._running.pop(op_id, None)
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._running.pop(task, None)
         self._wake.set()
 
     async def drain(self) -> None:
         """Wait for the operations this executor runs now (tests)."""
         while self._running:
-            await asyncio.gather(*list(self._running.values()), return_exceptions=True)
+            await asyncio.gather(*list(self._running), return_exceptions=True)
 
     async def _listen(self) -> None:
         """Wake on every NOTIFY of a new operation; reconnect after a failure."""
@@ -202,21 +204,30 @@ class FleetExecutor:
         """Resume the device's waiting operation with ``event`` (see the module docstring).
 
         Awaited inside the notification's hook, so the NotifyResp follows the recorded
-        outcome.  Known cost: a request the resume sends the same device (``Activate()``
-        after ``TransferComplete!``) is answered only after the hook returns, so it waits
-        out the request timeout and the Boot! settles it (docs/devices.md).
+        outcome (or the handing over to this process's turn of the operation).  The
+        resume sends no command: a message due next (``Activate()`` after
+        ``TransferComplete!``) is sent by a check turn the recorded ``Proceed`` makes due
+        at once, so it never waits for a NotifyResp held back by its own request.
         """
         if self.controller is None or not settles(event):
             return
         await self._settle(endpoint_id, event)
 
     async def _settle(self, endpoint_id: str, event: Notification) -> None:
-        device_id = await asyncio.to_thread(self._device_id, endpoint_id)
+        device_id = await asyncio.to_thread(self.ledger.device_id, endpoint_id)
         if device_id is None:
             return
+        handover = self._turns.get(device_id)
+        if handover is not None:  # a turn of this process holds the operation: it resumes
+            handover.hand(event)
+            return
+        await self._resume(device_id, endpoint_id, event)
+
+    async def _resume(self, device_id: uuid.UUID, endpoint_id: str, event: Notification) -> None:
+        """Take the device's waiting operation and resume it with ``event`` (busy: wait)."""
         deadline = time.monotonic() + self.timeout
         while True:
-            taken = await asyncio.to_thread(self._take, device_id, endpoint_id)
+            taken = await asyncio.to_thread(self.ledger.take, device_id, endpoint_id)
             if taken is False:
                 return
             if isinstance(taken, Claimed):
@@ -228,14 +239,39 @@ class FleetExecutor:
 
     async def on_contact(self, endpoint_id: str) -> None:
         """The device connected: its waiting operation is due for a check now."""
-        device_id = await asyncio.to_thread(self._device_id, endpoint_id)
-        if device_id is not None and await asyncio.to_thread(self._nudge, device_id):
+        device_id = await asyncio.to_thread(self.ledger.device_id, endpoint_id)
+        if device_id is not None and await asyncio.to_thread(self.ledger.nudge, device_id):
             self._wake.set()
 
     # -- one turn -----------------------------------------------------------------------
 
     async def turn(self, claimed: Claimed, mode: Mode, event: Notification | None = None) -> None:
-        """Run the handler of ``claimed`` once (``mode``) and record what it answers."""
+        """Run the handler of ``claimed`` once (``mode``) and record what it answers.
+
+        A start or check turn takes the notifications of its device heard meanwhile
+        (:mod:`.handover`) and resumes the operation with each once its outcome is
+        recorded; one heard while a check only reads cuts that read short.
+        """
+        if mode == "resume":
+            await self._turn(claimed, mode, event, None)
+            return
+        device_id, handover = claimed.op.device_id, Handover(cuttable=mode == "check")
+        self._turns[device_id] = handover
+        try:
+            await self._turn(claimed, mode, None, handover)
+        finally:
+            if self._turns.get(device_id) is handover:
+                del self._turns[device_id]
+        for heard in handover.events:
+            await self._resume(device_id, claimed.endpoint_id, heard)
+
+    async def _turn(
+        self,
+        claimed: Claimed,
+        mode: Mode,
+        event: Notification | None,
+        handover: Handover | None,
+    ) -> None:
         op = claimed.op
         handler = handlers.handler_for(op.kind)
         controller = self.controller
@@ -243,8 +279,11 @@ class FleetExecutor:
         step: list[str] = [op.step or ""]
 
         async def sending(step_name: str, result: Mapping[str, Any]) -> None:
+            if handover is None:  # a resume, in the notification's hook: Proceed instead
+                raise SendInResumeError(op.kind.value)
+            handover.sending = True
             step[0] = step_name
-            if not await asyncio.to_thread(self._mark, op.id, step_name, result):
+            if not await asyncio.to_thread(self.ledger.mark, op.id, step_name, result):
                 raise LeaseLostError
 
         run = Run(
@@ -260,14 +299,13 @@ class FleetExecutor:
         try:
             if handler is None:
                 outcome = failed(Reason.INTERNAL_ERROR, fault="no handler for this kind")
-            elif mode == "start":
-                outcome = await handler.start(run)
-            elif mode == "resume":
+            elif handover is None:
                 assert event is not None
                 outcome = await handler.resume(run, event)
                 keep_check = outcome is None
             else:
-                outcome = await handler.check(run)
+                call = handler.start(run) if mode == "start" else handler.check(run)
+                outcome = await handover.run(call)  # None: a check's read was cut short
             outcome = outcome or Wait(step[0])
         except LeaseLostError:
             return
@@ -279,75 +317,12 @@ class FleetExecutor:
             outcome = failed(Reason.REFUSED, fault=exc.code)
         except DeviceCommunicationError:
             if not run.sent:
-                await asyncio.to_thread(self._requeue, op.id)
+                await asyncio.to_thread(self.ledger.requeue, op.id)
                 return
             outcome = Wait(step[0])
         except Exception as exc:
             log.exception("fleet operation failed", extra={"operation": str(op.id)})
             outcome = failed(Reason.INTERNAL_ERROR, fault=type(exc).__name__)
-        await asyncio.to_thread(self._record, op.id, outcome, keep_check)
-
-    # -- database (worker threads) ------------------------------------------------------
-
-    def _claim(
-        self, claim: Callable[..., list[Claimed]], limit: int, reach: Reach
-    ) -> list[Claimed]:
-        with self.runtime.sessions.begin() as session:
-            return claim(
-                session,
-                owner=self.owner,
-                now=self.runtime.clock.now(),
-                lease=self.lease,
-                limit=limit,
-                reach=reach,
-            )
-
-    def _renew(self, op_ids: list[uuid.UUID]) -> None:
-        with self.runtime.sessions.begin() as session:
-            renew(session, op_ids, owner=self.owner, until=self.runtime.clock.now() + self.lease)
-
-    def _device_id(self, endpoint_id: str) -> uuid.UUID | None:
-        with self.runtime.sessions() as session:
-            return find_device_id(session, key=self._key, endpoint_id=endpoint_id)
-
-    def _take(self, device_id: uuid.UUID, endpoint_id: str) -> Claimed | bool:
-        with self.runtime.sessions.begin() as session:
-            return take_waiting(
-                session,
-                device_id,
-                endpoint_id,
-                owner=self.owner,
-                now=self.runtime.clock.now(),
-                lease=self.lease,
-            )
-
-    def _nudge(self, device_id: uuid.UUID) -> bool:
-        with self.runtime.sessions.begin() as session:
-            return nudge(session, device_id, now=self.runtime.clock.now())
-
-    def _mark(self, op_id: uuid.UUID, step: str, result: Mapping[str, Any]) -> bool:
-        with self.runtime.sessions.begin() as session:
-            return mark_sending(
-                session,
-                op_id,
-                owner=self.owner,
-                step=step,
-                result=result,
-                now=self.runtime.clock.now(),
-            )
-
-    def _requeue(self, op_id: uuid.UUID) -> None:
-        with self.runtime.sessions.begin() as session:
-            requeue(session, op_id, owner=self.owner)
-
-    def _record(self, op_id: uuid.UUID, outcome: Outcome, keep_check: bool) -> None:
-        with self.runtime.sessions.begin() as session:
-            record_outcome(
-                session,
-                op_id,
-                outcome,
-                owner=self.owner,
-                now=self.runtime.clock.now(),
-                check_seconds=self.check_seconds,
-                keep_check=keep_check,
-            )
+        await asyncio.to_thread(self.ledger.record, op.id, outcome, keep_check)
+        if isinstance(outcome, Proceed):  # due for a check now: its turn sends the message
+            self._wake.set()

@@ -8,6 +8,10 @@
   (:mod:`.listing`); a device whose owner restricted that purpose shows ``withheld``.
 * ``doorstep devices tag TAG ID… [--file FILE]`` and ``untag`` — set or remove an
   operator's label (:mod:`.tags`); ``--file`` reads one device id a line.
+* ``doorstep devices zone ZONE ID… [--file FILE]``, ``clear-zone ID…`` and ``zones`` —
+  set or remove devices' own time zones (an IANA name or a POSIX TZ string, in which
+  their rollouts' maintenance windows are read: :mod:`.time_zones`, decision 0045), and
+  list the zones in use with how many devices have each.
 
 Registered on the ``devices`` group by :mod:`doorstep.devices.cli`.  The actor is
 ``--by`` (``system:cli`` by default).
@@ -179,3 +183,48 @@ def untag(tag: Tag, devices: Devices = None, file: File = None, by: By = "system
         f"tag {change.tag}: removed from {change.changed} devices, {change.unchanged} did not "
         f"have it, {change.unknown} not in the fleet"
     )
+
+
+Zone = Annotated[
+    str, typer.Argument(help="An IANA name (Europe/Berlin) or a POSIX TZ string (CET-1CEST,…).")
+]
+
+
+def zone(zone: Zone, devices: Devices = None, file: File = None, by: By = "system:cli") -> None:
+    """Set devices' time zone: their rollouts' maintenance windows are read in it."""
+    from doorstep.devices.fleet.time_zones import set_zone
+
+    actor = actor_of(by)
+    ids = _ids(devices, file)
+    change = in_transaction(
+        lambda session, runtime: set_zone(session, ids, zone, actor=actor, clock=runtime.clock)
+    )
+    typer.echo(
+        f"zone {change.zone}: {change.changed} devices set, {change.unchanged} had it, "
+        f"{change.unknown} not in the fleet"
+    )
+
+
+def clear_zone(devices: Devices = None, file: File = None, by: By = "system:cli") -> None:
+    """Remove devices' time zone: their rollouts' own zone applies again."""
+    from doorstep.devices.fleet.time_zones import clear_zone as run
+
+    actor = actor_of(by)
+    ids = _ids(devices, file)
+    change = in_transaction(lambda session, _: run(session, ids, actor=actor))
+    typer.echo(
+        f"zone removed from {change.changed} devices, {change.unchanged} had none, "
+        f"{change.unknown} not in the fleet"
+    )
+
+
+def zones() -> None:
+    """The time zones set on devices, and how many devices have each."""
+    from doorstep.devices.fleet.time_zones import zones_in_use
+
+    rows = in_transaction(lambda session, _: zones_in_use(session))
+    if not rows:
+        typer.echo("no device has a time zone of its own: rollouts use their own zone")
+        return
+    for line in table(("zone", "devices"), [(name, str(count)) for name, count in rows]):
+        typer.echo(line)

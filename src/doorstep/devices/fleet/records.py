@@ -15,9 +15,10 @@ another (its lease taken over after it expired) changes nothing and says so.
 * :func:`take_waiting` — the device's operation in flight, for a notification.
 * :func:`mark_sending` — commit the step and ``sent_at`` before a message is sent.
 * :func:`record_outcome` — a :class:`Wait` (back to ``waiting``, the next check in
-  ``check_seconds``) or a :class:`Done` (final: the origin's ``on_done`` in the same
-  transaction, audited ``fleet.operation_ended``); :func:`requeue` — nothing was sent:
-  back to ``queued``.
+  ``check_seconds``), a :class:`Proceed` (``waiting`` at the step the device's word
+  reached, due for a check now: that check sends the step's message) or a
+  :class:`Done` (final: the origin's ``on_done`` in the same transaction, audited
+  ``fleet.operation_ended``); :func:`requeue` — nothing was sent: back to ``queued``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from doorstep.audit.services import record
-from doorstep.devices.fleet.handlers.base import Done, OperationView, Outcome, Wait
+from doorstep.devices.fleet.handlers.base import Done, OperationView, Outcome, Proceed, Wait
 from doorstep.devices.fleet.operations import (
     ACTIVE_STATES,
     DeviceOperation,
@@ -241,6 +242,9 @@ def record_outcome(
         row.state, row.step = OperationState.WAITING, outcome.step
         if not keep_check or row.check_at is None:
             row.check_at = now + timedelta(seconds=check_seconds)
+        return row
+    if isinstance(outcome, Proceed):  # no message of this step sent yet: a check sends it
+        row.state, row.step, row.check_at = OperationState.WAITING, outcome.step, now
         return row
     finish(session, row, outcome, now=now)
     return row

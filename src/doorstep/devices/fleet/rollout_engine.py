@@ -8,8 +8,12 @@ lives in a process's memory: a restart of any process loses nothing (decision 00
 
 * :func:`pump` queues ``firmware_update`` operations (origin ``rollout``) for the next
   pending devices of the open wave, in their frozen order, while the wave has fewer
-  than ``max_in_flight`` devices in flight and their model fewer than ``max_per_model``;
-  outside the maintenance window they are queued with ``not_before`` its next opening.
+  than ``max_in_flight`` devices in flight and their model fewer than ``max_per_model``.
+  With a maintenance window, each device's window is read in its own time zone (the
+  rollout's for a device without one, decision 0045): those inside their window are
+  queued first, then those whose window opens soonest, with ``not_before`` its next
+  opening.  When some of the next devices would wait, up to :data:`LOOKAHEAD` more
+  pending devices are read to find those whose window is open now.
 * :func:`settle` counts the end of a device's operation on its wave (called by the
   origin's callbacks, :mod:`.rollout_origin`).
 * :func:`step` moves the rollout on: a wave whose failures make its failure rate
@@ -50,14 +54,17 @@ from doorstep.devices.fleet.rollout_models import (
     RolloutWave,
     WaveState,
 )
-from doorstep.devices.fleet.rollout_plan import window_opening
+from doorstep.devices.fleet.rollout_plan import start_order
 from doorstep.devices.fleet.rollout_queue import withdraw
+from doorstep.devices.fleet.time_zones import maintenance_zone
 from doorstep.devices.models import DeviceRegistration
 
 PURPOSE = "device.maintenance"
 """The purpose every operation of a rollout runs under."""
 FAILURE_THRESHOLD = "failure_threshold"
 """``pause_reason`` of a rollout that paused itself."""
+LOOKAHEAD = 500
+"""Pending devices read past the free slots to find those inside their window now."""
 
 
 def lock(session: Session, rollout_id: uuid.UUID, *, skip_locked: bool = False) -> Rollout | None:
@@ -81,26 +88,20 @@ def pending_in(wave: RolloutWave) -> int:
 # -- queueing ------------------------------------------------------------------------
 
 
-def _candidates(session: Session, rollout: Rollout, wave: int, room: int) -> list[uuid.UUID]:
-    """The next pending devices of ``wave`` that fit the per-model cap, in frozen order."""
+def _pending(rollout: Rollout, wave: int) -> sa.Select[Any, Any]:
+    """(device, position) of the next pending devices of ``wave`` within the per-model cap."""
     member = RolloutDevice
+    mine = (
+        member.rollout_id == rollout.id,
+        member.wave == wave,
+        member.state == MemberState.PENDING,
+    )
+    if rollout.max_per_model is None:
+        return sa.select(member.device_id, member.position).where(*mine)
     model = sa.func.coalesce(DeviceRegistration.model, "")
     joined = sa.outerjoin(
         member, DeviceRegistration, DeviceRegistration.device_id == member.device_id
     )
-    query: sa.Select[Any]
-    if rollout.max_per_model is None:
-        query = (
-            sa.select(member.device_id)
-            .where(
-                member.rollout_id == rollout.id,
-                member.wave == wave,
-                member.state == MemberState.PENDING,
-            )
-            .order_by(member.position)
-            .limit(room)
-        )
-        return list(session.scalars(query))
     flying = (
         sa.select(model.label("model"), sa.func.count().label("n"))
         .select_from(joined)
@@ -116,21 +117,28 @@ def _candidates(session: Session, rollout: Rollout, wave: int, room: int) -> lis
             sa.func.row_number().over(partition_by=model, order_by=member.position).label("rank"),
         )
         .select_from(joined)
-        .where(
-            member.rollout_id == rollout.id,
-            member.wave == wave,
-            member.state == MemberState.PENDING,
-        )
+        .where(*mine)
         .cte("ranked")
     )
-    query = (
-        sa.select(ranked.c.device_id)
+    return (
+        sa.select(ranked.c.device_id, ranked.c.position)
         .select_from(ranked.outerjoin(flying, flying.c.model == ranked.c.model))
         .where(ranked.c.rank + sa.func.coalesce(flying.c.n, 0) <= rollout.max_per_model)
-        .order_by(ranked.c.position)
-        .limit(room)
     )
-    return list(session.scalars(query))
+
+
+def _candidates(
+    session: Session, rollout: Rollout, wave: int, limit: int, *, zones: bool
+) -> list[tuple[uuid.UUID, str | None]]:
+    """The next ``limit`` pending devices of ``wave`` in frozen order, with their own zones.
+
+    ``zones`` False reads no zone (a rollout without a window: every device may start).
+    """
+    pending = _pending(rollout, wave)
+    picked = pending.order_by(pending.selected_columns.position).limit(limit).subquery()
+    zone = maintenance_zone(picked.c.device_id) if zones else sa.null()
+    rows = session.execute(sa.select(picked.c.device_id, zone).order_by(picked.c.position)).all()
+    return [(row[0], row[1]) for row in rows]
 
 
 def pump(session: Session, rollout: Rollout, clock: Clock) -> int:
@@ -143,23 +151,46 @@ def pump(session: Session, rollout: Rollout, clock: Clock) -> int:
     room = rollout.max_in_flight - wave.in_flight
     if room <= 0 or pending_in(wave) <= 0:
         return 0
-    chosen = _candidates(session, rollout, wave.number, room)
-    if not chosen:
+    windowed = rollout.window_start is not None
+    found = _candidates(session, rollout, wave.number, room, zones=windowed)
+    if not found:
         return 0
     now = clock.now()
-    queue_operations(
-        session,
-        chosen,
-        OperationKind.FIRMWARE_UPDATE,
-        {"image_id": str(rollout.image_id)},
-        purpose=PURPOSE,
-        actor=rollout.actor,
-        origin_kind=OriginKind.ROLLOUT,
-        origin_id=rollout.id,
-        not_before=window_opening(now, rollout.window_start, rollout.window_end, rollout.time_zone),
-        deadline_seconds=rollout.deadline_seconds,
-        clock=clock,
-    )
+
+    def order(
+        candidates: list[tuple[uuid.UUID, str | None]],
+    ) -> dict[datetime | None, list[uuid.UUID]]:
+        return start_order(
+            now,
+            candidates,
+            room,
+            start=rollout.window_start,
+            end=rollout.window_end,
+            default_zone=rollout.time_zone,
+        )
+
+    batches = order(found)
+    if set(batches) != {None} and len(found) == room:
+        # some must wait: look further for devices whose window is open now
+        batches = order(
+            _candidates(session, rollout, wave.number, room + LOOKAHEAD, zones=windowed)
+        )
+    chosen: list[uuid.UUID] = []
+    for not_before, device_ids in batches.items():
+        queue_operations(
+            session,
+            device_ids,
+            OperationKind.FIRMWARE_UPDATE,
+            {"image_id": str(rollout.image_id)},
+            purpose=PURPOSE,
+            actor=rollout.actor,
+            origin_kind=OriginKind.ROLLOUT,
+            origin_id=rollout.id,
+            not_before=not_before,
+            deadline_seconds=rollout.deadline_seconds,
+            clock=clock,
+        )
+        chosen += device_ids
     session.execute(
         sa.update(RolloutDevice)
         .where(RolloutDevice.rollout_id == rollout.id, RolloutDevice.device_id.in_(chosen))

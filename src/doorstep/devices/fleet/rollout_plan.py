@@ -9,9 +9,15 @@
   has a wave.  At most :data:`MAX_WAVES` waves.
 * :func:`window_opening`: when a device may start its update: now inside the window,
   else the next time the window opens.  The window is local wall-clock time in the
-  rollout's time zone; an end before the start spans midnight.  Daylight-saving gaps
-  and folds follow :mod:`zoneinfo`: a start inside a gap is read with the offset before
-  it (02:30 on a spring-forward night in Berlin opens at 03:30 summer time).
+  device's own time zone (an IANA name or a POSIX TZ string, :mod:`doorstep.core.zones`)
+  or, for a device without one, the rollout's (decision 0045); an end before the start
+  spans midnight.  Daylight-saving gaps and folds follow :mod:`zoneinfo`: a start inside
+  a gap is read with the offset before it (02:30 on a spring-forward night in Berlin
+  opens at 03:30 summer time).
+* :func:`start_order`: which of a wave's next devices to queue now, and with which
+  ``not_before``: those inside their window first, in the frozen order, then those whose
+  window opens soonest, so a device waiting for its night does not hold the slot of one
+  whose night has come.
 """
 
 from __future__ import annotations
@@ -19,13 +25,14 @@ from __future__ import annotations
 import math
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from doorstep.core.errors import InvalidInputError
+from doorstep.core.zones import iana_zone, zone_or_none
 from doorstep.devices.fleet.filters import DeviceFilter
 
 MAX_WAVES = 100
@@ -164,13 +171,8 @@ def check_spec(spec: RolloutSpec) -> RolloutSpec:
 
 
 def zone_of(name: str) -> ZoneInfo | None:
-    """The IANA time zone ``name``, or None when there is none of that name."""
-    if not name or len(name) > 64 or name.startswith(("/", ".")) or ".." in name:
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
+    """The IANA time zone ``name`` (a rollout's default zone), or None when there is none."""
+    return iana_zone(name)
 
 
 def wave_sizes(
@@ -221,12 +223,16 @@ def in_window(local: time, start: time, end: time) -> bool:
 
 
 def window_opening(
-    now: datetime, start: time | None, end: time | None, zone: str
+    now: datetime, start: time | None, end: time | None, zone: str | tzinfo
 ) -> datetime | None:
-    """None when a device may start now; else the next instant (UTC) the window opens."""
+    """None when a device may start now; else the next instant (UTC) the window opens.
+
+    ``zone`` is a zone or its text (IANA name or POSIX TZ string); text that names none
+    reads as UTC (stored zones were checked when they were set).
+    """
     if start is None or end is None:
         return None
-    tz = zone_of(zone) or ZoneInfo("UTC")
+    tz = zone if isinstance(zone, tzinfo) else zone_or_none(zone) or UTC
     local = now.astimezone(tz)
     if in_window(local.time().replace(tzinfo=None), start, end):
         return None
@@ -238,3 +244,37 @@ def window_opening(
         if opening > local:
             return opening.astimezone(UTC)
     raise AssertionError("a daily window opens within two days")  # pragma: no cover
+
+
+def start_order(
+    now: datetime,
+    candidates: Sequence[tuple[uuid.UUID, str | None]],
+    room: int,
+    *,
+    start: time | None,
+    end: time | None,
+    default_zone: str,
+) -> dict[datetime | None, list[uuid.UUID]]:
+    """The ``room`` devices of ``candidates`` to queue now, grouped by their ``not_before``.
+
+    ``candidates`` are (device, its own zone or None) in the frozen order.  Each window is
+    read in the device's zone, or in ``default_zone`` (the rollout's) when it has none or
+    one that names no zone any more.  Devices inside their window (key None) come first
+    in the frozen order, then those whose window opens soonest.
+    """
+    openings: dict[str, datetime | None] = {}  # one reading per distinct zone
+
+    def opening(zone: str) -> datetime | None:
+        if zone not in openings:
+            tz = zone_or_none(zone)
+            openings[zone] = window_opening(now, start, end, default_zone if tz is None else tz)
+        return openings[zone]
+
+    waits = [opening(zone or default_zone) for _, zone in candidates]
+    chosen = sorted(
+        range(len(candidates)), key=lambda i: (waits[i] is not None, waits[i] or now, i)
+    )[: max(room, 0)]
+    grouped: dict[datetime | None, list[uuid.UUID]] = {}
+    for index in chosen:
+        grouped.setdefault(waits[index], []).append(candidates[index][0])
+    return grouped

@@ -31,6 +31,9 @@ from doorstep.devices.fleet.rollout_models import (
 )
 from doorstep.devices.fleet.rollout_plan import TargetFilter
 
+ANY_TIME = "any time"
+"""``window`` of a rollout without a maintenance window."""
+
 
 @dataclass(frozen=True, slots=True)
 class Counts:
@@ -119,6 +122,11 @@ class RolloutView:
     waves: tuple[WaveView, ...] = ()
 
     @property
+    def windowed(self) -> bool:
+        """Whether it has a window (read in each device's own zone, else :attr:`time_zone`)."""
+        return self.window != ANY_TIME
+
+    @property
     def moving(self) -> bool:
         """Whether the view will change by itself (running, or devices still in flight)."""
         return self.state is RolloutState.RUNNING or self.counts.in_flight > 0
@@ -151,7 +159,7 @@ def _view(row: Rollout, version: str, waves: list[RolloutWave]) -> RolloutView:
     window = (
         f"{_hhmm(row.window_start)}-{_hhmm(row.window_end)}"
         if row.window_start is not None
-        else "any time"
+        else ANY_TIME
     )
     return RolloutView(
         id=row.id,

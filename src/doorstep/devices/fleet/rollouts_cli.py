@@ -4,7 +4,8 @@
   a draft; ``--start`` starts it at once.  The plan: ``--canary-count`` or
   ``--canary-percent``, then ``--waves 50,200`` (the last size repeats) or
   ``--growth 2``; ``--max-in-flight``, ``--max-per-model``, ``--failure-threshold``
-  (percent), ``--window 02:00-05:00`` with ``--time-zone Europe/Berlin``,
+  (percent), ``--window 02:00-05:00`` with ``--time-zone Europe/Berlin`` (the zone of
+  devices without one of their own: ``doorstep devices zone``, decision 0045),
   ``--deadline`` (seconds one device's update may take).
 * ``start ID``, ``pause ID``, ``resume ID``, ``abort ID``.
 * ``show ID [--follow]`` — the plan, each wave's counts and the failures by reason;
@@ -65,7 +66,7 @@ def _window(value: str | None) -> tuple[time | None, time | None]:
         start, end = value.split("-")
         return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
     except ValueError:
-        fail("--window must be HH:MM-HH:MM (local time of --time-zone)", 2)
+        fail("--window must be HH:MM-HH:MM (local time of each device)", 2)
 
 
 def _sizes(value: str | None) -> tuple[int, ...]:
@@ -110,9 +111,13 @@ def create(  # noqa: PLR0917 - Typer maps options to parameters
         float, typer.Option(help="Failed share of a wave (percent) that pauses the rollout.")
     ] = 10.0,
     window: Annotated[
-        str | None, typer.Option(help="Maintenance window, local HH:MM-HH:MM.")
+        str | None,
+        typer.Option(help="Maintenance window, HH:MM-HH:MM local time of each device."),
     ] = None,
-    time_zone: Annotated[str, typer.Option(help="IANA time zone of the window.")] = "UTC",
+    time_zone: Annotated[
+        str,
+        typer.Option(help="IANA time zone of the window for devices without their own."),
+    ] = "UTC",
     deadline: Annotated[int, typer.Option(help="Seconds one device's update may take.")] = 3600,
     start: Annotated[bool, typer.Option("--start", help="Start it at once.")] = False,
     by: By = "system:cli",
@@ -256,7 +261,9 @@ def show(
         f"in flight per wave"
         + (f", {view.max_per_model} per model" if view.max_per_model else "")
         + f"; pause over {view.failure_threshold:g} % failed; window {view.window} "
-        f"{view.time_zone}; deadline {view.deadline_seconds} s"
+        f"{view.time_zone}"
+        + (" (or a device's own zone)" if view.windowed else "")
+        + f"; deadline {view.deadline_seconds} s"
     )
     typer.echo(_line(view) + (f"; {view.excluded} left out" if view.excluded else ""))
     rows = [

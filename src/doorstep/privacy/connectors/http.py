@@ -140,6 +140,17 @@ class HttpConnector:
         self._owned = client is None
         self._client = client if client is not None else client_for(system, transport)
 
+    def for_task(self, idempotency_key: str) -> HttpConnector:
+        """The same system's connector for another task, on the same client (which stays
+        this connector's to close)."""
+        return HttpConnector(
+            self.system,
+            secret=self._secret,
+            idempotency_key=idempotency_key,
+            now=self._now,
+            client=self._client,
+        )
+
     def close(self) -> None:
         """Done with this task: release the connections unless the client is shared."""
         if self._owned:

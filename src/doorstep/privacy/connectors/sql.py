@@ -9,6 +9,9 @@ only; the password, when there is one, comes from the encrypted credentials
 
 * :meth:`SqlConnector.find` counts the subject's rows;
 * :meth:`SqlConnector.export` reads the declared columns of those rows;
+* :meth:`SqlConnector.many` does one operation for several subjects in one
+  transaction of the system, each in a savepoint of its own: a subject whose
+  statements fail is rolled back alone and answered with its error;
 * :meth:`SqlConnector.erase` deletes them (``erase: delete``) or sets every
   declared column and every identifying key column to NULL (``erase:
   anonymise``, which keeps the row, e.g. an order kept for the accounts), for
@@ -109,6 +112,15 @@ def _is_timeout(exc: DBAPIError) -> bool:
         name in {"QueryCanceled", "LockNotAvailable"}
         or code in {2013, 1969, 3024}
         or ("timeout" in str(orig).lower() or "timed out" in str(orig).lower())
+    )
+
+
+def _subject_error(system: ConnectedSystem, exc: DBAPIError) -> ConnectorError:
+    """The error of one subject's part whose savepoint was rolled back."""
+    if _is_timeout(exc):
+        return ConnectorTimeout(f"system {system.key}: timed out")
+    return ConnectorError(
+        f"system {system.key}: the mapping does not fit its schema", reason="schema"
     )
 
 
@@ -254,35 +266,79 @@ class SqlConnector:
         """The declared columns of the subject's rows, as element key -> values (row order)."""
         mine = identifiers.for_system(self.system)
 
-        def work(connection: sa.Connection) -> tuple[int, dict[str, list[Any]]]:
-            data: dict[str, list[Any]] = {}
-            rows = 0
-            for table in self.system.tables:
-                found = self._statement("export", table, mine)
-                if found is None:
-                    continue
-                for row in connection.execute(*found):
-                    rows += 1
-                    for name, value in zip(table.columns, row, strict=True):
-                        data.setdefault(f"{table.name}.{name}", []).append(_json(value))
-            return rows, data
-
-        rows, data = self._guarded(work) if mine else (0, {})
+        rows, data = (
+            self._guarded(lambda connection: self._export_rows(connection, mine))
+            if mine
+            else (0, {})
+        )
         if not rows:
             return Confirmation(self.system.key, Outcome.NOT_FOUND)
         return Confirmation(self.system.key, Outcome.EXPORTED, rows, data)
 
+    def _export_rows(
+        self, connection: sa.Connection, mine: Identifiers
+    ) -> tuple[int, dict[str, list[Any]]]:
+        data: dict[str, list[Any]] = {}
+        rows = 0
+        for table in self.system.tables:
+            found = self._statement("export", table, mine)
+            if found is None:
+                continue
+            for row in connection.execute(*found):
+                rows += 1
+                for name, value in zip(table.columns, row, strict=True):
+                    data.setdefault(f"{table.name}.{name}", []).append(_json(value))
+        return rows, data
+
+    def _erase_rows(self, connection: sa.Connection, mine: Identifiers) -> int:
+        changed = 0
+        for table in self.system.tables:
+            found = self._statement("erase", table, mine)
+            if found is not None:
+                changed += connection.execute(*found).rowcount
+        return changed
+
+    def _answer(self, operation: str, connection: sa.Connection, mine: Identifiers) -> Confirmation:
+        if not mine:
+            return Confirmation(self.system.key, Outcome.NOT_FOUND)
+        if operation == "erasure":
+            rows = self._erase_rows(connection, mine)
+            return Confirmation(
+                self.system.key, Outcome.ERASED if rows else Outcome.NOT_FOUND, rows
+            )
+        count, data = self._export_rows(connection, mine)
+        if not count:
+            return Confirmation(self.system.key, Outcome.NOT_FOUND)
+        return Confirmation(self.system.key, Outcome.EXPORTED, count, data)
+
     def erase(self, identifiers: Identifiers) -> Confirmation:
         """Delete or anonymise the subject's rows of every table, in one transaction."""
         mine = identifiers.for_system(self.system)
-
-        def work(connection: sa.Connection) -> int:
-            changed = 0
-            for table in self.system.tables:
-                found = self._statement("erase", table, mine)
-                if found is not None:
-                    changed += connection.execute(*found).rowcount
-            return changed
-
-        rows = self._guarded(work) if mine else 0
+        rows = self._guarded(lambda connection: self._erase_rows(connection, mine)) if mine else 0
         return Confirmation(self.system.key, Outcome.ERASED if rows else Outcome.NOT_FOUND, rows)
+
+    def many(
+        self, operation: str, subjects: list[Identifiers]
+    ) -> list[Confirmation | ConnectorError]:
+        """``operation`` (``access`` or ``erasure``) for each of ``subjects``, in one
+        transaction of the system with a savepoint per subject; each subject's answer, or
+        the error that rolled back its part alone.  A failure of the transaction itself
+        (the system unreachable, the commit refused) is every subject's error."""
+
+        def work(connection: sa.Connection) -> list[Confirmation | ConnectorError]:
+            answers: list[Confirmation | ConnectorError] = []
+            for identifiers in subjects:
+                mine = identifiers.for_system(self.system)
+                try:
+                    with connection.begin_nested():
+                        answers.append(self._answer(operation, connection, mine))
+                except DBAPIError as exc:
+                    if exc.connection_invalidated:
+                        raise
+                    answers.append(_subject_error(self.system, exc))
+            return answers
+
+        try:
+            return list(self._guarded(work))
+        except ConnectorError as exc:
+            return [exc] * len(subjects)

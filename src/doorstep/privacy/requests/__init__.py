@@ -5,5 +5,6 @@
 * :mod:`.intake` — signed-in and public-form intake;
 * :mod:`.linkage`, :mod:`.export`, :mod:`.erasure` — driven by the data map;
 * :mod:`.fulfil` — carrying out an approved request;
+* :mod:`.inline` — the filing API doing an automatic export or erasure's job itself;
 * :mod:`.api`, :mod:`.cli`, :mod:`.tasks` — HTTP, ``doorstep requests``, jobs.
 """

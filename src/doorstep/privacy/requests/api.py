@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session
 
 from doorstep.accounts.attempts import AttemptSession
 from doorstep.accounts.auth import CurrentSubscriber
-from doorstep.audit.entries import subject_actor
+from doorstep.audit.entries import audited_transaction, subject_actor
 from doorstep.core.errors import NotFoundError
 from doorstep.core.problems import problem_responses
 from doorstep.core.route_names import FILE_REQUEST
-from doorstep.privacy.requests import intake
+from doorstep.privacy.requests import inline, intake
 from doorstep.privacy.requests.codes import complaint_route
 from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.requests.downloads import EXPORT_KINDS, fetch
@@ -138,21 +138,29 @@ def out(row: SubjectRequest, stored: RequestExport | None = None, *, now: dateti
     name=FILE_REQUEST,
 )
 def file_request(
-    body: RequestIn, subscriber: CurrentSubscriber, services: ServicesDep, session: SessionDep
+    body: RequestIn, subscriber: CurrentSubscriber, services: ServicesDep
 ) -> RequestOut:
-    """Open a request for the signed-in subscriber (identity proven by the session)."""
-    row = intake.submit_signed_in(
-        session,
-        context_of(services),
-        subject_id=subscriber.subject_id,
-        kind=body.kind,
-        purpose=body.purpose,
-        ground=body.ground,
-        jurisdiction=body.jurisdiction,
-        element=body.element,
-        value=body.value,
-    )
-    return out(row, now=services.runtime.clock.now())
+    """Open a request for the signed-in subscriber (identity proven by the session).
+
+    The request commits first; an automatic export or erasure is then carried out
+    before the answer when it can be (decision 0046), else a worker does it.
+    """
+    ctx = context_of(services)
+    with audited_transaction(services.runtime.sessions) as session:
+        row = intake.submit_signed_in(
+            session,
+            ctx,
+            subject_id=subscriber.subject_id,
+            kind=body.kind,
+            purpose=body.purpose,
+            ground=body.ground,
+            jurisdiction=body.jurisdiction,
+            element=body.element,
+            value=body.value,
+        )
+        filed = out(row, now=services.runtime.clock.now())
+    done = inline.carry_out(ctx, row.id, row.kind)
+    return filed if done is None else out(*done, now=services.runtime.clock.now())
 
 
 def requests_of(session: Session, subject_id: uuid.UUID, now: datetime) -> list[RequestOut]:

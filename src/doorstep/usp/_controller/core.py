@@ -16,6 +16,11 @@ request to an agent the domain knows is offline fails at once, unless this proce
 took a Connect Record from it since it last saw it go (fresher than the directory).
 The domain hears of a departure before it hears of the next connection: the hook
 of a Connect Record waits for the hook of the departure before it.
+
+Once the MQTT MTP has the broker back (:meth:`ControllerCore.mqtt_restored`), Connect
+Records sent meanwhile are lost, so each agent's next Record over MQTT counts as one
+(the hooks register it again) unless its own comes first.  We accept one registration
+per agent per reconnection, spread over its own traffic (Periodic! at the latest).
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from doorstep.usp._controller.links import (
     Transport,
     Verdict,
 )
+from doorstep.usp._controller.work import BackgroundWork
 from doorstep.usp._msg import Msg
 from doorstep.usp._notify import Notify
 from doorstep.usp.codes import ErrorCode, RecordErrorCode
@@ -95,8 +101,9 @@ class ControllerCore:
         self._gone: set[str] = set()
         self._arrived: set[str] = set()
         self._leaving: dict[str, asyncio.Task[None]] = {}
-        self._slots = asyncio.Semaphore(config.max_concurrent_tasks)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._work = BackgroundWork(config.max_concurrent_tasks)
+        self._mqtt_epoch = 0
+        self._confirmed: dict[str, int] = {}
 
     # -- agents and transports --------------------------------------------------------
 
@@ -134,9 +141,16 @@ class ControllerCore:
             raise DeviceOfflineError("no connection to the device in this process")
         return transport_for, address
 
+    def mqtt_restored(self) -> None:
+        """The MQTT MTP has the broker again: agents' next Records count as connections."""
+        self._mqtt_epoch += 1
+
     async def agent_connected(self, endpoint_id: str, address: AgentAddress) -> None:
         """Remember ``address`` and tell the hooks (after a Connect Record)."""
         self._agents[endpoint_id] = address
+        if len(self._confirmed) >= _MAX_TRACKED:
+            self._confirmed.clear()
+        self._confirmed[endpoint_id] = self._mqtt_epoch
         self._gone.discard(endpoint_id)
         if len(self._arrived) >= _MAX_TRACKED:
             self._arrived.clear()
@@ -250,6 +264,14 @@ class ControllerCore:
                 self._agents.setdefault(sender, origin.address)
             await self._spawn(self.send_record(sender, answer, response=True))
             return Verdict.DROPPED
+        if (
+            self._mqtt_epoch
+            and origin.mtp == MQTT
+            and isinstance(record.body, NoSessionContext)
+            and self._confirmed.get(sender) != self._mqtt_epoch
+        ):  # its Connect Record may have been lost with the broker (module docstring)
+            known = origin.address or self._agents.get(sender) or AgentAddress(MQTT)
+            await self.agent_connected(sender, known)
         await self._handle(sender, record, origin)
         return Verdict.ACCEPTED
 
@@ -330,15 +352,10 @@ class ControllerCore:
     ) -> Verdict:
         """Count, log (keyed reference only) and audit a refusal; return ``verdict``."""
         self.counters[f"dropped_{reason}"] += 1
-        log.info(
-            "usp record dropped",
-            extra={"reason": reason, "mtp": origin.mtp, "endpoint": self._opt_ref(endpoint)},
-        )
+        ref = self.ref(endpoint) if endpoint else None
+        log.info("usp record dropped", extra={"reason": reason, "mtp": origin.mtp, "endpoint": ref})
         self.audit.refused(Refusal(reason, endpoint, origin.mtp, usp_code))
         return verdict
-
-    def _opt_ref(self, endpoint: str | None) -> str | None:
-        return self.ref(endpoint) if endpoint else None
 
     async def _is_known(self, endpoint_id: str) -> bool:
         now = time.monotonic()
@@ -365,33 +382,16 @@ class ControllerCore:
     # -- background work ----------------------------------------------------------------
 
     async def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        """Run ``work`` in the background; waits for a slot (back-pressure on the MTP)."""
-        await self._slots.acquire()
-        task = asyncio.get_running_loop().create_task(self._guard(work))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
-
-    async def _guard(self, work: Coroutine[Any, Any, None]) -> None:
-        try:
-            await work
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("usp background work failed: %s", type(exc).__name__)
-        finally:
-            self._slots.release()
+        """Run ``work`` in the background (:class:`BackgroundWork`: never waits)."""
+        return self._work.spawn(work)
 
     async def settle(self) -> None:
         """Wait for the background work started so far (tests and shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._work.settle()
 
     async def aclose(self) -> None:
         """Cancel background work and fail every pending request."""
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._work.cancel()
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(DeviceOfflineError("the controller is shutting down"))

@@ -10,9 +10,10 @@ from doorstep.usp._notify import Notify
 
 class ControllerHooks(Protocol):
     """What the device domain learns from the controller.  Every hook is awaited in a
-    background task (at most ``max_concurrent_tasks`` at once), never on the MTP's read
-    path; an exception is logged and, for ``on_event``, withholds the NotifyResp so the
-    agent sends the Notify again (at-least-once delivery to the domain).
+    background task (at most ``max_concurrent_tasks`` at once; more wait for a slot),
+    never on the MTP's read path, so a hook may send requests and wait for their
+    answers; an exception is logged and, for ``on_event``, withholds the NotifyResp so
+    the agent sends the Notify again (at-least-once delivery to the domain).
     """
 
     async def on_agent_connected(self, endpoint_id: str, mtp: AgentAddress) -> None:

@@ -17,7 +17,8 @@ class AgentAddress:
     * MQTT: ``topic`` is the topic the agent subscribed to (Connect Record
       ``subscribed_topic``, v5 Response Topic, or the 3.1.1 ``/reply-to=`` part), and
       ``mqtt_v5`` says whether it expects properties (v5) or the ``/reply-to=`` form.
-    * WebSocket: only ``mtp``; the live session is held by the process it connected to.
+    * WebSocket: only ``mtp``; the live session is held by the process it connected to,
+      and the transport reaches it there or through that process (decision 0047).
 
     ``topic`` embeds the Endpoint ID: keep it out of logs and audit details.
     """
@@ -48,9 +49,11 @@ class Origin:
 class Located:
     """What the device domain knows of an agent: its last address and whether it is online.
 
-    ``address`` is None when it is not reachable from any process (a WebSocket session
-    lives in one process only).  ``online`` false means the agent went away (a last
-    will, a DisconnectRecord, a closed session, or silence): requests fail at once.
+    ``address`` is None when the domain stored none (an MQTT agent known only by topic
+    convention); a WebSocket agent's is the bare ``websocket`` MTP, which reaches its
+    session in whichever ``serve`` replica holds it (decision 0047).  ``online`` false
+    means the agent went away (a last will, a DisconnectRecord, a closed session, or
+    silence): requests fail at once.
     """
 
     address: AgentAddress | None

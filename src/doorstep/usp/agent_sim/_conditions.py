@@ -36,6 +36,9 @@ class SimTiming:
     """Extra dark time while a device switches firmware images (on top of ``reboot``)."""
     diagnostics: float = 0.5
     """IPPing(), TraceRoute(), DownloadDiagnostics() and UploadDiagnostics()."""
+    answer: float = 0.0
+    """A slow or busy device: each request is carried out at once and answered this much
+    later (0: at once); an answer still due when the session ends is never sent."""
     jitter: float = 0.0
     """Spread between devices: each device scales every delay above (except
     ``onboard_retry``) by a factor of its own in ``[1 - jitter, 1 + jitter]``."""

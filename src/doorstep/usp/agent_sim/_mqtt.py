@@ -5,7 +5,8 @@
 * SUBSCRIBE ``<agent_topic>/<eid>`` (v5) or ``<agent_topic>/<eid>/#`` (3.1.1), then
   PUBLISH the MQTTConnectRecord to ``<controller_topic>/<eid>``.
 * Every PUBLISH carries the reply address: Response Topic and Content Type ``usp.msg``
-  (v5) or ``/reply-to=`` (3.1.1).  Answers go to the request's reply address.
+  (v5) or ``/reply-to=`` (3.1.1).  Answers go to the request's reply address (a slow
+  device, ``SimTiming.answer``, sends them that much later).
 * Reconnects after a lost broker (capped back-off) and after Reboot().
 * CONNECT carries a last will only when a controller provisioned one
   (``Device.MQTT.Client.1.Will*``, :meth:`SimAgent.last_will`).  An abrupt end (a strict
@@ -18,8 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import aiomqtt
 from paho.mqtt.client import MQTT_CLEAN_START_FIRST_ONLY
@@ -117,9 +119,7 @@ async def _session(agent: SimAgent, options: MqttOptions, stop: asyncio.Event) -
         try:
             await asyncio.wait(ends, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in ends:
-                task.cancel()
-            await asyncio.gather(*ends, return_exceptions=True)
+            await _cancelled(ends)
             if agent.abrupt:
                 await _drop(client)
         if reader.done() and not reader.cancelled() and reader.exception() is not None:
@@ -140,8 +140,28 @@ async def _read(
         else:
             reply = split_reply_to(message.topic.value)[1] or controller_topic
         answer = agent.handle_record(bytes(message.payload), send)
-        if answer is not None:
+        if answer is None:
+            continue
+        if agent.timing.answer > 0:  # a slow device: carried out now, answered later
+            agent.later(
+                agent.delay(agent.timing.answer), partial(publish, agent.encode(answer), reply)
+            )
+        else:
             await publish(agent.encode(answer), reply)
+
+
+async def _cancelled(tasks: Sequence[asyncio.Task[object]]) -> None:
+    """Cancel ``tasks`` and wait until they ended, cancelling again while one runs on.
+
+    Python 3.11's ``asyncio.wait_for`` (under aiomqtt's publish) drops a cancellation
+    that meets its result, so a reader cancelled once may read on, and the session
+    would never end (seen as a device that never came back from a reboot).
+    """
+    pending = set(tasks)
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.5)
 
 
 async def _drop(client: aiomqtt.Client) -> None:

@@ -8,7 +8,8 @@
   :meth:`Outbound.queue` always does (what follows ``Boot!``), up to
   :data:`PENDING_LIMIT` notifications.
 * :meth:`Outbound.spawn` runs work for the session (cancelled when it ends),
-  :meth:`Outbound.job` work for the device (cancelled by a reboot or a power cut only).
+  :meth:`Outbound.job` work for the device (cancelled by a reboot or a power cut only),
+  :meth:`Outbound.later` an answer a slow device sends late (``SimTiming.answer``).
 """
 
 from __future__ import annotations
@@ -86,6 +87,15 @@ class Outbound:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+    def later(self, seconds: float, send: Callable[[], Awaitable[None]]) -> None:
+        """Run ``send()`` after ``seconds`` unless the session ends first (a slow answer)."""
+
+        async def wait_then_send() -> None:
+            await asyncio.sleep(seconds)
+            await send()
+
+        self.spawn(wait_then_send())
 
     def job(self, work: Awaitable[None]) -> asyncio.Task[None]:
         """Run ``work`` until it ends, a reboot or a power cut (sessions may come and go)."""

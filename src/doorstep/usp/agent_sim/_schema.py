@@ -168,6 +168,8 @@ SCHEMA: dict[str, Spec] = {
     "Device.LocalAgent.Subscription.{i}.ReferenceList": Spec(Access.READ_WRITE, max_len=1024),
     "Device.LocalAgent.Subscription.{i}.Persistent": _RW_BOOL,
     "Device.LocalAgent.Subscription.{i}.NotifRetry": _RW_BOOL,
+    "Device.Time.NTPServer1": Spec(Access.READ_WRITE, max_len=64),
+    "Device.Time.NTPServer2": Spec(Access.READ_WRITE, max_len=64),
     "Device.MQTT.Client.{i}.Enable": _RW_BOOL,
     "Device.MQTT.Client.{i}.ProtocolVersion": _RO,
     "Device.MQTT.Client.{i}.WillEnable": _RW_BOOL,

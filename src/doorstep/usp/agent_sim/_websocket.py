@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from dataclasses import dataclass
+from functools import partial
 from urllib.parse import quote
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -96,5 +97,9 @@ async def _read(agent: SimAgent, websocket: ClientConnection, send: SendMsg) -> 
         if isinstance(frame, str):
             continue
         answer = agent.handle_record(frame, send)
-        if answer is not None:
+        if answer is None:
+            continue
+        if agent.timing.answer > 0:  # a slow device: carried out now, answered later
+            agent.later(agent.delay(agent.timing.answer), partial(send, answer))
+        else:
             await websocket.send(agent.encode(answer))

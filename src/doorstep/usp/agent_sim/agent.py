@@ -20,6 +20,9 @@ Behaviour:
   asynchronous site survey, firmware Download()/Activate() and IP diagnostics, live in
   ``_commands`` and the modules it dispatches to.
 * ``Periodic!`` and ValueChange (:meth:`SimAgent.change`) go only to subscribers.
+* :attr:`SimAgent.sets_applied` counts, per msg_id, the Sets it applied (in whole or in
+  part): the proof for fault tests that no request was applied twice, whatever the
+  MTP or the controller did (the simulator never drops a repeated msg_id itself).
 * Work that outlives a session runs as a *job* (:meth:`SimAgent.job`): a broker outage
   does not stop it, a reboot or a power cut does; what it reports while the device is
   offline waits for the next session.  Delays: :class:`SimTiming` (scaled per device
@@ -35,6 +38,7 @@ deletes the non-persistent subscriptions.
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import time
 
@@ -57,7 +61,7 @@ from doorstep.usp._requests import (
     Operate,
     Set,
 )
-from doorstep.usp._responses import OperateResp
+from doorstep.usp._responses import OperateResp, SetResp, SetSuccess
 from doorstep.usp.agent_sim import _restart, _tables
 from doorstep.usp.agent_sim._commands import operate
 from doorstep.usp.agent_sim._conditions import (
@@ -109,6 +113,7 @@ class SimAgent(Outbound):
         "reboot",
         "secret",
         "sessions",
+        "sets_applied",
         "strict",
         "timing",
     )
@@ -147,6 +152,8 @@ class SimAgent(Outbound):
         self._send: SendMsg | None = None
         self._ticker: asyncio.Task[None] | None = None
         self.sessions = 0
+        self.sets_applied: collections.Counter[str] = collections.Counter()
+        """How many times a Set of each msg_id was applied (see the module docstring)."""
         self._booted_at = time.monotonic()
         self._boot: BootRecord | None = POWER_ON
         self._pending: list[Pending] | None = None
@@ -309,6 +316,8 @@ class SimAgent(Outbound):
             reply = self.model.get(body, uptime)
         elif isinstance(body, Set):
             reply = self._set(body)
+            if _applied(reply):
+                self.sets_applied[msg.msg_id] += 1
         elif isinstance(body, Add | Delete | GetInstances | GetSupportedProtocol):
             reply = _tables.answer(self.model, body, self.profile.deletable)
         elif isinstance(body, GetSupportedDM):
@@ -341,3 +350,10 @@ class SimAgent(Outbound):
     def next_request(self) -> int:
         """The instance number of the next ``Device.LocalAgent.Request.{i}.``."""
         return next(self._requests)
+
+
+def _applied(reply: object) -> bool:
+    """Whether a Set's answer says something was applied (an ErrorMsg applied nothing)."""
+    return isinstance(reply, SetResp) and any(
+        isinstance(result.oper_status, SetSuccess) for result in reply.updated_obj_results
+    )

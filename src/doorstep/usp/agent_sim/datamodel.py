@@ -94,6 +94,8 @@ _STATIC = {
     "Device.IP.Diagnostics.IPv4TraceRouteSupported": "true",
     "Device.IP.Diagnostics.IPv4DownloadDiagnosticsSupported": "true",
     "Device.IP.Diagnostics.IPv4UploadDiagnosticsSupported": "true",
+    "Device.Time.NTPServer1": "pool.ntp.org",
+    "Device.Time.NTPServer2": "",
 }
 _MODES = ",".join(SECURITY_MODES)
 _UPTIME = "Device.DeviceInfo.UpTime"

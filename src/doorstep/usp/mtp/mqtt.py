@@ -20,7 +20,9 @@ authenticated identity):
 Publications carry Content Type ``usp.msg`` and a Response Topic (v5), or the
 ``/reply-to=`` suffix (agents that connected with 3.1.1, or a 3.1.1 controller).
 :meth:`MqttTransport.run` reconnects with a capped exponential back-off and
-re-subscribes after a broker restart.
+re-subscribes after a broker restart; it then tells the controller
+(``mqtt_restored``), which takes each agent's next Record as its Connect Record, since
+the ones sent while this process was away are lost.
 """
 
 from __future__ import annotations
@@ -113,7 +115,8 @@ class MqttTransport:
         try:
             await client.publish(topic, data, qos=config.mqtt_qos, properties=properties)
         except aiomqtt.MqttError:
-            raise MtpUnavailableError("the MQTT broker did not take the message") from None
+            # Perhaps it did, and the device has the request: its outcome is unknown.
+            raise MtpUnavailableError("the MQTT broker did not confirm the message") from None
 
     async def run(self) -> None:
         """Stay connected until cancelled: connect, subscribe, receive; back off on loss."""
@@ -162,6 +165,8 @@ class MqttTransport:
                     await client.subscribe(topic_filter, qos=config.mqtt_qos)
             self._client = client
             self.sessions += 1
+            if self.sessions > 1:  # what agents sent meanwhile is lost, their Connect Records too
+                self._controller.mqtt_restored()
             self.connected.set()
             log.info("mqtt controller subscribed", extra={"session": self.sessions})
             async for message in client.messages:

@@ -19,9 +19,12 @@ replaces the old one.  uvicorn answers pings and sends its own.
 
 The hub (controller, credential store, audit sink) lives on ``app.state`` and is built
 on first use from ``app.state.runtime``; :func:`install` sets one up explicitly (the
-device registry passes its database credential store and hooks there).  Requests to a
-WebSocket agent must run in the process that holds its session: :func:`hub_of` gives
-API handlers the controller.
+device registry passes its database credential store and hooks there); :func:`hub_of`
+gives API handlers the controller.  A request to an agent whose session another
+``serve`` replica holds goes through the transport's :class:`SessionRelay` when one is
+installed (the device domain's, over PostgreSQL: decision 0047), which also hears when
+a session opens here (before its first Record is read) and ends (before the controller
+hears of the departure); without one it fails with DeviceOfflineError.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import binascii
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from fastapi import APIRouter, FastAPI, WebSocket
 from starlette.websockets import WebSocketDisconnect
@@ -70,23 +74,52 @@ class _Session:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
+class SessionRelay(Protocol):
+    """Reaches the agents whose WebSocket session another replica holds (decision 0047)."""
+
+    async def opened(self, endpoint_id: str) -> None:
+        """This process holds the agent's session from now on; never raises."""
+        ...
+
+    async def closed(self, endpoint_id: str) -> None:
+        """This process no longer holds the agent's session; never raises."""
+        ...
+
+    async def send(self, endpoint_id: str, data: bytes) -> None:
+        """Deliver one encoded Record through the replica holding the agent's session.
+
+        Raises DeviceOfflineError when no live replica holds it, MtpUnavailableError
+        when the relay itself is down.
+        """
+        ...
+
+
 class WebSocketTransport:
-    """Sends Records to agents connected to this process."""
+    """Sends Records to agents connected to this process, or through the relay."""
 
     name = WEBSOCKET
 
     def __init__(self, controller: Controller) -> None:
         self.sessions: dict[str, _Session] = {}
+        self.relay: SessionRelay | None = None
+        """Reaches sessions other replicas hold; None: only this process's."""
         controller.attach(self)
 
     def default_address(self, endpoint_id: str) -> AgentAddress | None:
-        """None: a WebSocket agent is reachable only while its session is open here."""
+        """None: a WebSocket agent is found by its session or by the device directory."""
         return None
 
     async def send(
         self, endpoint_id: str, address: AgentAddress, data: bytes, *, response: bool
     ) -> None:
-        """One binary frame on the agent's session."""
+        """One binary frame on the agent's session here, else through the relay."""
+        if endpoint_id not in self.sessions and self.relay is not None:
+            await self.relay.send(endpoint_id, data)
+            return
+        await self.send_here(endpoint_id, data)
+
+    async def send_here(self, endpoint_id: str, data: bytes) -> None:
+        """One binary frame on the agent's session in this process."""
         session = self.sessions.get(endpoint_id)
         if session is None:
             raise DeviceOfflineError("the device has no WebSocket session here")
@@ -125,6 +158,8 @@ class WebSocketHub:
             await _close_quietly(previous.websocket, 1000)
         origin = Origin(WEBSOCKET, endpoint_id, True, ADDRESS)
         try:
+            if self.transport.relay is not None:  # before the first Record is read
+                await self.transport.relay.opened(endpoint_id)
             while True:
                 message = await websocket.receive()
                 if message["type"] == "websocket.disconnect":
@@ -143,6 +178,8 @@ class WebSocketHub:
         finally:
             if self.transport.sessions.get(endpoint_id) is session:
                 del self.transport.sessions[endpoint_id]
+                if self.transport.relay is not None:
+                    await self.transport.relay.closed(endpoint_id)
                 await self.controller.agent_disconnected(endpoint_id, ADDRESS)
 
     async def _admit(self, websocket: WebSocket) -> str | None:

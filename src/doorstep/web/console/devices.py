@@ -18,7 +18,10 @@ has no subject whose choices could be checked, so nothing of its record is
 read.  PPPoE credentials are never read: no element of ``device_pppoe`` is
 asked for.
 
-The unit's tags (operators' labels, not personal) are listed with it.  A staff
+The unit's tags (operators' labels, not personal) are listed with it, and the time zone
+staff set for its maintenance windows (decision 0045): read through ``staff_read`` for
+``device.maintenance`` while the device is bound (it says roughly where the owner
+lives), shown as it is when the device is bound to nobody.  A staff
 member who may run fleet operations (``manage_fleet``) also sees the
 device's latest operations and the form that queues its firmware update
 (:mod:`.firmware`), and the removals of owners' settings from it with the form that
@@ -41,6 +44,8 @@ from sqlalchemy.orm import Session
 from doorstep.core.errors import PurposeRefusedError
 from doorstep.devices.access import owner_of
 from doorstep.devices.fleet.tags import tags_of
+from doorstep.devices.fleet.time_zones import PURPOSE as ZONE_PURPOSE
+from doorstep.devices.fleet.time_zones import DeviceTimeZone
 from doorstep.devices.models import Device, DeviceRegistration
 from doorstep.privacy.purposes.gate import PurposeGate
 from doorstep.staff._reader import Reader
@@ -109,6 +114,8 @@ class DeviceView:
     elements: tuple[Element, ...]
     missing_fields: tuple[str, ...] = ()
     """Registration fields the device does not provide (names only, not personal)."""
+    time_zone: Element | None = None
+    """The zone staff set for its maintenance windows (None: it has none)."""
 
 
 def _reader(device_id: uuid.UUID, column: str) -> Reader:
@@ -125,6 +132,36 @@ def _reader(device_id: uuid.UUID, column: str) -> Reader:
         return (value,)
 
     return read
+
+
+def _zone(
+    session: Session,
+    staff_id: uuid.UUID,
+    device_id: uuid.UUID,
+    owner: uuid.UUID | None,
+    gate: PurposeGate,
+) -> Element | None:
+    """The device's own time zone as this staff member may see it (None: it has none)."""
+    column = DeviceTimeZone.time_zone
+    query = sa.select(column).where(DeviceTimeZone.device_id == device_id)
+    if not session.scalar(sa.select(query.exists())):
+        return None
+    label = _("Time zone of its maintenance windows")
+    if owner is None:  # bound to nobody: a setting of a unit in stock, nobody's data
+        return Element("time_zone", label, value=session.scalar(query))
+    try:
+        found = staff_read(
+            session,
+            staff_id,
+            owner,
+            "device_time_zones.time_zone",
+            ZONE_PURPOSE,
+            gate=gate,
+            reader=lambda read_session, *_: (read_session.scalar(query),),
+        )
+    except (StaffPermissionDeniedError, PurposeRefusedError) as exc:  # audited by the callee
+        return Element("time_zone", label, refused=str(exc.fields.get("reason")))
+    return Element("time_zone", label, value=found.values[0] if found.values else None)
 
 
 def look_up(
@@ -180,6 +217,7 @@ def look_up(
         anonymised_at=registration.anonymised_at if registration is not None else None,
         elements=tuple(elements),
         missing_fields=tuple(registration.missing_fields or ()) if registration is not None else (),
+        time_zone=_zone(session, staff_id, device_id, owner, gate),
     )
 
 

@@ -1,7 +1,8 @@
 """The handlers of the operation kinds, one module each, registered by kind.
 
 The Protocol a handler implements, the :class:`~.base.Run` it gets and the outcomes it
-answers are documented in :mod:`.base`.  Each handler module registers its handler at
+answers (:class:`~.base.Wait`, :class:`~.base.Proceed`, :class:`~.base.Done`) are
+documented in :mod:`.base`.  Each handler module registers its handler at
 import (``register_handler(OperationKind.X, handler)``); :func:`load` imports every
 module of :data:`MODULES`, which the executor calls before it claims anything.  A new
 kind's module (``diagnostic``, ``wipe_settings``) adds its dotted name to
@@ -17,6 +18,7 @@ from doorstep.devices.fleet.handlers.base import (
     Handler,
     OperationView,
     Outcome,
+    Proceed,
     Run,
     Wait,
     failed,
@@ -31,6 +33,7 @@ __all__ = [
     "Handler",
     "OperationView",
     "Outcome",
+    "Proceed",
     "Run",
     "Wait",
     "failed",

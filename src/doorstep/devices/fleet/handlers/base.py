@@ -12,11 +12,17 @@ A handler is registered per :class:`~doorstep.devices.fleet.operations.Operation
   (nothing is sent twice).
 * ``resume(run, event)`` — a notification of the device arrived while the operation
   waits (TransferComplete!, OperationComplete, Boot!, ValueChange): answer an outcome,
-  or None when the event is not the one awaited (the operation keeps waiting).
-* ``check(run)`` — asked every ``fleet_check_seconds`` while the operation waits, and
-  when the device comes back: read the device's state and answer an outcome, or None
-  to keep waiting.  Notifications are how an operation ends quickly; checks are how it
-  ends even when a notification was lost (a broker or controller restart).
+  or None when the event is not the one awaited (the operation keeps waiting).  It runs
+  inside the controller's hook of that notification, whose NotifyResp waits for it, so
+  it may read the device (a Get) but **never sends a command**: when the event means
+  the next step's message is due (``Activate()`` after ``TransferComplete!``), it
+  answers :class:`Proceed` with the step reached, and ``check`` sends that message in a
+  turn of its own, due at once.  The executor refuses ``run.sending`` in a resume.
+* ``check(run)`` — asked every ``fleet_check_seconds`` while the operation waits, when
+  the device comes back, and at once after a :class:`Proceed`: read the device's state
+  (or, at a step a Proceed recorded, send that step's message) and answer an outcome,
+  or None to keep waiting.  Notifications are how an operation ends quickly; checks
+  are how it ends even when a notification was lost (a broker or controller restart).
 
 A handler raises nothing it can describe: the executor turns a USP Error Msg into a
 failure with the device's code, an unreachable device into a new attempt (nothing
@@ -79,7 +85,21 @@ class Done:
     result: Mapping[str, Any] = field(default_factory=dict)
 
 
-Outcome = Wait | Done
+@dataclass(frozen=True, slots=True)
+class Proceed:
+    """The device's word moved the operation on to ``step``, whose message is not sent yet.
+
+    Answered by ``resume`` only: the executor records ``step`` (``result`` merged) with
+    the operation ``waiting`` and due for a check now, and wakes its claim loop, so the
+    notification's NotifyResp goes at once and the next ``check`` sends the message,
+    under the operation's lease like any turn.
+    """
+
+    step: str
+    result: Mapping[str, Any] = field(default_factory=dict)
+
+
+Outcome = Wait | Proceed | Done
 
 
 def succeeded(reason: str | None = None, **result: Any) -> Done:
@@ -177,7 +197,10 @@ class Handler(Protocol):
         ...
 
     async def resume(self, run: Run, event: Notification) -> Outcome | None:
-        """The device sent ``event`` while the operation waits; None: not the awaited one."""
+        """The device sent ``event`` while the operation waits; None: not the awaited one.
+
+        Sends no command (it runs in the notification's hook): :class:`Proceed` instead.
+        """
         ...
 
     async def check(self, run: Run) -> Outcome | None:

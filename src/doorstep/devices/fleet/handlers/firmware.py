@@ -11,7 +11,13 @@ Arguments: ``{"image_id": "<uuid>"}`` (:mod:`doorstep.devices.fleet.images`).
 2. **Downloaded.**  The ``TransferComplete!`` naming our CommandKey (or the
    OperationComplete of the Download()): a FaultCode (or CommandFailure) fails the
    operation with the device's code and FaultString (a checksum mismatch, a failed
-   transfer); success sends ``Activate()``.
+   transfer); success moves it to the step ``downloaded`` (:class:`Proceed`: the
+   resume runs in the notification's hook and sends nothing), and the check that
+   follows at once reads the slot and sends ``Activate()``, after the NotifyResp.  A
+   check at ``download`` that finds the slot ``Available`` with the target version
+   (the notification was lost) does the same.  The read first means the device
+   answered in this very turn before its Activate() is committed as sent: a broker
+   that is away makes the check fail with nothing sent, and a later one activates.
 3. **Activated.**  The device reboots; its ``Boot!`` (or the ValueChange of
    SoftwareVersion, or a check) is followed by a read of SoftwareVersion: the target
    version ends it ``succeeded``; the old one after a reboot ``activation_failed``,
@@ -43,6 +49,7 @@ from doorstep.devices.fleet.handlers._answers import (
 from doorstep.devices.fleet.handlers.base import (
     Done,
     Outcome,
+    Proceed,
     Run,
     Wait,
     failed,
@@ -66,7 +73,7 @@ VERSION = INFO + "SoftwareVersion"
 MODEL = INFO + "ModelName"
 ACTIVE = INFO + "ActiveFirmwareImage"
 TABLE = INFO + "FirmwareImage."
-DOWNLOAD, ACTIVATE = "download", "activate"
+DOWNLOAD, DOWNLOADED, ACTIVATE = "download", "downloaded", "activate"
 FAILED_STATUSES = frozenset({"DownloadFailed", "ValidationFailed", "InstallationFailed"})
 _ROW = re.compile(r"^Device\.DeviceInfo\.FirmwareImage\.(\d+)\.(\w+)$")
 
@@ -147,7 +154,7 @@ class FirmwareHandler:
         """The end of the download, or the device back after the activation."""
         slot = str(run.op.result.get("slot", ""))
         if run.op.step == DOWNLOAD:
-            return await self._downloaded(run, slot, event)
+            return await self._downloaded(run, event)
         if run.op.step != ACTIVATE:
             return None
         done = completion_of(event, run.command_key, "Activate()")
@@ -173,9 +180,13 @@ class FirmwareHandler:
         )
 
     async def check(self, run: Run) -> Outcome | None:
-        """Ask the device: the slot's Status after a download, the version after a boot."""
+        """Ask the device: the slot's Status after a download, the version after a boot.
+
+        The slot ``Available`` with the target version (``downloaded``: the device said
+        so) sends Activate(), only once the device answered this turn's read.
+        """
         slot = str(run.op.result.get("slot", ""))
-        if run.op.step == DOWNLOAD:
+        if run.op.step in (DOWNLOAD, DOWNLOADED):
             row = _rows((await run.get([slot])).values).get(slot, {})
             status = row.get("Status", "")
             if status in FAILED_STATUSES:
@@ -187,7 +198,8 @@ class FirmwareHandler:
         booted = await rebooted_since(run, run.op.step_at)
         return await self._confirm(run, slot, booted=booted)
 
-    async def _downloaded(self, run: Run, slot: str, event: Notification) -> Outcome | None:
+    async def _downloaded(self, run: Run, event: Notification) -> Outcome | None:
+        """The end of our download: its failure, or on to ``downloaded`` (sends nothing)."""
         if isinstance(event, Event) and event.event_name == "TransferComplete!":
             params = event.params
             if params.get("CommandKey") != run.command_key:
@@ -197,7 +209,7 @@ class FirmwareHandler:
                 usp_code = int(code) if code.isdigit() else None
                 fault = params.get("FaultString") or code
                 return failed(Reason.DEVICE_ERROR, usp_code=usp_code, fault=fault)
-            return await self._activate(run, slot)
+            return Proceed(DOWNLOADED)
         done = completion_of(event, run.command_key, "Download()")
         if not isinstance(done, OperationComplete):
             return None
@@ -205,7 +217,7 @@ class FirmwareHandler:
             return failed(
                 Reason.DEVICE_ERROR, usp_code=done.result.err_code, fault=done.result.err_msg
             )
-        return await self._activate(run, slot)
+        return Proceed(DOWNLOADED)
 
     async def _activate(self, run: Run, slot: str) -> Outcome:
         await run.sending(ACTIVATE)

@@ -31,9 +31,9 @@ from doorstep.privacy.datamap.systems import SystemKind
 from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.requests.services import get
 from doorstep.privacy.requests.systems import desk
+from doorstep.privacy.requests.systems.claim import ACTOR
 from doorstep.privacy.requests.systems.fanout import reached
 from doorstep.privacy.requests.systems.models import RequestSystem, SystemState
-from doorstep.privacy.requests.systems.run import ACTOR
 from doorstep.privacy.requests.systems.settle import record
 from doorstep.services import ServicesDep, SessionDep
 from doorstep.staff.auth import CurrentStaff

@@ -94,6 +94,13 @@ class RequestSystem(Base):
     __tablename__ = "request_systems"
     __table_args__ = (
         sa.UniqueConstraint("request_id", "system"),
+        sa.Index(
+            "ix_request_systems_fresh",
+            "system",
+            "operation",
+            "created_at",
+            postgresql_where=sa.text("state = 'pending' AND attempts = 0"),
+        ),
         {
             "info": retention_info(
                 Binding("subject_request", DELETE, trigger=Via("request_id", "closed_at"))
@@ -167,4 +174,13 @@ class RequestSystem(Base):
     started_at: Mapped[datetime | None] = mapped_column(info=_when("When the last attempt began."))
     finished_at: Mapped[datetime | None] = mapped_column(
         info=_when("When the system's part was settled or failed.")
+    )
+    leased_by: Mapped[str | None] = mapped_column(
+        sa.Text,
+        info=not_personal(
+            "the attempt (a job id) that holds the running task, during it", export=True
+        ),
+    )
+    lease_until: Mapped[datetime | None] = mapped_column(
+        info=not_personal("when the running attempt's hold on the task lapses", export=True)
     )

@@ -1,22 +1,28 @@
-"""One attempt at one system's part of a request: the body of the per-system jobs.
+"""One attempt at one system's part of a request, and of the parts it takes along.
 
-:func:`attempt` works in three steps so that no database transaction is held
-while a slow system works:
+:func:`attempt` is the body of the per-system jobs.  It works in three steps so
+that no database transaction is held while a slow system works:
 
-1. lock the task; skip it when it is settled, waiting or failed; an erasure of a
-   subject under a standing legal hold is settled as ``excepted: legal_hold``
-   (Doorstep's own erasure is deferred until the release, which re-runs it);
-   otherwise mark it ``running``, count the attempt and open what it carries;
-2. call the connector outside any transaction (timeouts are the connector's);
-3. lock the request and the task again and record the outcome
-   (:func:`.settle.record`), or the failure: retried (:class:`Retry`, the job's
-   back-off) until ``requests_systems_attempts`` attempts, then ``failed`` with
-   the reason.
+1. :func:`.claim.claim` locks the task the job names and takes fresh tasks of
+   the same system along (up to ``requests_systems_batch`` in all; 1 turns this
+   off), marks them ``running`` under a lease to this attempt and counts their
+   attempts; a task held by another live attempt, settled, waiting or failed is
+   left alone;
+2. the connector is called outside any transaction, once per task, or, for an
+   SQL system, once for all of them in one transaction of the system with a
+   savepoint per subject (timeouts are the connector's);
+3. the requests and tasks are locked again (requests first, in id order) and each
+   outcome recorded (:func:`.settle.record`), or each failure: the job's own task
+   is retried (:class:`Retry`, the job's back-off), a companion gets a job of its
+   own scheduled after the same back-off, until ``requests_systems_attempts``
+   attempts, then ``failed`` with the reason.
 
-A worker killed anywhere leaves the task ``pending`` or ``running``; the
-retried job does it again, and every connector's operation is idempotent (SQL
-erasure finds nothing left; an HTTP system sees the same idempotency key), so
-each system's part is done exactly once in effect.
+A worker killed anywhere leaves the tasks ``pending`` or ``running`` under the
+lease of its job; the retried job takes them all again (``leased_by`` is the job
+id), a companion's own job takes its task once the lease lapses, and every
+connector's operation is idempotent (SQL erasure finds nothing left; an HTTP
+system sees the task's own idempotency key), so each system's part is done
+exactly once in effect.
 """
 
 from __future__ import annotations
@@ -25,29 +31,24 @@ import uuid
 from dataclasses import replace
 from datetime import timedelta
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from doorstep.audit.entries import system_actor
 from doorstep.jobs.enqueue import enqueue
 from doorstep.privacy.connectors.base import Confirmation, ConnectorError, Outcome
-from doorstep.privacy.connectors.build import Built, connector_for
+from doorstep.privacy.connectors.build import connector_for
 from doorstep.privacy.connectors.http import HttpConnector
+from doorstep.privacy.connectors.sql import SqlConnector
 from doorstep.privacy.datamap.systems import SystemKind
-from doorstep.privacy.holds import services as holds
 from doorstep.privacy.requests.context import RequestContext
+from doorstep.privacy.requests.models import SubjectRequest
 from doorstep.privacy.requests.services import get
-from doorstep.privacy.requests.systems.fanout import POLL_TASK
-from doorstep.privacy.requests.systems.models import (
-    Excepted,
-    Operation,
-    RequestSystem,
-    SystemState,
-)
-from doorstep.privacy.requests.systems.sealing import Carried, SealError, carried
+from doorstep.privacy.requests.systems.claim import ACTOR, GO, Claim, claim
+from doorstep.privacy.requests.systems.fanout import POLL_TASK, RUN_TASK
+from doorstep.privacy.requests.systems.models import Operation, RequestSystem, SystemState
 from doorstep.privacy.requests.systems.settle import fail, record
 
-ACTOR = system_actor("requests.systems")
-_GO = (SystemState.PENDING.value, SystemState.RUNNING.value)
+Answer = Confirmation | ConnectorError
 
 
 class Retry(Exception):
@@ -58,99 +59,145 @@ def _seconds(ctx: RequestContext) -> int:
     return int(ctx.clock.now().timestamp())
 
 
-def _begin(
-    session: Session, ctx: RequestContext, task_id: uuid.UUID
-) -> tuple[RequestSystem, Built, Carried] | None:
-    task = session.get(RequestSystem, task_id, with_for_update=True)
-    if task is None or task.state not in _GO:
-        return None
-    request = get(session, task.request_id)
-    if request.closed_at is not None:
-        return None
-    if task.operation == Operation.ERASURE.value and holds.standing(session, task.subject_id):
-        record(
-            session,
-            ctx,
-            task,
-            Confirmation(task.system, Outcome.NOT_FOUND),
-            actor=ACTOR,
-            exception=Excepted.LEGAL_HOLD,
-        )
-        return None
-    system = ctx.policy.systems.systems.get(task.system)
-    services = ctx.require_services()
-    task.attempts += 1
-    task.started_at = ctx.clock.now()
-    task.state = SystemState.RUNNING.value
-    if system is None:
-        raise ConnectorError(f"system {task.system} is not declared", reason="undeclared")
-    what = carried(services.keys.keyring, task)
-    connector = connector_for(
-        session, services.keys.keyring, system, task_key=str(task.id), now=lambda: _seconds(ctx)
-    )
-    return task, connector, what
-
-
-def _call(connector: Built, operation: str, what: Carried) -> Confirmation:
+def _call(found: Claim) -> dict[uuid.UUID, Answer]:
+    """Every taken task's answer (outside any transaction); the connector closed after."""
+    connector = found.connector
+    if connector is None or not found.taken:
+        return {}
+    erase = found.operation == Operation.ERASURE.value
+    answers: dict[uuid.UUID, Answer] = {}
     try:
-        if operation == Operation.ERASURE.value:
-            return connector.erase(what.identifiers)
-        return connector.export(what.identifiers)
+        if isinstance(connector, SqlConnector) and len(found.taken) > 1:
+            many = connector.many(found.operation, [what.identifiers for _, what in found.taken])
+            return {task_id: answer for (task_id, _), answer in zip(found.taken, many, strict=True)}
+        for task_id, what in found.taken:
+            one = (
+                connector.for_task(str(task_id))
+                if isinstance(connector, HttpConnector)
+                else connector
+            )
+            try:
+                answers[task_id] = (
+                    one.erase(what.identifiers) if erase else one.export(what.identifiers)
+                )
+            except ConnectorError as exc:
+                answers[task_id] = exc
     finally:
         connector.close()
+    return answers
 
 
-def attempt(ctx: RequestContext, sessions: sessionmaker[Session], task_id: uuid.UUID) -> str:
-    """Carry out one attempt at the task; its state after it.  Raises :class:`Retry`."""
-    failure: str | None = None
+def _backoff(ctx: RequestContext, task: RequestSystem) -> None:
+    """Give a companion that failed a job of its own, after the job registry's back-off."""
+    later = ctx.clock.now() + timedelta(seconds=2**task.attempts)
+    with_lock = f"{RUN_TASK}:{task.id}"
+    session = sa.inspect(task).session
+    assert session is not None
     try:
-        with sessions.begin() as session:
-            begun = _begin(session, ctx, task_id)
-    except (ConnectorError, SealError) as exc:
-        begun = None
-        failure = exc.reason if isinstance(exc, ConnectorError) else "sealed"
-    confirmation: Confirmation | None = None
-    via_http = False
-    if begun is not None:
-        started, connector, what = begun
-        via_http = isinstance(connector, HttpConnector)
-        try:
-            confirmation = _call(connector, started.operation, what)
-        except ConnectorError as exc:
-            failure = exc.reason
+        with session.begin_nested():
+            enqueue(session, RUN_TASK, task_id=task.id, queueing_lock=with_lock, scheduled_at=later)
+    except sa.exc.IntegrityError:
+        pass  # its own job still waits: it retries then
+
+
+def _settle_one(
+    session: Session,
+    ctx: RequestContext,
+    task: RequestSystem,
+    answer: Answer,
+    *,
+    lead: bool,
+) -> str | None:
+    """Record one task's answer; the failure reason when it is to be retried by the lead's
+    job (companions are rescheduled here)."""
+    task.leased_by, task.lease_until = None, None
+    if isinstance(answer, Confirmation):
+        if (
+            task.operation == Operation.ERASURE.value
+            and answer.outcome is Outcome.NOT_FOUND
+            and task.attempts > 1
+        ):
+            # an earlier attempt may have erased it before its worker died: what counts
+            # is that nothing of the subject is left there
+            answer = replace(answer, outcome=Outcome.ERASED)
+        state = record(session, ctx, task, answer, actor=ACTOR)
+        system = ctx.policy.systems.systems.get(task.system)
+        if state is SystemState.WAITING and system is not None and system.kind is SystemKind.HTTP:
+            schedule_poll(session, ctx, task.id)
+        return None
+    reason = answer.reason
+    if task.attempts >= ctx.settings.requests_systems_attempts:
+        fail(session, ctx, task, reason, actor=ACTOR)
+        return None
+    task.state = SystemState.PENDING.value
+    task.reason = reason
+    if lead:
+        return reason
+    _backoff(ctx, task)
+    return None
+
+
+def _record_all(
+    session: Session,
+    ctx: RequestContext,
+    found: Claim,
+    answers: dict[uuid.UUID, Answer],
+    lead_id: uuid.UUID,
+) -> tuple[str, str | None]:
+    """Lock the requests (in id order) and tasks, record every answer; the lead task's
+    state and, when it is to be retried, the reason."""
+    ids = found.task_ids
+    requests = sa.select(RequestSystem.request_id).where(RequestSystem.id.in_(ids))
+    session.execute(
+        sa.select(SubjectRequest.id)
+        .where(SubjectRequest.id.in_(requests))
+        .order_by(SubjectRequest.id)
+        .with_for_update()
+    ).all()
+    tasks = session.scalars(
+        sa.select(RequestSystem)
+        .where(RequestSystem.id.in_(ids))
+        .order_by(RequestSystem.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    retry: str | None = None
+    lead_state = "gone"
+    for task in tasks:
+        if task.state in GO and task.leased_by == found.owner:
+            answer = answers.get(task.id)
+            if answer is None:
+                answer = ConnectorError("not reached", reason=found.failures.get(task.id, "failed"))
+            reason = _settle_one(session, ctx, task, answer, lead=task.id == lead_id)
+            if task.id == lead_id:
+                retry = reason
+        if task.id == lead_id:
+            lead_state = task.state
+    return lead_state, retry
+
+
+def attempt(
+    ctx: RequestContext,
+    sessions: sessionmaker[Session],
+    task_id: uuid.UUID,
+    *,
+    owner: str | None = None,
+) -> str:
+    """Carry out one attempt at the task (and the companions it takes); the task's state
+    after it.  ``owner`` names the attempt (the job's id, the same on its retries).
+    Raises :class:`Retry` when the task's own attempt failed and is to be retried."""
+    owner = owner or f"attempt:{uuid.uuid4()}"
     with sessions.begin() as session:
-        found = session.get(RequestSystem, task_id)
+        found = claim(session, ctx, task_id, owner)
         if found is None:
-            return "gone"
-        task = found
-        get(session, task.request_id, lock=True)
-        session.refresh(task, with_for_update=True)
-        if failure is None and confirmation is None:
-            return task.state
-        if task.state not in _GO:
-            return task.state  # settled meanwhile (a callback, the desk)
-        if confirmation is not None:
-            if (
-                task.operation == Operation.ERASURE.value
-                and confirmation.outcome is Outcome.NOT_FOUND
-                and task.attempts > 1
-            ):
-                # an earlier attempt may have erased it before its worker died: what
-                # counts is that nothing of the subject is left there
-                confirmation = replace(confirmation, outcome=Outcome.ERASED)
-            state = record(session, ctx, task, confirmation, actor=ACTOR)
-            if state is SystemState.WAITING and via_http:
-                schedule_poll(session, ctx, task.id)
-            return state.value
-        assert failure is not None
-        if begun is None:
-            task.attempts += 1  # the attempt failed before the system was reached
-        if task.attempts >= ctx.settings.requests_systems_attempts:
-            fail(session, ctx, task, failure, actor=ACTOR)
-            return task.state
-        task.state = SystemState.PENDING.value
-        task.reason = failure
-    raise Retry(f"system {task.system}: {failure}; retried")
+            task = session.get(RequestSystem, task_id)
+            return task.state if task is not None else "gone"
+    answers = _call(found)
+    with sessions.begin() as session:
+        state, retry = _record_all(session, ctx, found, answers, task_id)
+    if retry is not None:
+        raise Retry(f"system {found.system.key if found.system else '?'}: {retry}; retried")
+    return state
 
 
 def schedule_poll(session: Session, ctx: RequestContext, task_id: uuid.UUID) -> None:

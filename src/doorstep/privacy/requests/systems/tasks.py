@@ -1,6 +1,8 @@
 """Jobs of the connected systems: one attempt at a system's part, and polls of HTTP systems.
 
-Each job takes the task id only (the identifiers are sealed in its row).
+Each job takes the task id only (the identifiers are sealed in its row); its
+attempt may carry fresh tasks of the same system along (:mod:`.claim`), leased to
+the job's id, so that its retry after a crash takes them again.
 :data:`~.fanout.RUN_TASK` is retried with the job registry's exponential
 back-off while the attempt raises :class:`~.run.Retry`; after
 ``requests_systems_attempts`` attempts the task is marked failed instead, so the
@@ -26,7 +28,12 @@ def run_system(ctx: JobContext, task_id: str) -> str:
     from doorstep.services import services_for
 
     runtime = ctx.runtime
-    return attempt(RequestContext.of(services_for(runtime)), runtime.sessions, uuid.UUID(task_id))
+    return attempt(
+        RequestContext.of(services_for(runtime)),
+        runtime.sessions,
+        uuid.UUID(task_id),
+        owner=f"job:{ctx.job_id}",
+    )
 
 
 @job(POLL_TASK, max_attempts=3)
