@@ -61,7 +61,9 @@ def test_nothing_secret_reaches_logs_or_errors(
         wrapped = row.wrapped_dek
         attempts: list[Callable[[], bytes]] = [
             lambda: keys.decrypt(session, other, sealed, context=PPPOE),
-            lambda: keys.decrypt(session, subject, sealed[:-1] + b"\x00", context=PPPOE),
+            lambda: keys.decrypt(
+                session, subject, sealed[:-1] + bytes([sealed[-1] ^ 1]), context=PPPOE
+            ),
             lambda: keys.decrypt(session, subject, sealed, context="devices.other"),
             lambda: keys.decrypt(session, subject, sealed[:10], context=PPPOE),
             lambda: keys.encrypt(session, subject, SECRET, context=SECRET),

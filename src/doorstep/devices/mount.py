@@ -144,6 +144,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state = state_of(app)
     state.tasks.append(asyncio.create_task(_heartbeat(app, state), name="devices-heartbeat"))
     if state.relay is not None:
+        state.relay.listening = asyncio.Event()  # this lifespan's loop (an app may run twice)
         state.tasks.append(asyncio.create_task(state.relay.run(), name="devices-relay"))
         try:  # listen before the first session opens, so the others reach it at once
             await asyncio.wait_for(state.relay.listening.wait(), _RELAY_START_SECONDS)
