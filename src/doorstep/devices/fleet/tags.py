@@ -103,7 +103,8 @@ def check_tag(tag: str, *, field: str = "tag") -> str:
     return tag
 
 
-def _checked(device_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
+def checked_devices(device_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
+    """The distinct ids of ``device_ids``; InvalidInputError for none or over MAX_DEVICES."""
     ids = list(dict.fromkeys(device_ids))
     if not ids:
         raise InvalidInputError.of("device_ids", "required", "name at least one device")
@@ -114,7 +115,8 @@ def _checked(device_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
     return ids
 
 
-def _registered(session: Session, ids: list[uuid.UUID]) -> list[uuid.UUID]:
+def registered_devices(session: Session, ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    """Those of ``ids`` that are registered devices."""
     return list(
         session.scalars(
             sa.select(DeviceRegistration.device_id).where(DeviceRegistration.device_id.in_(ids))
@@ -127,8 +129,8 @@ def tag_devices(
 ) -> TagChange:
     """Add ``tag`` to each registered device of ``device_ids`` (audited once)."""
     check_tag(tag)
-    ids = _checked(device_ids)
-    known = _registered(session, ids)
+    ids = checked_devices(device_ids)
+    known = registered_devices(session, ids)
     added = 0
     if known:
         now = clock.now()
@@ -151,8 +153,8 @@ def untag_devices(
 ) -> TagChange:
     """Remove ``tag`` from each device of ``device_ids`` that has it (audited once)."""
     check_tag(tag)
-    ids = _checked(device_ids)
-    known = _registered(session, ids)
+    ids = checked_devices(device_ids)
+    known = registered_devices(session, ids)
     removed = session.execute(
         sa.delete(DeviceTag)
         .where(DeviceTag.tag == tag, DeviceTag.device_id.in_(ids))

@@ -41,12 +41,11 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from doorstep.audit.services import record
 from doorstep.core.clock import Clock
-from doorstep.core.errors import InvalidInputError
 from doorstep.core.models import Base
 from doorstep.core.zones import MAX_LENGTH, check_zone
 from doorstep.devices._declare import REGISTRATION_RULE
-from doorstep.devices.fleet.tags import MAX_DEVICES
-from doorstep.devices.models import DeviceBinding, DeviceRegistration
+from doorstep.devices.fleet.tags import checked_devices, registered_devices
+from doorstep.devices.models import DeviceBinding
 from doorstep.privacy.restrictions.models import Restriction
 from doorstep.privacy.retention.binding import DELETE, Binding, Via, retention_info
 from doorstep.privacy.subjects.linkage import LINK_KEY, Through
@@ -121,32 +120,13 @@ class ZoneChange:
     unknown: int
 
 
-def _checked(device_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
-    ids = list(dict.fromkeys(device_ids))
-    if not ids:
-        raise InvalidInputError.of("device_ids", "required", "name at least one device")
-    if len(ids) > MAX_DEVICES:
-        raise InvalidInputError.of(
-            "device_ids", "at_most_10000", f"at most {MAX_DEVICES} devices at once"
-        )
-    return ids
-
-
-def _registered(session: Session, ids: list[uuid.UUID]) -> list[uuid.UUID]:
-    return list(
-        session.scalars(
-            sa.select(DeviceRegistration.device_id).where(DeviceRegistration.device_id.in_(ids))
-        )
-    )
-
-
 def set_zone(
     session: Session, device_ids: Iterable[uuid.UUID], zone: str, *, actor: str, clock: Clock
 ) -> ZoneChange:
     """Set ``zone`` on each registered device of ``device_ids`` (audited once)."""
     zone = check_zone(zone)
-    ids = _checked(device_ids)
-    known = _registered(session, ids)
+    ids = checked_devices(device_ids)
+    known = registered_devices(session, ids)
     changed = 0
     if known:
         now = clock.now()
@@ -169,8 +149,8 @@ def set_zone(
 
 def clear_zone(session: Session, device_ids: Iterable[uuid.UUID], *, actor: str) -> ZoneChange:
     """Remove the zone of each device of ``device_ids`` that has one (audited once)."""
-    ids = _checked(device_ids)
-    known = _registered(session, ids)
+    ids = checked_devices(device_ids)
+    known = registered_devices(session, ids)
     removed = session.execute(
         sa.delete(DeviceTimeZone)
         .where(DeviceTimeZone.device_id.in_(ids))

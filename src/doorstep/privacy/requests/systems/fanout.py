@@ -16,7 +16,7 @@ out twice adds nothing: a row per request and system.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -60,11 +60,18 @@ def identifiers_of(session: Session, subject_id: uuid.UUID) -> Identifiers:
     return Identifiers.of(email=email, phone=phone, account_id=str(subject_id))
 
 
-def queue_run(session: Session, task_id: uuid.UUID) -> None:
-    """Enqueue the task's job unless one already waits (in the caller's transaction)."""
+def queue_run(session: Session, task_id: uuid.UUID, *, at: datetime | None = None) -> None:
+    """Enqueue the task's job (to run ``at``, else at once) unless one already waits (in the
+    caller's transaction)."""
     try:
         with session.begin_nested():
-            enqueue(session, RUN_TASK, task_id=task_id, queueing_lock=f"{RUN_TASK}:{task_id}")
+            enqueue(
+                session,
+                RUN_TASK,
+                task_id=task_id,
+                queueing_lock=f"{RUN_TASK}:{task_id}",
+                scheduled_at=at,
+            )
     except IntegrityError:
         pass
 

@@ -44,7 +44,7 @@ from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.requests.models import SubjectRequest
 from doorstep.privacy.requests.services import get
 from doorstep.privacy.requests.systems.claim import ACTOR, GO, Claim, claim
-from doorstep.privacy.requests.systems.fanout import POLL_TASK, RUN_TASK
+from doorstep.privacy.requests.systems.fanout import POLL_TASK, queue_run
 from doorstep.privacy.requests.systems.models import Operation, RequestSystem, SystemState
 from doorstep.privacy.requests.systems.settle import fail, record
 
@@ -87,17 +87,10 @@ def _call(found: Claim) -> dict[uuid.UUID, Answer]:
     return answers
 
 
-def _backoff(ctx: RequestContext, task: RequestSystem) -> None:
-    """Give a companion that failed a job of its own, after the job registry's back-off."""
-    later = ctx.clock.now() + timedelta(seconds=2**task.attempts)
-    with_lock = f"{RUN_TASK}:{task.id}"
-    session = sa.inspect(task).session
-    assert session is not None
-    try:
-        with session.begin_nested():
-            enqueue(session, RUN_TASK, task_id=task.id, queueing_lock=with_lock, scheduled_at=later)
-    except sa.exc.IntegrityError:
-        pass  # its own job still waits: it retries then
+def _backoff(ctx: RequestContext, session: Session, task: RequestSystem) -> None:
+    """Give a companion that failed a job of its own, after the job registry's back-off
+    (its own job, if it still waits, retries it sooner)."""
+    queue_run(session, task.id, at=ctx.clock.now() + timedelta(seconds=2**task.attempts))
 
 
 def _settle_one(
@@ -133,7 +126,7 @@ def _settle_one(
     task.reason = reason
     if lead:
         return reason
-    _backoff(ctx, task)
+    _backoff(ctx, session, task)
     return None
 
 
