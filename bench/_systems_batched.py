@@ -1,8 +1,10 @@
 """Erasures across Doorstep and two systems in batches, as a batched attempt reaches them.
 
-Per batch of :data:`BATCH` subjects (the default ``requests_systems_batch``): read
-their identifiers in one transaction, erase each in Doorstep (a transaction each,
-as the erasure job does), then per system get the pooled connector once and erase
+Per batch of :data:`BATCH` subjects (the default ``requests_systems_batch`` and
+``requests_erase_batch``): read their identifiers in one transaction, erase them in
+Doorstep in one transaction with one statement (``erase_subjects``, as an erase job
+carrying a batch of requests does, decision 0051), then per system get the pooled
+connector once and erase
 every subject's part the way :mod:`doorstep.privacy.requests.systems.run` calls it:
 an SQL system in one transaction of its own with a savepoint per subject
 (``SqlConnector.many``), an HTTP system one call per subject on the kept-alive
@@ -15,7 +17,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from bench.bench_requests import _erase
+from bench.bench_requests import _erase_batch as _erase_own
 from doorstep.core.database import transaction
 from doorstep.privacy.connectors.base import Confirmation, ConnectorError, Identifiers
 from doorstep.privacy.connectors.build import connector_for
@@ -63,8 +65,7 @@ def _erase_batch(
     the systems changed."""
     with transaction(services.runtime.sessions) as session:
         whos = [identifiers_of(session, subject) for subject in subjects]
-    for subject in subjects:
-        _erase(services, subject)
+    _erase_own(services, subjects)
     rows = 0
     for system in systems:
         for answer in _reach_many(services, system, whos):

@@ -3,8 +3,9 @@
 :func:`orchestrated_rate` first opens, verifies and approves one deletion request per
 subject (untimed: approving fans out, creating each system's ``request_systems``
 task with its sealed identifiers and queueing the jobs nobody runs here), then
-times, per subject, what the workers would run: the ``requests.erase`` job's body
-(Doorstep's own erasure, one transaction) and one attempt per system task
+times what the workers would run: the ``requests.erase`` job's body for a batch of
+``requests_erase_batch`` requests (Doorstep's own erasure of all of them, one
+transaction, decision 0051: a job claims the waiting ones) and one attempt per system task
 (:func:`doorstep.privacy.requests.systems.run.attempt`: lock and mark the task,
 open its sealed identifiers, get the pooled connector, call the system outside any
 transaction, record the outcome, audit, and complete the request when the last
@@ -29,52 +30,78 @@ from doorstep.core.database import transaction
 from doorstep.core.errors import DoorstepError
 from doorstep.privacy.requests import services as requests
 from doorstep.privacy.requests.context import RequestContext
-from doorstep.privacy.requests.erasure import erase_for_request
+from doorstep.privacy.requests.erasure_requests import erase_for_requests
 from doorstep.privacy.requests.fulfil import approve
+from doorstep.privacy.requests.systems.fanout import RUN_TASK
 from doorstep.privacy.requests.systems.models import RequestSystem
 from doorstep.privacy.requests.systems.run import attempt
 from doorstep.wiring import Services, build_services
 
 ACTOR = "system:bench"
+_WAITING = sa.text(
+    "SELECT EXISTS (SELECT 1 FROM procrastinate_jobs WHERE queueing_lock = :lock "
+    "AND status = 'todo')"
+)
 GROUND = "NO_PERMISSION"
 
 
-def _approved(services: Services, subjects: list[uuid.UUID]) -> list[uuid.UUID]:
+def _approved(
+    services: Services, subjects: list[uuid.UUID], *, then: sa.TextClause | None = None
+) -> list[uuid.UUID]:
     """One approved deletion request per subject (a subject that cannot have one is left
-    out); their ids."""
+    out), all in one transaction with a savepoint each; their ids.  ``then`` runs in the
+    same transaction with ``ids`` (the requests' ids as text) before the commit."""
     ctx = RequestContext.of(services)
     made = []
-    for subject in subjects:
-        try:
-            with transaction(services.runtime.sessions) as session:
-                row = requests.open_request(
-                    session,
-                    ctx,
-                    subject_id=subject,
-                    kind="deletion",
-                    channel="app",
-                    actor=ACTOR,
-                    ground=GROUND,
-                )
-                requests.verify(session, ctx, row.id, method="session", actor=ACTOR)
-                approve(session, ctx, row.id, actor=ACTOR)
-                made.append(row.id)
-        except DoorstepError:  # an open request, a fee, a refusal: not this subject
-            continue
+    with transaction(services.runtime.sessions) as session:
+        for subject in subjects:
+            try:
+                with session.begin_nested():
+                    row = requests.open_request(
+                        session,
+                        ctx,
+                        subject_id=subject,
+                        kind="deletion",
+                        channel="app",
+                        actor=ACTOR,
+                        ground=GROUND,
+                    )
+                    requests.verify(session, ctx, row.id, method="session", actor=ACTOR)
+                    approve(session, ctx, row.id, actor=ACTOR)
+                    made.append(row.id)
+            except DoorstepError:  # an open request, a fee, a refusal: not this subject
+                continue
+        if then is not None:
+            session.execute(then, {"ids": [str(request_id) for request_id in made]})
     return made
 
 
-def _carry_out(services: Services, request_id: uuid.UUID) -> list[str]:
+def _carry_out(services: Services, request_ids: list[uuid.UUID]) -> list[str]:
+    """One erase job's body for the batch, then an attempt for each system task whose job
+    still waits (a worker fetches only those; a batched attempt ends its companions')."""
     runtime = services.runtime
     ctx = RequestContext.of(services)
     with transaction(runtime.sessions) as session:
-        erase_for_request(session, ctx, services.keys, request_id, actor=ACTOR)
+        erase_for_requests(session, ctx, services.keys, request_ids, actor=ACTOR)
         tasks = list(
             session.scalars(
-                sa.select(RequestSystem.id).where(RequestSystem.request_id == request_id)
+                sa.select(RequestSystem.id).where(RequestSystem.request_id.in_(request_ids))
             )
         )
-    return [attempt(ctx, runtime.sessions, task) for task in tasks]
+    states = []
+    for task in tasks:
+        with transaction(runtime.sessions) as session:
+            waits = session.scalar(_WAITING, {"lock": f"{RUN_TASK}:{task}"})
+            state = str(
+                session.scalar(sa.select(RequestSystem.state).where(RequestSystem.id == task))
+            )
+        states.append(attempt(ctx, runtime.sessions, task) if waits else state)
+    return states
+
+
+def _batches(services: Services, request_ids: list[uuid.UUID]) -> list[list[uuid.UUID]]:
+    size = services.runtime.settings.requests_erase_batch
+    return [request_ids[n : n + size] for n in range(0, len(request_ids), size)]
 
 
 def orchestrated_rate(
@@ -85,15 +112,15 @@ def orchestrated_rate(
     request_ids = _approved(services, subjects)
     started = time.perf_counter()
     with ThreadPoolExecutor(threads) as pool:
-        states = list(pool.map(lambda r: _carry_out(services, r), request_ids))
+        states = list(pool.map(lambda b: _carry_out(services, b), _batches(services, request_ids)))
     rate = len(request_ids) / (time.perf_counter() - started)
     return rate, len(request_ids), sum(state == "done" for found in states for state in found)
 
 
-def _own_part(services: Services, request_id: uuid.UUID) -> None:
+def _own_part(services: Services, request_ids: list[uuid.UUID]) -> None:
     ctx = RequestContext.of(services)
     with transaction(services.runtime.sessions) as session:
-        erase_for_request(session, ctx, services.keys, request_id, actor=ACTOR)
+        erase_for_requests(session, ctx, services.keys, request_ids, actor=ACTOR)
 
 
 def alone_rate(services: Services, subjects: list[uuid.UUID], threads: int) -> float:
@@ -105,5 +132,5 @@ def alone_rate(services: Services, subjects: list[uuid.UUID], threads: int) -> f
     request_ids = _approved(alone, subjects)
     started = time.perf_counter()
     with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(lambda r: _own_part(alone, r), request_ids))
+        list(pool.map(lambda b: _own_part(alone, b), _batches(alone, request_ids)))
     return len(request_ids) / (time.perf_counter() - started)

@@ -25,9 +25,10 @@ transaction, close it (the pooled connections stay open); then
 * access: build the ZIP with the systems' parts (``build(..., systems=...)``);
 * erasure: Doorstep's own erasure (one transaction), then each system's erasure.
 
-A last figure erases through the real orchestration instead (the jobs' bodies, with
-every ``request_systems`` row, audit event and completion; no job queue):
-:mod:`bench._systems_orchestrated`.
+Two last figures erase through the real orchestration instead: the jobs' bodies in
+this process (with every ``request_systems`` row, audit event and completion; no job
+queue, :mod:`bench._systems_orchestrated`), and real worker processes taking the jobs
+from the queue (:mod:`bench._systems_workers`), each beside Doorstep alone the same way.
 
 Targets (issue 18): export p50 <= 50 ms; >= 200 erasures/s.  The figures of
 Doorstep alone use the calls :mod:`bench.bench_requests` measures.
@@ -41,6 +42,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import psycopg
@@ -49,7 +51,8 @@ from psycopg import sql as psql
 from bench._systems_batched import BATCH, batched_rate
 from bench._systems_newsletter import newsletter_process
 from bench._systems_orchestrated import alone_rate, orchestrated_rate
-from bench.bench_requests import _erase, _erasure_rate, _export_times
+from bench._systems_workers import WORKERS, systems_settings, workers_rate
+from bench.bench_requests import _batched_rate, _erase, _erasure_rate, _export_times
 from bench.harness import BenchContext, Figure, percentile, server_url
 from doorstep.audit.entries import audited_transaction
 from doorstep.core.database import transaction
@@ -240,15 +243,16 @@ def run(ctx: BenchContext) -> list[Figure]:
     """Measure the figures above on a clone of the fleet."""
     fleet = ctx.fleet
     assert fleet is not None, "bench_systems needs the fleet (FLEET = True)"
-    exports = 50 if ctx.quick else 400
-    per_rate = 150 if ctx.quick else 220  # seven sets of subjects within the fleet's sample
+    exports = 50 if ctx.quick else 300
+    per_rate = 150 if ctx.quick else 160  # ten sets of subjects within the fleet's sample
     sample = list(fleet.sample)
     warm, export_set = sample[:20], sample[20 : 20 + exports]
     rest = sample[20 + exports :]
-    sets = [rest[n * per_rate : (n + 1) * per_rate] for n in range(7)]
-    alone_1, with_1, alone_4, with_4, batched, through, through_alone = sets
-    assert len(through_alone) == per_rate, "bench_systems: the fleet's sample is too small"
-    connected = warm + export_set + with_1 + with_4 + batched + through
+    sets = [rest[n * per_rate : (n + 1) * per_rate] for n in range(10)]
+    alone_1, with_1, alone_4, with_4, batched, batched_alone, through, through_alone = sets[:8]
+    by_workers, by_workers_alone = sets[8:]
+    assert len(by_workers_alone) == per_rate, "bench_systems: the fleet's sample is too small"
+    connected = warm + export_set + with_1 + with_4 + batched + through + by_workers
     people = _identifiers(build_services(ctx.runtime), connected)
     with _connected(ctx, people, filler=fleet.accounts) as (services, systems):
         _export_times(services, warm)
@@ -260,8 +264,22 @@ def run(ctx: BenchContext) -> list[Figure]:
         four = _erasure_rate(services, alone_4, 4)
         four_sys, rows_4 = _rate_with_systems(services, systems, with_4, 4)
         four_batched, rows_b = batched_rate(services, systems, batched, 4)
+        four_batched_alone = _batched_rate(services, batched_alone, 4, BATCH)
         jobs_4, carried, done = orchestrated_rate(services, through, 4)
         jobs_alone = alone_rate(services, through_alone, 4)
+        urls = services.runtime.settings.system_urls
+        workers = workers_rate(
+            ctx, services, by_workers, systems_settings(urls, (SHOP, NEWSLETTER))
+        )
+        alone_services = build_services(
+            replace(
+                services.runtime,
+                settings=services.runtime.settings.model_copy(update={"requests_systems": ()}),
+            )
+        )
+        workers_alone = workers_rate(
+            ctx, alone_services, by_workers_alone, systems_settings(urls, ())
+        )
     parts = f"{found} of {2 * len(export_set)} system parts held data"
     return [
         Figure(
@@ -303,16 +321,32 @@ def run(ctx: BenchContext) -> list[Figure]:
             four_batched,
             "erasures/s",
             target=">= 200/s",
-            baseline=four,
-            baseline_name="Doorstep alone",
+            baseline=four_batched_alone,
+            baseline_name=f"Doorstep alone, batches of {BATCH}",
             note=f"{len(batched)} subjects; {rows_b} system rows changed",
         ),
         Figure(
-            "erasures + two systems through the orchestration, 4 threads",
+            f"erasures + two systems through the orchestration, 4 threads, jobs of {BATCH}",
             jobs_4,
             "erasures/s",
             baseline=jobs_alone,
             baseline_name="Doorstep alone, same lifecycle",
             note=f"{carried} requests; {done} system tasks done",
+        ),
+        Figure(
+            f"erasures + two systems by {WORKERS} worker processes, from the job queue",
+            workers.rate,
+            "erasures/s",
+            target=">= 200/s",
+            baseline=workers_alone.rate,
+            baseline_name="Doorstep alone, same workers",
+            note=f"{workers.requests} requests, from the jobs' release to the last completion",
+        ),
+        Figure(
+            "workers' CPU per erasure + two systems (their own processes)",
+            workers.cpu_ms,
+            "ms",
+            baseline=workers_alone.cpu_ms,
+            baseline_name="Doorstep alone, same workers",
         ),
     ]

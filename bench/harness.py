@@ -135,7 +135,7 @@ def _fmt(value: float) -> str:
 
 
 def table(figures: list[tuple[str, Figure]]) -> str:
-    """A Markdown table of the figures."""
+    """A Markdown table of the figures, then each figure's note (what it covered, checks)."""
     lines = [
         "| area | figure | value | unit | target | baseline (same run) | ratio |",
         "|---|---|---:|---|---|---|---:|",
@@ -151,4 +151,7 @@ def table(figures: list[tuple[str, Figure]]) -> str:
             f"| {area} | {figure.name} | {_fmt(figure.value)} | {figure.unit} | {figure.target} "
             f"| {baseline} | {ratio} |"
         )
+    notes = [f"- {area}, {figure.name}: {figure.note}" for area, figure in figures if figure.note]
+    if notes:
+        lines += ["", "Notes:", *notes]
     return "\n".join(lines)

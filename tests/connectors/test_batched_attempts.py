@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from doorstep.core.clock import FakeClock
 from doorstep.privacy.requests import services as svc
 from doorstep.privacy.requests.context import RequestContext
-from doorstep.privacy.requests.erasure import erase_for_request
+from doorstep.privacy.requests.erasure_requests import erase_for_request
 from doorstep.privacy.requests.fulfil import approve
 from doorstep.privacy.requests.systems.claim import claim
 from doorstep.privacy.requests.systems.models import RequestSystem

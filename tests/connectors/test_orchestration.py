@@ -23,7 +23,7 @@ from doorstep.privacy.holds import services as holds
 from doorstep.privacy.requests import services as svc
 from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.requests.downloads import prepare
-from doorstep.privacy.requests.erasure import erase_for_request
+from doorstep.privacy.requests.erasure_requests import erase_for_request
 from doorstep.privacy.requests.export import SCHEMA
 from doorstep.privacy.requests.fulfil import approve
 from doorstep.privacy.requests.models import RequestExport

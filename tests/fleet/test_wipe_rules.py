@@ -32,7 +32,7 @@ from doorstep.devices.fleet.wipe_models import DeviceWipe, WipeState, WipeTrigge
 from doorstep.devices.fleet.wipe_origin import CONFIRM_TASK, confirm
 from doorstep.devices.fleet.wipes import failed_wipes, mark_device, unbind_and_wipe
 from doorstep.privacy.requests.context import RequestContext
-from doorstep.privacy.requests.erasure import erase_for_request
+from doorstep.privacy.requests.erasure_requests import erase_for_request
 from doorstep.privacy.restrictions.services import restrict
 from doorstep.usp.config import UspConfig
 from doorstep.wiring import Services, build_services

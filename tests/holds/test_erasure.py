@@ -21,8 +21,8 @@ from doorstep.privacy.holds import services as holds
 from doorstep.privacy.holds.elements import Held
 from doorstep.privacy.requests import fulfil
 from doorstep.privacy.requests.context import RequestContext
-from doorstep.privacy.requests.erasure import erase_for_request
 from doorstep.privacy.requests.erasure_plan import plan
+from doorstep.privacy.requests.erasure_requests import erase_for_request
 from doorstep.privacy.requests.models import RequestStatus, SubjectRequest
 from doorstep.schema import metadata
 from doorstep.wiring import build_services

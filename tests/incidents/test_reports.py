@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from doorstep.audit.services import flush_events
 from doorstep.core.clock import FakeClock
 from doorstep.core.errors import ConflictError, InvalidInputError
 from doorstep.privacy.datamap.pack import default_pack
@@ -36,6 +37,7 @@ def test_each_affected_jurisdiction_has_a_report_with_status_filing_time_and_ove
     clock.advance(timedelta(hours=1))  # CN's "immediately" has run out, EU's 72 hours not
     done = reports.sweep(db, ctx)
     assert done["overdue"] == 1
+    flush_events(db)
     alert = db.execute(
         sa.text(
             "SELECT outcome, details FROM audit_events WHERE action = 'incident.obligation_overdue'"

@@ -174,3 +174,20 @@ def bind_again(db: Session, clock: Clock, device: uuid.UUID, subject: uuid.UUID)
         ),
         {"id": uuid.uuid4(), "device": device, "subject": subject, "now": clock.now()},
     )
+
+
+def refuse_erasure_of(db: Session, subject_id: uuid.UUID) -> None:
+    """Make the database refuse to delete the subject's linked sign-in (a trigger of this
+    transaction's session that raises): its erasure fails, as a real constraint would."""
+    db.execute(
+        sa.text(
+            "CREATE FUNCTION pg_temp.refuse() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'refused'; END $$"
+        )
+    )
+    db.execute(
+        sa.text(
+            "CREATE TRIGGER refuse BEFORE DELETE ON account_identities FOR EACH ROW "
+            f"WHEN (OLD.account_id = '{subject_id}') EXECUTE FUNCTION pg_temp.refuse()"
+        )
+    )

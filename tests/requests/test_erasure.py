@@ -15,8 +15,9 @@ from doorstep.keys.services import KeyService
 from doorstep.privacy.datamap.pack import default_pack
 from doorstep.privacy.requests import services as svc
 from doorstep.privacy.requests.context import RequestContext
-from doorstep.privacy.requests.erasure import erase_for_request, replay, tombstones
+from doorstep.privacy.requests.erasure import replay, tombstones
 from doorstep.privacy.requests.erasure_plan import plan
+from doorstep.privacy.requests.erasure_requests import erase_for_request
 from doorstep.privacy.requests.export import collect
 from doorstep.privacy.requests.models import RequestStatus
 from doorstep.privacy.subjects.models import Subject, SubjectKind
@@ -92,6 +93,7 @@ def test_erasure_removes_every_element_but_the_evidence_and_spares_a_look_alike(
     assert db.get(Subject, mine) is None
     assert keys.keyring.is_destroyed(mine)
     assert mine in tombstones(db)
+    flush_events(db)
     assert collect(db, keys, metadata, other).keys() == before_other.keys()
     grounds = (
         db.execute(

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from doorstep.core.runtime import Runtime
 from doorstep.privacy.requests import services as svc
 from doorstep.privacy.requests.context import RequestContext
-from doorstep.privacy.requests.erasure import erase_for_request
+from doorstep.privacy.requests.erasure_requests import erase_for_request
 from doorstep.privacy.requests.models import RequestStatus
 from doorstep.privacy.subjects.models import Subject
 from doorstep.wiring import build_services
@@ -27,7 +27,7 @@ import sys, time, uuid
 from pathlib import Path
 from doorstep.core.runtime import open_runtime
 from doorstep.core.settings import load_settings
-from doorstep.privacy.requests.erasure import erase_for_request
+from doorstep.privacy.requests.erasure_requests import erase_for_request
 from doorstep.privacy.requests.context import RequestContext
 from doorstep.wiring import build_services
 

@@ -15,7 +15,7 @@ from doorstep.keys.services import KeyService
 from doorstep.privacy.datamap.pack import Destination, default_pack
 from doorstep.privacy.requests import services as svc
 from doorstep.privacy.requests.context import RequestContext
-from doorstep.privacy.requests.erasure import erase_for_request
+from doorstep.privacy.requests.erasure_requests import erase_for_request
 from doorstep.privacy.requests.export import collect
 from doorstep.privacy.requests.fulfil import approve
 from doorstep.privacy.sharing.models import NoticeStatus, RecipientNotice

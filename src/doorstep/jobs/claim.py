@@ -23,6 +23,10 @@ waiting for a worker:
   job at once rather than at its next poll.  After a crash nobody wakes them:
   the job waits for a worker's poll (``worker_poll_seconds``).
 
+A running job may take other waiting jobs of its own task the same way
+(:func:`claim_waiting`) and do their work with its own, in one transaction:
+the ``requests.erase`` job carries several deletion requests (decision 0051).
+
 The job's own guarantees are unchanged: the work done here is the task's own
 (idempotent, one transaction), and whoever does it, it is done once.
 """
@@ -30,6 +34,7 @@ The job's own guarantees are unchanged: the work done here is the task's own
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -64,6 +69,29 @@ _WAITING = sa.text(
 )
 
 
+# Waiting jobs of a task, oldest first, taken as claim takes one (workers skip locked rows).
+_CLAIM_WAITING = sa.text(
+    "UPDATE procrastinate_jobs SET status = 'doing' WHERE id IN ("
+    "  SELECT id FROM procrastinate_jobs"
+    "  WHERE task_name = :task AND status = 'todo'"
+    "  AND (scheduled_at IS NULL OR scheduled_at <= now())"
+    "  ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED)"
+    " RETURNING id, args, current_setting('statement_timeout')"
+)
+
+
+_CLAIM_LOCKED = sa.text(
+    "UPDATE procrastinate_jobs SET status = 'doing' WHERE id IN ("
+    "  SELECT id FROM procrastinate_jobs"
+    "  WHERE task_name = :task AND status = 'todo' AND queueing_lock = ANY(:locks)"
+    "  ORDER BY id FOR UPDATE SKIP LOCKED)"
+    " RETURNING id"
+)
+_FINISH_ALL = sa.text(
+    "SELECT procrastinate_finish_job_v1(id, 'succeeded', false) FROM unnest(:jobs) AS id"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Claim:
     """A job taken by :func:`claim`, and the statement timeout in force before it."""
@@ -90,6 +118,36 @@ def claim(
         },
     ).one_or_none()
     return None if found is None else Claim(int(found[0]), str(found[1]))
+
+
+def claim_waiting(session: Session, task: str, *, limit: int) -> list[tuple[Claim, dict[str, Any]]]:
+    """Take up to ``limit`` waiting ``task`` jobs (oldest first, due now, none a worker has),
+    with their arguments, to do their work in the caller's transaction.
+
+    As with :func:`claim`: :func:`finish` each at the end; if the transaction rolls back
+    they are waiting again, and :func:`wake` tells the workers so.
+    """
+    if limit < 1:
+        return []
+    found = session.execute(_CLAIM_WAITING, {"task": task, "limit": limit})
+    return [(Claim(int(row[0]), str(row[2])), dict(row[1])) for row in found]
+
+
+def end_waiting(session: Session, task: str, queueing_locks: list[str]) -> int:
+    """Mark done the waiting ``task`` jobs enqueued with ``queueing_locks``, whose work the
+    caller's transaction did; how many.
+
+    Each is recorded as a worker's run is (``started``, ``succeeded``) at the commit.  A
+    job a worker holds already is left: it finds its work done.  Two round trips however
+    many.
+    """
+    if not queueing_locks:
+        return 0
+    found = session.execute(_CLAIM_LOCKED, {"task": task, "locks": queueing_locks})
+    jobs = [int(row[0]) for row in found]
+    if jobs:
+        session.execute(_FINISH_ALL, {"jobs": jobs})
+    return len(jobs)
 
 
 def finish(session: Session, claimed: Claim) -> None:

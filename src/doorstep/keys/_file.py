@@ -32,7 +32,7 @@ import logging
 import os
 import stat
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -101,22 +101,28 @@ class FileKeyring(LocalKeyring):
 
     def destroy_subject(self, subject_id: uuid.UUID, *, now: datetime) -> None:
         """Append the subject's tombstone to the journal (kept if one exists); durable."""
+        self.destroy_subjects([subject_id], now=now)
+
+    def destroy_subjects(self, subject_ids: Sequence[uuid.UUID], *, now: datetime) -> None:
+        """Append the tombstones not there yet to the journal in one write and one fsync."""
         with self._lock, self._exclusive():
             state = self._view()
-            digest = self._digest(state, subject_id)
-            if digest in state.tombstones:
-                return
             tombstone = Tombstone(now, max(k.seq for k in state.keks))
-            line = f"{digest} {tombstone.destroyed_at.isoformat()} {tombstone.max_seq}\n"
+            digests = dict.fromkeys(self._digest(state, subject) for subject in subject_ids)
+            new = [digest for digest in digests if digest not in state.tombstones]
+            if not new:
+                return
+            stamp = f"{tombstone.destroyed_at.isoformat()} {tombstone.max_seq}\n"
+            lines = "".join(f"{digest} {stamp}" for digest in new).encode("ascii")
             fd = os.open(self.journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
                 os.fchmod(fd, 0o600)
-                os.write(fd, line.encode("ascii"))
+                os.write(fd, lines)
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            state.tombstones[digest] = tombstone
-            self._journal_read += len(line)
+            state.tombstones.update(dict.fromkeys(new, tombstone))
+            self._journal_read += len(lines)
 
     def _read_journal(self, state: State) -> None:
         """Add the tombstones appended to the journal since the last read to ``state``."""

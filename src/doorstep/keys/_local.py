@@ -24,7 +24,7 @@ import secrets
 import struct
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -281,11 +281,15 @@ class LocalKeyring:
 
     def destroy_subject(self, subject_id: uuid.UUID, *, now: datetime) -> None:
         """Write the subject's tombstone (kept if one exists)."""
+        self.destroy_subjects([subject_id], now=now)
+
+    def destroy_subjects(self, subject_ids: Sequence[uuid.UUID], *, now: datetime) -> None:
+        """Write each subject's tombstone (kept if one exists), in one update."""
 
         def change(state: State) -> None:
-            digest = self._digest(state, subject_id)
-            if digest not in state.tombstones:
-                state.tombstones[digest] = Tombstone(now, max(k.seq for k in state.keks))
+            tombstone = Tombstone(now, max(k.seq for k in state.keks))
+            for subject_id in subject_ids:
+                state.tombstones.setdefault(self._digest(state, subject_id), tombstone)
 
         self._update(change)
 

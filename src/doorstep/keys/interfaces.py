@@ -25,6 +25,7 @@ Contract every implementation keeps (decision 0006):
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -92,6 +93,10 @@ class Keyring(Protocol):
 
     def destroy_subject(self, subject_id: uuid.UUID, *, now: datetime) -> None:
         """Record that the subject's keys are destroyed; idempotent and irreversible."""
+        ...
+
+    def destroy_subjects(self, subject_ids: Sequence[uuid.UUID], *, now: datetime) -> None:
+        """:meth:`destroy_subject` for each of ``subject_ids``, made durable at once."""
         ...
 
     def is_destroyed(self, subject_id: uuid.UUID) -> bool:

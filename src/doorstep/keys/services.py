@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -143,6 +144,16 @@ class KeyService:
         self.keyring.destroy_subject(subject_id, now=self.clock.now())
         SessionKeys.of(session, self.cache).forget(subject_id)
         log.info("subject data key destroyed", extra={"subject_id": str(subject_id)})
+
+    def shred_many(self, session: Session, subject_ids: Sequence[uuid.UUID]) -> None:
+        """:meth:`shred` for each of ``subject_ids``, with one durable keyring write."""
+        if not subject_ids:
+            return
+        self.keyring.destroy_subjects(subject_ids, now=self.clock.now())
+        cached = SessionKeys.of(session, self.cache)
+        for subject_id in subject_ids:
+            cached.forget(subject_id)
+        log.info("subject data keys destroyed", extra={"subjects": len(subject_ids)})
 
     # -- KEKs ----------------------------------------------------------------------------------
 

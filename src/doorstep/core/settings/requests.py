@@ -71,6 +71,14 @@ class RequestSettings(BaseModel):
         "task its job names and fresh ones of other requests (decision 0048); an SQL system "
         "does them in one transaction with a savepoint each.  1: one task per attempt.",
     )
+    requests_erase_batch: int = Field(
+        default=20,
+        ge=1,
+        le=200,
+        description="Most deletion requests one erase job carries out together: its own and "
+        "other waiting erase jobs' it claims, in one transaction with one erasure statement "
+        "(decision 0051).  A retried job runs alone.  1: one request per job.",
+    )
     requests_systems_poll_seconds: int = Field(
         default=60,
         ge=1,

@@ -267,10 +267,23 @@ def failed_wipes(
 
 def removal_outcome(session: Session, subject_id: uuid.UUID, /) -> str | None:
     """The sentence (message id) a confirmation adds for the subject's removals; None if none."""
-    states = session.scalars(
-        sa.select(DeviceWipe.state).where(DeviceWipe.subject_id == subject_id)
-    ).all()
-    return wipe_words.summary(state.value for state in states)
+    return removal_outcomes(session, [subject_id])[subject_id]
+
+
+def removal_outcomes(
+    session: Session, subject_ids: Sequence[uuid.UUID], /
+) -> dict[uuid.UUID, str | None]:
+    """:func:`removal_outcome` of each of ``subject_ids``, in one query."""
+    states: dict[uuid.UUID, list[str]] = {subject_id: [] for subject_id in subject_ids}
+    found = session.execute(
+        sa.select(DeviceWipe.subject_id, DeviceWipe.state).where(
+            DeviceWipe.subject_id.in_(list(subject_ids))
+        )
+    )
+    for subject_id, state in found:
+        if subject_id is not None:  # the query asked for these subjects only
+            states[subject_id].append(state.value)
+    return {subject_id: wipe_words.summary(done) for subject_id, done in states.items()}
 
 
 def wipe_view(wipe: DeviceWipe) -> dict[str, Any]:

@@ -27,6 +27,10 @@ written yet.  The request is answered in part with the refusal code
 ``LEGAL_HOLD`` and stays open; the job is deferred until a hold is released,
 when it runs again and finishes (CPE-IV.3.b, CPE-V.5.d).
 
+The request lifecycle around it (locking the request, legal holds' partial
+answers, recipients, connected systems, the completion) is
+:mod:`.erasure_requests`.
+
 All of it is one transaction, so a worker killed half-way leaves nothing
 changed (bar the keyring tombstone, which ``destroy`` writes first and which is
 idempotent); the job is retried and finishes.  The accounts area's
@@ -38,7 +42,7 @@ flow; this one removes the subject entirely.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -46,40 +50,20 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from doorstep.audit.services import record
-from doorstep.core.errors import ConflictError
 from doorstep.core.memo import by_identity
-from doorstep.devices.fleet.wipes import removal_outcome
 from doorstep.keys.services import KeyService
 from doorstep.privacy.datamap.pack import PolicyPack
 from doorstep.privacy.holds import services as holds
 from doorstep.privacy.holds.elements import Held, keeps_key
-from doorstep.privacy.requests import notices
-from doorstep.privacy.requests.codes import REFUSAL_TEXT, RefusalCode, complaint_route
 from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.requests.erasure_plan import NOTHING, plan
-from doorstep.privacy.requests.fulfil import ERASE_TASK
-from doorstep.privacy.requests.linkage import (
-    rows_of,
-)
-from doorstep.privacy.requests.models import ErasureTombstone, RequestKind, SubjectRequest
-from doorstep.privacy.requests.services import (
-    AUDIT_PURPOSE,
-    audit,
-    complete,
-    get,
-    require_verified,
-)
-from doorstep.privacy.requests.systems.fanout import requeue
-from doorstep.privacy.requests.systems.models import Excepted, SystemState
-from doorstep.privacy.requests.systems.settle import forget, outstanding, own_part_done, settle
-from doorstep.privacy.sharing.models import NoticeKind
-from doorstep.privacy.sharing.services import disclosed_recipients, notify_recipients
+from doorstep.privacy.requests.linkage import rows_of
+from doorstep.privacy.requests.models import ErasureTombstone
+from doorstep.privacy.requests.services import AUDIT_PURPOSE
 from doorstep.privacy.subjects.models import Subject
 
 Hook = Callable[[str], None]
 SUBJECT = "subject"
-ROUTERS_DONE = "request.completed_router"
-"""The confirmation of a subject who had their settings removed from routers (decision 0042)."""
 
 
 @by_identity
@@ -96,11 +80,11 @@ def _statement(metadata: sa.MetaData, pack: PolicyPack) -> sa.Select[Any]:
     return _build(metadata, pack, NOTHING)
 
 
-def _build(metadata: sa.MetaData, pack: PolicyPack, held: Held) -> sa.Select[Any]:
-    """:func:`_statement` for ``held``; with anything held, the subject and its key stay
-    and no tombstone is written (the erasure is not finished)."""
-    subject = sa.bindparam(SUBJECT, type_=sa.Uuid)
-    changes: list[sa.CTE] = []
+def plan_statements(
+    metadata: sa.MetaData, pack: PolicyPack, held: Held, subject: sa.ColumnElement[uuid.UUID]
+) -> Iterator[tuple[str, sa.Table, sa.Delete | sa.Update]]:
+    """The plan's deletions and anonymisations of ``subject``'s rows, each with a CTE name
+    and its table; the caller says what each returns."""
     for index, step in enumerate(plan(metadata, pack, held)):
         if step.action not in ("delete", "anonymise"):
             continue
@@ -113,7 +97,17 @@ def _build(metadata: sa.MetaData, pack: PolicyPack, held: Held) -> sa.Select[Any
             if step.action == "delete"
             else sa.update(table).where(where).values(dict.fromkeys(step.columns))
         )
-        changes.append(dml.returning(sa.literal_column("1").label("n")).cte(f"e{index}"))
+        yield f"e{index}", table, dml
+
+
+def _build(metadata: sa.MetaData, pack: PolicyPack, held: Held) -> sa.Select[Any]:
+    """:func:`_statement` for ``held``; with anything held, the subject and its key stay
+    and no tombstone is written (the erasure is not finished)."""
+    subject = sa.bindparam(SUBJECT, type_=sa.Uuid)
+    changes = [
+        dml.returning(sa.literal_column("1").label("n")).cte(name)
+        for name, _, dml in plan_statements(metadata, pack, held, subject)
+    ]
     counted = [sa.select(sa.func.count()).select_from(cte).scalar_subquery() for cte in changes]
     if held:
         total: sa.ColumnElement[Any] = sa.literal(0)
@@ -145,8 +139,9 @@ def _build(metadata: sa.MetaData, pack: PolicyPack, held: Held) -> sa.Select[Any
     return sa.select(total.label("changed"), written.label("tombstoned"))
 
 
-def _nothing(step: str) -> None:
-    return None
+def no_hook(step: str) -> None:
+    """The :data:`Hook` that does nothing (tests pass one that dies)."""
+    return
 
 
 def erase_subject(
@@ -158,7 +153,7 @@ def erase_subject(
     request_id: uuid.UUID | None,
     actor: str,
     metadata: sa.MetaData | None = None,
-    after_step: Hook = _nothing,
+    after_step: Hook = no_hook,
     held: Held | None = None,
 ) -> int:
     """Apply the plan to the subject in the caller's transaction; return rows changed.
@@ -200,133 +195,6 @@ def erase_subject(
         details=details,
     )
     return int(changed)
-
-
-def erase_for_request(
-    session: Session,
-    ctx: RequestContext,
-    keys: KeyService,
-    request_id: uuid.UUID,
-    *,
-    actor: str,
-    after_step: Hook = _nothing,
-) -> SubjectRequest:
-    """Carry out a verified deletion request and complete it (a completed one is a no-op).
-
-    The requester's address and the recipients of the subject's data are read
-    before the erasure: the confirmation (``request.completed``) still reaches
-    the requester (the last message queued for the subject; its outbox row goes
-    with the outbox's own retention), and every recipient in the disclosure
-    register is asked to erase too, or skipped with the reason (CPE-V.3.c).
-    A subject whose settings were (to be) removed from routers gets
-    ``request.completed_router`` instead, saying where those removals stand
-    (decision 0042; read before the erasure empties their link to the subject).
-
-    A subject under a legal hold is erased but for the held part; the request
-    is answered in part (refusal code ``LEGAL_HOLD``, the reason and where to
-    complain; once) and stays open, and this job is deferred until a hold of
-    the subject is released, when it runs again: it erases what is no longer
-    held and completes the request when nothing is.  The completion notice then
-    reaches the requester only if their address was held too.
-
-    With tasks in connected systems (:mod:`.systems`) outstanding, Doorstep's own
-    erasure is done now all the same and the request stays open: the last system
-    to settle completes it (:func:`.systems.settle.settle`), telling the requester
-    at the address sealed in the tasks.
-    """
-    row = get(session, request_id, lock=True)
-    if row.kind is not RequestKind.DELETION:
-        raise ConflictError("not a deletion request", reason="kind")
-    if row.closed_at is not None:
-        return row
-    require_verified(row)
-    if own_part_done(session, row):  # done already; connected systems still at work
-        return settle(session, ctx, row.id, actor=actor)
-    first = row.refusal_code != RefusalCode.LEGAL_HOLD.value
-    held = holds.held(session, row.subject_id)
-    to = notices.reach(session, ctx.gate, row.subject_id, row.id)
-    recipients = disclosed_recipients(session, row.subject_id)
-    routers = removal_outcome(session, row.subject_id)  # the erasure empties the links
-    erase_subject(
-        session,
-        ctx,
-        keys,
-        row.subject_id,
-        request_id=row.id,
-        actor=actor,
-        after_step=after_step,
-        held=held,
-    )
-    if first:
-        record(
-            session,
-            action="request.erasure_ground",
-            actor=actor,
-            subject_id=row.subject_id,
-            purpose=AUDIT_PURPOSE,
-            details={"request": str(row.id), "ground": row.ground},
-        )
-        notify_recipients(
-            session,
-            subject_id=row.subject_id,
-            request_id=row.id,
-            kind=NoticeKind.ERASURE,
-            recipients=recipients,
-            pack=ctx.policy,
-            clock=ctx.clock,
-            actor=actor,
-        )
-    if held:
-        return _answer_in_part(session, ctx, row, to, held, actor=actor, first=first)
-    # Connected systems excepted for a hold now released go back to work; Doorstep's own
-    # part never waits on a system: the last system to settle completes the request.
-    requeue(session, row.id, states=(SystemState.EXCEPTED,), exception=Excepted.LEGAL_HOLD.value)
-    if outstanding(session, row.id):
-        audit(session, row, "own_part_erased", actor)
-        return row
-    if routers is None:
-        done = complete(session, ctx, row.id, actor=actor, reach=to)
-    else:  # the confirmation says where the removal of the settings from routers stands
-        done = complete(
-            session, ctx, row.id, actor=actor, reach=to, notice=ROUTERS_DONE, outcome=routers
-        )
-    forget(session, row.id)
-    return done
-
-
-def _answer_in_part(
-    session: Session,
-    ctx: RequestContext,
-    row: SubjectRequest,
-    to: notices.Reach | None,
-    held: Held,
-    *,
-    actor: str,
-    first: bool,
-) -> SubjectRequest:
-    """Record the partial refusal (once) and defer the rest of the erasure to a release."""
-    if first:
-        row.refusal_code = RefusalCode.LEGAL_HOLD.value
-        session.flush()
-        audit(
-            session,
-            row,
-            "partly_refused",
-            actor,
-            code=RefusalCode.LEGAL_HOLD.value,
-            held=held.key if not held.everything else "all",
-        )
-        notices.send(
-            session,
-            ctx.clock,
-            to,
-            notices.PARTLY_REFUSED,
-            row.id,
-            reason=REFUSAL_TEXT[RefusalCode.LEGAL_HOLD],
-            complaint=complaint_route(row.jurisdiction),
-        )
-    holds.defer(session, ctx.clock, row.subject_id, ERASE_TASK, actor=actor, request_id=str(row.id))
-    return row
 
 
 def tombstones(session: Session) -> list[uuid.UUID]:

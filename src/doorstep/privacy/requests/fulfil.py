@@ -2,7 +2,7 @@
 
 * access / portability — the ``requests.export`` job builds the ZIP, stores it
   encrypted and completes the request in one transaction (:mod:`.downloads`);
-* deletion — the ``requests.erase`` job (:func:`~.erasure.erase_for_request`):
+* deletion — the ``requests.erase`` job (:func:`~.erasure_requests.erase_for_request`):
   one transaction per subject, so it never holds an HTTP request and is
   retried if a worker dies;
 * for these three, the request also fans out to the connected systems

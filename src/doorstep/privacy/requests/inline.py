@@ -5,7 +5,7 @@ verification, its notices and its job (``requests.export`` or
 ``requests.erase``, :mod:`.fulfil`).  Then :func:`carry_out`, in a transaction
 of its own, claims that job (:mod:`doorstep.jobs.claim`: no worker takes it
 meanwhile), does the job's own work (:func:`.downloads.prepare`,
-:func:`.erasure.erase_for_request`, with the job's actor) and marks the job
+:func:`.erasure_requests.erase_for_request`, with the job's actor) and marks the job
 succeeded, all in one commit; the requester's answer then says ``ready`` or
 ``completed``.  Every guarantee of the job holds because it *is* the job's work
 in the job's one transaction, done once whoever does it:
@@ -38,7 +38,7 @@ from doorstep.core.metrics import JOBS_FINISHED
 from doorstep.jobs.claim import claim, finish, waiting, wake
 from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.requests.downloads import EXPORT_KINDS, prepare
-from doorstep.privacy.requests.erasure import erase_for_request
+from doorstep.privacy.requests.erasure_requests import erase_for_request
 from doorstep.privacy.requests.fulfil import ERASE_TASK, EXPORT_TASK
 from doorstep.privacy.requests.models import RequestExport, RequestKind, SubjectRequest
 from doorstep.privacy.requests.services import get

@@ -48,21 +48,44 @@ def remind_inquiries(ctx: JobContext, timestamp: int) -> int:
 
 @job(ERASE_TASK, max_attempts=10)
 def erase(ctx: JobContext, request_id: str) -> bool:
-    """Erase the subject of a verified deletion request in one transaction (idempotent)."""
-    from doorstep.privacy.requests.erasure import erase_for_request
+    """Erase the subject of a verified deletion request in one transaction (idempotent).
+
+    A first attempt also claims up to ``requests_erase_batch - 1`` other waiting erase
+    jobs and carries out their requests in the same transaction, with one erasure
+    statement for all (:func:`~.erasure_requests.erase_for_requests`, decision 0051);
+    they are marked done with it.  If anything fails, nothing is kept: the claimed jobs
+    wait again (and the workers are woken for them) and this one is retried, alone.
+    """
+    from doorstep.jobs.claim import claim_waiting, finish, wake
+    from doorstep.privacy.requests.erasure_requests import erase_for_requests
     from doorstep.services import services_for
 
     runtime = ctx.runtime
     services = services_for(runtime)
-    with runtime.sessions.begin() as session:
-        row = erase_for_request(
-            session,
-            RequestContext.of(services),
-            services.keys,
-            uuid.UUID(request_id),
-            actor=system_actor(ERASE_TASK),
-        )
-    return row.closed_at is not None
+    lead = uuid.UUID(request_id)
+    batch = runtime.settings.requests_erase_batch if ctx.attempt <= 1 else 1
+    claimed: list[int] = []
+    try:
+        with runtime.sessions.begin() as session:
+            companions = claim_waiting(session, ERASE_TASK, limit=batch - 1)
+            claimed = [claim.job_id for claim, _ in companions]
+            ids = [lead, *(uuid.UUID(str(args["request_id"])) for _, args in companions)]
+            rows = erase_for_requests(
+                session,
+                RequestContext.of(services),
+                services.keys,
+                ids,
+                actor=system_actor(ERASE_TASK),
+            )
+            for claim, _ in companions:
+                finish(session, claim)
+    except BaseException:
+        if claimed:
+            with runtime.sessions.begin() as session:
+                for job_id in claimed:
+                    wake(session, job_id)
+        raise
+    return rows[lead].closed_at is not None
 
 
 @job(EXPORT_TASK, max_attempts=10)

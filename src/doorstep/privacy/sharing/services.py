@@ -112,16 +112,27 @@ def disclosed_recipients(
     A recipient that holds the data on an operator basis for any disclosure is
     asked to act, even if another disclosure gave it a ground of its own.
     """
-    query = sa.select(Disclosure.recipient, Disclosure.basis).where(
-        Disclosure.subject_id == subject_id
+    return recipients_of(session, [subject_id], element=element)[subject_id]
+
+
+def recipients_of(
+    session: Session, subject_ids: Sequence[uuid.UUID], *, element: str | None = None
+) -> dict[uuid.UUID, list[Recipient]]:
+    """:func:`disclosed_recipients` of each of ``subject_ids``, in one query."""
+    query = sa.select(Disclosure.subject_id, Disclosure.recipient, Disclosure.basis).where(
+        Disclosure.subject_id.in_(list(subject_ids))
     )
     if element is not None:
         query = query.where(Disclosure.elements.any_() == element)
-    grounds: dict[str, DisclosureBasis] = {}
-    for key, basis in session.execute(query):
-        if grounds.get(key) is not DisclosureBasis.OPERATOR:
-            grounds[key] = basis
-    return [Recipient(key, grounds[key]) for key in sorted(grounds)]
+    grounds: dict[uuid.UUID, dict[str, DisclosureBasis]] = {s: {} for s in subject_ids}
+    for subject_id, key, basis in session.execute(query):
+        found = grounds[subject_id]
+        if found.get(key) is not DisclosureBasis.OPERATOR:
+            found[key] = basis
+    return {
+        subject_id: [Recipient(key, found[key]) for key in sorted(found)]
+        for subject_id, found in grounds.items()
+    }
 
 
 def notify_recipients(

@@ -1,4 +1,4 @@
-"""The controller's MQTT MTP (MQTT 5, or 3.1.1 for brokers without 5), on aiomqtt.
+"""The controller's MQTT MTP (MQTT 5, or 3.1.1 for brokers without 5), on paho-mqtt.
 
 Topics (``UspConfig``; the broker ACL in ADR 0009 makes the endpoint level an
 authenticated identity):
@@ -23,6 +23,12 @@ Publications carry Content Type ``usp.msg`` and a Response Topic (v5), or the
 re-subscribes after a broker restart; it then tells the controller
 (``mqtt_restored``), which takes each agent's next Record as its Connect Record, since
 the ones sent while this process was away are lost.
+
+The client is paho-mqtt on this process's asyncio loop (:mod:`._paho_loop`, decision
+0050): a PUBLISH is handed to paho and not waited for (the USP answer proves delivery;
+a request whose PUBLISH was lost with the connection ends in the controller's
+timeout, one sent while disconnected fails at once with MtpUnavailableError), and the
+MQTT 5 properties of a PUBLISH are built once per reply topic (:mod:`._properties`).
 """
 
 from __future__ import annotations
@@ -32,15 +38,16 @@ import logging
 import random
 import ssl
 
-import aiomqtt
-from paho.mqtt.client import MQTT_CLEAN_START_FIRST_ONLY
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from doorstep.usp._controller.core import ControllerCore
 from doorstep.usp._controller.errors import DeviceOfflineError, MtpUnavailableError
 from doorstep.usp._controller.links import MQTT, AgentAddress, Origin
+from doorstep.usp.mtp._paho_loop import PahoSession, SessionLost
+from doorstep.usp.mtp._properties import PublishProperties, properties
 from doorstep.usp.mtp._topics import (
     CONTENT_TYPE,
     CONTENT_TYPES,
@@ -54,6 +61,9 @@ from doorstep.usp.mtp._topics import (
 
 log = logging.getLogger("doorstep.usp.mqtt")
 
+CONNECT_TIMEOUT = 10.0
+"""Seconds for the TCP connection, the TLS handshake and the CONNACK, each."""
+
 
 class MqttTransport:
     """MQTT for one controller process; attach it, then run :meth:`run` as a task."""
@@ -65,7 +75,12 @@ class MqttTransport:
         self._config = config = controller.config
         self._broker = config.broker
         self._tls = tls or (ssl.create_default_context() if self._broker.tls else None)
-        self._client: aiomqtt.Client | None = None
+        self._session: PahoSession | None = None
+        self._properties = PublishProperties(CONTENT_TYPE)
+        own = f"{config.mqtt_response_topic}/{controller.instance}"
+        self._own_topic = own
+        self._requests_reply = own + "/"
+        self._answers_reply = config.mqtt_controller_topic + "/"
         self.connected = asyncio.Event()
         """Set while connected and subscribed."""
         self.sessions = 0
@@ -83,8 +98,7 @@ class MqttTransport:
         shared = f"{config.mqtt_controller_topic}/#"
         if config.mqtt_shared_group:
             shared = f"$share/{config.mqtt_shared_group}/{shared}"
-        own = f"{config.mqtt_response_topic}/{self._controller.instance}/#"
-        return [shared, own]
+        return [shared, f"{self._own_topic}/#"]
 
     def default_address(self, endpoint_id: str) -> AgentAddress | None:
         """``<agent_topic>/<eid>`` over MQTT 5: the convention of the broker ACL."""
@@ -93,30 +107,25 @@ class MqttTransport:
     async def send(
         self, endpoint_id: str, address: AgentAddress, data: bytes, *, response: bool
     ) -> None:
-        """Publish one Record to ``address``; the reply goes to this process's topic."""
-        client = self._client
-        if client is None or not self.connected.is_set():
+        """Publish one Record to ``address``; the reply goes to this process's topic.
+
+        Returns once paho has the PUBLISH, without waiting for the broker's PUBACK.
+        """
+        session = self._session
+        if session is None or not self.connected.is_set():
             raise MtpUnavailableError("not connected to the MQTT broker")
         if address.mtp != MQTT or not valid_publish_topic(address.topic):
             raise DeviceOfflineError("no MQTT topic known for the device")
-        config = self._config
-        if response:
-            reply = f"{config.mqtt_controller_topic}/{endpoint_id}"
-        else:
-            reply = f"{config.mqtt_response_topic}/{self._controller.instance}/{endpoint_id}"
-        properties: Properties | None = None
+        reply = (self._answers_reply if response else self._requests_reply) + endpoint_id
         topic = address.topic
         if address.mqtt_v5 and self.v5:
-            properties = _properties(PacketTypes.PUBLISH)
-            properties.ContentType = CONTENT_TYPE
-            properties.ResponseTopic = reply
+            publish_properties = self._properties.for_reply(reply)
         else:
-            topic = with_reply_to(topic, reply)
+            topic, publish_properties = with_reply_to(topic, reply), None
         try:
-            await client.publish(topic, data, qos=config.mqtt_qos, properties=properties)
-        except aiomqtt.MqttError:
-            # Perhaps it did, and the device has the request: its outcome is unknown.
-            raise MtpUnavailableError("the MQTT broker did not confirm the message") from None
+            session.publish(topic, data, self._config.mqtt_qos, publish_properties)
+        except SessionLost:
+            raise MtpUnavailableError("not connected to the MQTT broker") from None
 
     async def run(self) -> None:
         """Stay connected until cancelled: connect, subscribe, receive; back off on loss."""
@@ -124,60 +133,73 @@ class MqttTransport:
         while True:
             established = self.sessions
             try:
-                await self._session()
-            except aiomqtt.MqttError as exc:
-                log.warning("mqtt broker connection lost or refused: %s", type(exc).__name__)
+                await self._connection()
+            except SessionLost as exc:
+                log.warning("mqtt broker connection lost or refused: %s", exc)
             finally:
-                self._client = None
+                self._session = None
                 self.connected.clear()
             if self.sessions != established:
                 delay = self._config.reconnect_min
             await asyncio.sleep(delay * random.uniform(0.75, 1.0))  # noqa: S311 - jitter
             delay = min(delay * 2, self._config.reconnect_max)
 
-    async def _session(self) -> None:
-        config, broker = self._config, self._broker
-        properties = None
-        if self.v5:
-            properties = _properties(PacketTypes.CONNECT)
-            properties.UserProperty = [("usp-endpoint-id", config.controller_id)]
-        client = aiomqtt.Client(
-            broker.host,
-            broker.port,
-            username=broker.username,
-            password=broker.password,
-            identifier=f"doorstep-{self._controller.instance}",
-            protocol=aiomqtt.ProtocolVersion.V5 if self.v5 else aiomqtt.ProtocolVersion.V311,
+    def _client(self) -> paho.Client:
+        """A new paho client for one connection (nothing of an earlier one is sent again)."""
+        broker = self._broker
+        version = paho.MQTTv5 if self.v5 else paho.MQTTv311
+        client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"doorstep-{self._controller.instance}",
             clean_session=None if self.v5 else True,
-            clean_start=True if self.v5 else MQTT_CLEAN_START_FIRST_ONLY,
-            keepalive=config.mqtt_keepalive,
-            properties=properties,
-            tls_context=self._tls,
-            timeout=10,
-            socket_options=NO_DELAY,
+            protocol=version,
         )
-        async with client:
-            client.pending_calls_threshold = 1 << 30  # we run many publishes at once on purpose
-            for topic_filter in self.subscriptions():
-                if self.v5:
-                    await client.subscribe(topic_filter, options=SubscribeOptions(config.mqtt_qos))
-                else:
-                    await client.subscribe(topic_filter, qos=config.mqtt_qos)
-            self._client = client
+        if broker.username is not None:
+            client.username_pw_set(broker.username, broker.password)
+        if self._tls is not None:
+            client.tls_set_context(self._tls)
+        return client
+
+    async def _connection(self) -> None:
+        config, broker = self._config, self._broker
+        connect_properties = None
+        if self.v5:
+            connect_properties = properties(PacketTypes.CONNECT)
+            connect_properties.UserProperty = [("usp-endpoint-id", config.controller_id)]
+        session = PahoSession(self._client(), socket_options=NO_DELAY)
+        try:
+            await session.open(
+                broker.host,
+                broker.port,
+                keepalive=config.mqtt_keepalive,
+                clean_start=True if self.v5 else paho.MQTT_CLEAN_START_FIRST_ONLY,
+                properties=connect_properties,
+                timeout=CONNECT_TIMEOUT,
+            )
+            qos = config.mqtt_qos
+            options: int | SubscribeOptions = SubscribeOptions(qos) if self.v5 else qos
+            await session.subscribe(
+                [(topic_filter, options) for topic_filter in self.subscriptions()]
+            )
+            self._session = session
             self.sessions += 1
             if self.sessions > 1:  # what agents sent meanwhile is lost, their Connect Records too
                 self._controller.mqtt_restored()
             self.connected.set()
             log.info("mqtt controller subscribed", extra={"session": self.sessions})
-            async for message in client.messages:
-                await self._on_message(message)
+            await session.deliver(self._on_message)
+        finally:
+            session.close()
 
-    async def _on_message(self, message: aiomqtt.Message) -> None:
-        payload = message.payload  # paho hands over bytes
-        base, reply_to = split_reply_to(message.topic.value)
-        properties = message.properties
-        response_topic = getattr(properties, "ResponseTopic", None) if properties else None
-        content_type = getattr(properties, "ContentType", None) if properties else None
+    async def _on_message(self, message: paho.MQTTMessage) -> None:
+        try:
+            topic = message.topic
+        except UnicodeDecodeError:  # not a topic this process subscribed to
+            return
+        base, reply_to = split_reply_to(topic)
+        message_properties = message.properties
+        response_topic = getattr(message_properties, "ResponseTopic", None)
+        content_type = getattr(message_properties, "ContentType", None)
         address = None
         if response_topic and valid_publish_topic(response_topic):
             address = AgentAddress(MQTT, response_topic, True)
@@ -192,14 +214,8 @@ class MqttTransport:
         if self._config.mqtt_check_topic_identity:
             identity = self._identity(base) or ""  # "" never matches: no identity, no entry
         origin = Origin(MQTT, identity, False, address, content_type in (None, *CONTENT_TYPES))
-        await self._controller.receive(bytes(payload), origin)
+        await self._controller.receive(bytes(message.payload), origin)
 
     def _identity(self, topic: str) -> str | None:
-        config = self._config
-        own = f"{config.mqtt_response_topic}/{self._controller.instance}"
-        return endpoint_after(topic, config.mqtt_controller_topic) or endpoint_after(topic, own)
-
-
-def _properties(packet_type: int) -> Properties:
-    """MQTT 5 properties for ``packet_type`` (paho's constructor is untyped)."""
-    return Properties(packet_type)  # type: ignore[no-untyped-call]
+        controller_topic = self._config.mqtt_controller_topic
+        return endpoint_after(topic, controller_topic) or endpoint_after(topic, self._own_topic)

@@ -164,7 +164,7 @@ def rerun(
     row = get(session, request_id, lock=True)
     if row.closed_at is not None:
         raise ConflictError("the request is already closed", reason="already_closed")
-    again = requeue(session, row.id, states=(SystemState.FAILED,))
+    again = requeue(session, [row.id], states=(SystemState.FAILED,))
     if not again:
         raise ConflictError("no system of the request has failed", reason="none_failed")
     audit(session, row, "systems_rerun", actor, systems=":".join(t.system for t in again))

@@ -16,6 +16,7 @@ out twice adds nothing: a row per request and system.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -127,15 +128,17 @@ def fan_out(session: Session, ctx: RequestContext, row: SubjectRequest) -> list[
 
 def requeue(
     session: Session,
-    request_id: uuid.UUID,
+    request_ids: Sequence[uuid.UUID],
     *,
     states: tuple[SystemState, ...],
     exception: str | None = None,
 ) -> list[RequestSystem]:
-    """Put the request's tasks in ``states`` (with ``exception``, when given) back to work:
+    """Put the requests' tasks in ``states`` (with ``exception``, when given) back to work:
     pending with a fresh count of attempts and a job each, or waiting on the desk (manual)."""
+    if not request_ids:
+        return []
     query = sa.select(RequestSystem).where(
-        RequestSystem.request_id == request_id,
+        RequestSystem.request_id.in_(list(request_ids)),
         RequestSystem.state.in_([state.value for state in states]),
     )
     if exception is not None:

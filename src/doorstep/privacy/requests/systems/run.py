@@ -15,7 +15,11 @@ that no database transaction is held while a slow system works:
    outcome recorded (:func:`.settle.record`), or each failure: the job's own task
    is retried (:class:`Retry`, the job's back-off), a companion gets a job of its
    own scheduled after the same back-off, until ``requests_systems_attempts``
-   attempts, then ``failed`` with the reason.
+   attempts, then ``failed`` with the reason.  Each request is then settled once
+   for the batch (:func:`.settle.settle_all`), and the waiting jobs of the
+   companions no longer to be attempted are marked done in the same transaction
+   (:func:`doorstep.jobs.claim.end_waiting`, decision 0051): no worker runs them
+   only to find their task settled.
 
 A worker killed anywhere leaves the tasks ``pending`` or ``running`` under the
 lease of its job; the retried job takes them all again (``leased_by`` is the job
@@ -34,6 +38,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from doorstep.jobs.claim import end_waiting
 from doorstep.jobs.enqueue import enqueue
 from doorstep.privacy.connectors.base import Confirmation, ConnectorError, Outcome
 from doorstep.privacy.connectors.build import connector_for
@@ -44,9 +49,9 @@ from doorstep.privacy.requests.context import RequestContext
 from doorstep.privacy.requests.models import SubjectRequest
 from doorstep.privacy.requests.services import get
 from doorstep.privacy.requests.systems.claim import ACTOR, GO, Claim, claim
-from doorstep.privacy.requests.systems.fanout import POLL_TASK, queue_run
-from doorstep.privacy.requests.systems.models import Operation, RequestSystem, SystemState
-from doorstep.privacy.requests.systems.settle import fail, record
+from doorstep.privacy.requests.systems.fanout import POLL_TASK, RUN_TASK, queue_run
+from doorstep.privacy.requests.systems.models import SETTLED, Operation, RequestSystem, SystemState
+from doorstep.privacy.requests.systems.settle import fail, record, settle_all
 
 Answer = Confirmation | ConnectorError
 
@@ -113,7 +118,7 @@ def _settle_one(
             # an earlier attempt may have erased it before its worker died: what counts
             # is that nothing of the subject is left there
             answer = replace(answer, outcome=Outcome.ERASED)
-        state = record(session, ctx, task, answer, actor=ACTOR)
+        state = record(session, ctx, task, answer, actor=ACTOR, settle_now=False)
         system = ctx.policy.systems.systems.get(task.system)
         if state is SystemState.WAITING and system is not None and system.kind is SystemKind.HTTP:
             schedule_poll(session, ctx, task.id)
@@ -141,8 +146,10 @@ def _record_all(
     state and, when it is to be retried, the reason."""
     ids = found.task_ids
     requests = sa.select(RequestSystem.request_id).where(RequestSystem.id.in_(ids))
-    session.execute(
-        sa.select(SubjectRequest.id)
+    # Held for the whole function: the session's identity map keeps only what is referenced,
+    # and recording each answer reads its request from there.
+    locked = session.scalars(
+        sa.select(SubjectRequest)
         .where(SubjectRequest.id.in_(requests))
         .order_by(SubjectRequest.id)
         .with_for_update()
@@ -166,6 +173,13 @@ def _record_all(
                 retry = reason
         if task.id == lead_id:
             lead_state = task.state
+    settle_all(
+        session, ctx, {task.request_id for task in tasks if task.state in SETTLED}, actor=ACTOR
+    )
+    # Companions no longer to be attempted: their own jobs have nothing left to do.
+    ended = [task.id for task in tasks if task.id != lead_id and task.state not in GO]
+    end_waiting(session, RUN_TASK, [f"{RUN_TASK}:{task_id}" for task_id in ended])
+    del locked
     return lead_state, retry
 
 

@@ -5,7 +5,7 @@ settled (``done``, ``not_found`` or ``excepted`` with a recorded reason) and
 Doorstep's own part is done:
 
 * deletion — Doorstep's own erasure runs at once in its own job and never waits
-  on a system (:func:`~doorstep.privacy.requests.erasure.erase_for_request`
+  on a system (:func:`~doorstep.privacy.requests.erasure_requests.erase_for_request`
   leaves the request open while a task is outstanding); whichever finishes last
   — that job or a system's — completes the request and tells the requester at
   the address sealed in the tasks;
@@ -20,6 +20,7 @@ Sealed identifiers, addresses and parts are emptied when the request closes.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -73,6 +74,17 @@ def outstanding(session: Session, request_id: uuid.UUID) -> bool:
     return bool(session.scalar(query))
 
 
+def outstanding_among(session: Session, request_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """The requests of ``request_ids`` with a task not settled yet, in one query."""
+    wanted = list(request_ids)
+    if not wanted:
+        return set()
+    query = sa.select(RequestSystem.request_id).where(
+        RequestSystem.request_id.in_(wanted), RequestSystem.state.in_(_UNSETTLED)
+    )
+    return set(session.scalars(query.distinct()))
+
+
 def record(
     session: Session,
     ctx: RequestContext,
@@ -81,9 +93,12 @@ def record(
     *,
     actor: str,
     exception: Excepted | None = None,
+    settle_now: bool = True,
 ) -> SystemState:
-    """Store what the system confirmed on ``task`` (locked by the caller); audited, then
-    :func:`settle`.  ``exception`` records why a settled part was not carried out."""
+    """Store what the system confirmed on ``task`` (locked by the caller, with its request);
+    audited, then :func:`settle` (unless ``settle_now`` is false: a caller recording many
+    tasks settles their requests once each, :func:`settle_all`).  ``exception`` records
+    why a settled part was not carried out."""
     state = SystemState.EXCEPTED if exception is not None else _STATE[confirmation.outcome]
     if confirmation.outcome is Outcome.RETAINED:
         exception = Excepted.LEGAL_RETENTION
@@ -104,10 +119,15 @@ def record(
         details["exception"] = task.exception
     if task.evidence:
         details["evidence"] = task.evidence
-    audit(session, get(session, task.request_id), "system_settled", actor, **details)
-    if state in SETTLED:
+    audit(session, _loaded(session, task.request_id), "system_settled", actor, **details)
+    if state in SETTLED and settle_now:
         settle(session, ctx, task.request_id, actor=actor)
     return state
+
+
+def _loaded(session: Session, request_id: uuid.UUID) -> SubjectRequest:
+    """The request as this session holds it (its caller locked it), else read."""
+    return session.get(SubjectRequest, request_id) or get(session, request_id)
 
 
 def fail(
@@ -128,11 +148,16 @@ def fail(
     )
 
 
-def own_part_done(session: Session, row: SubjectRequest) -> bool:
-    """Whether Doorstep's own erasure is complete: its tombstone, which a partial erasure
-    under a legal hold never writes, names the request."""
-    query = sa.select(sa.exists().where(ErasureTombstone.request_id == row.id))
-    return bool(session.scalar(query))
+def own_parts_done(session: Session, request_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """The requests whose own erasure is complete: their tombstones name them (a partial
+    erasure under a legal hold never writes one)."""
+    wanted = list(request_ids)
+    if not wanted:
+        return set()
+    found = session.scalars(
+        sa.select(ErasureTombstone.request_id).where(ErasureTombstone.request_id.in_(wanted))
+    )
+    return {request_id for request_id in found if request_id is not None}
 
 
 def reach_of(keyring: Keyring, tasks: list[RequestSystem]) -> notices.Reach | None:
@@ -149,11 +174,14 @@ def reach_of(keyring: Keyring, tasks: list[RequestSystem]) -> notices.Reach | No
     return None
 
 
-def forget(session: Session, request_id: uuid.UUID) -> None:
-    """Empty the sealed identifiers, addresses and parts of a closed request's tasks."""
+def forget(session: Session, request_id: uuid.UUID | Sequence[uuid.UUID]) -> None:
+    """Empty the sealed identifiers, addresses and parts of closed requests' tasks."""
+    closed = [request_id] if isinstance(request_id, uuid.UUID) else list(request_id)
+    if not closed:
+        return
     session.execute(
         sa.update(RequestSystem)
-        .where(RequestSystem.request_id == request_id)
+        .where(RequestSystem.request_id.in_(closed))
         .values(sealed=None, result=None, wrapped_key=None, kek_id=None)
     )
 
@@ -161,20 +189,40 @@ def forget(session: Session, request_id: uuid.UUID) -> None:
 def settle(
     session: Session, ctx: RequestContext, request_id: uuid.UUID, *, actor: str
 ) -> SubjectRequest:
-    """Complete the request if every task is settled and Doorstep's own part is done."""
-    row = get(session, request_id, lock=True)
-    if row.closed_at is not None or outstanding(session, row.id):
-        return row
-    if row.kind is RequestKind.DELETION:
-        if not own_part_done(session, row):
-            return row
-        keyring = ctx.require_services().keys.keyring
-        to = reach_of(keyring, tasks_of(session, row.id))
-        done = complete(session, ctx, row.id, actor=actor, reach=to)
-        forget(session, row.id)
-        return done
-    _queue_once(session, EXPORT_TASK, row.id)  # the export job merges every part
-    return row
+    """Complete the request if every task is settled and Doorstep's own part is done; the
+    request as it stands after (:func:`settle_all` for one)."""
+    settle_all(session, ctx, [request_id], actor=actor)
+    return _loaded(session, request_id)
+
+
+def settle_all(
+    session: Session, ctx: RequestContext, request_ids: Iterable[uuid.UUID], *, actor: str
+) -> None:
+    """:func:`settle` for each of ``request_ids`` (locked by the caller, in id order), with
+    one query each for their open tasks and for their own parts' tombstones."""
+    wanted = sorted(set(request_ids))
+    if not wanted:
+        return
+    rows = session.scalars(
+        sa.select(SubjectRequest)
+        .where(SubjectRequest.id.in_(wanted), SubjectRequest.closed_at.is_(None))
+        .order_by(SubjectRequest.id)
+        .with_for_update()
+    ).all()
+    busy = outstanding_among(session, wanted)
+    erased = own_parts_done(session, wanted)
+    keyring = ctx.require_services().keys.keyring
+    closed = []
+    for row in rows:
+        if row.id in busy:
+            continue
+        if row.kind is not RequestKind.DELETION:
+            _queue_once(session, EXPORT_TASK, row.id)  # the export job merges every part
+        elif row.id in erased:
+            to = reach_of(keyring, tasks_of(session, row.id))
+            complete(session, ctx, row.id, actor=actor, reach=to)
+            closed.append(row.id)
+    forget(session, closed)
 
 
 def parts(
