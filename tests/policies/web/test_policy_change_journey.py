@@ -231,10 +231,14 @@ def test_a_subscriber_who_refuses_a_major_change_stays_under_the_old_version(
     for person in (refusing, accepting):
         mail = _until(lambda p=person: _mail(smtp, p.email, subject), "the notice e-mail")
         assert f"purposes: {NEW_PURPOSE} added" in mail
-    sent_at = _one(
-        runtime,
-        "SELECT max(sent_at) FROM outbox WHERE template = 'policy.changed' AND subject_id = :s",
-        s=refusing.subject_id,
+    # The delivery job commits ``sent_at`` just after the SMTP server has the message.
+    sent_at = _until(
+        lambda: _one(
+            runtime,
+            "SELECT max(sent_at) FROM outbox WHERE template = 'policy.changed' AND subject_id = :s",
+            s=refusing.subject_id,
+        ),
+        "the notice's sent_at",
     )
     assert sent_at < versions.start_of(effective)
 
