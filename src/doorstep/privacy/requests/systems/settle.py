@@ -66,12 +66,7 @@ def tasks_of(session: Session, request_id: uuid.UUID) -> list[RequestSystem]:
 
 def outstanding(session: Session, request_id: uuid.UUID) -> bool:
     """Whether a task of the request is not settled yet (pending, running, waiting, failed)."""
-    query = sa.select(
-        sa.exists().where(
-            RequestSystem.request_id == request_id, RequestSystem.state.in_(_UNSETTLED)
-        )
-    )
-    return bool(session.scalar(query))
+    return request_id in outstanding_among(session, [request_id])
 
 
 def outstanding_among(session: Session, request_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
